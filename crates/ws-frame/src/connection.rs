@@ -1,0 +1,565 @@
+//! The sans-IO WebSocket connection: framing rules, reassembly and the close
+//! handshake, for either role.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::{Error, ProtocolError, UserError};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{CloseCode, CloseFrame, Message, Utf8Bytes};
+use crate::utf8::Utf8Validator;
+
+/// Payloads up to this size are copied next to their header so that many small
+/// frames leave in one write; larger ones leave as their own chunk, uncopied.
+const COALESCE_LIMIT: usize = 4096;
+
+/// Which end of the connection this is. The rules that differ by role
+/// (who masks, who closes the transport first) read it in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Sends masked frames, expects unmasked ones.
+    Client,
+    /// Sends unmasked frames, requires masked ones.
+    Server,
+}
+
+/// Limits and options. Every limit answers a peer that exceeds it with close
+/// code 1009 (message too big).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The largest frame payload accepted. Default 16 MiB: the largest
+    /// single-frame message the Autobahn suite sends (case 9.1.6), and
+    /// tungstenite's default.
+    pub max_frame_size: usize,
+    /// The largest message accepted, summed over its fragments. Default 64 MiB,
+    /// as tungstenite. The whole message is buffered, so this bounds memory.
+    pub max_message_size: usize,
+    /// Accept unmasked frames from a client (server role). Default `false`, as
+    /// RFC 6455 §5.1 requires; only for peers known to break that rule.
+    pub accept_unmasked_frames: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            accept_unmasked_frames: false,
+        }
+    }
+}
+
+/// A source of masking keys for the client role.
+///
+/// RFC 6455 §5.3 asks for keys an intermediary cannot predict, so the source
+/// should be a cryptographic RNG; this crate reads no global RNG of its own.
+pub trait MaskKeys: Send {
+    /// The key for the next frame.
+    fn next_mask(&mut self) -> [u8; 4];
+}
+
+impl<F: FnMut() -> [u8; 4] + Send> MaskKeys for F {
+    fn next_mask(&mut self) -> [u8; 4] {
+        self()
+    }
+}
+
+/// Where the close handshake stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Data flows both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's; incoming messages are
+    /// still delivered.
+    CloseSent,
+    /// Both close frames were exchanged, or the connection failed. Drain
+    /// [`Connection::poll_transmit`], then close the transport (a server does
+    /// so at once; a client may wait briefly for the server to, §7.1.1).
+    Closed,
+}
+
+/// The frame being read: its header and how much of its payload was already
+/// unmasked (and validated, for text) in place.
+#[derive(Clone, Copy, Debug)]
+struct InFrame {
+    header: FrameHeader,
+    len: usize,
+    done: usize,
+    text: bool,
+}
+
+/// A WebSocket connection without I/O.
+///
+/// # Driving it
+///
+/// Input: append bytes read from the transport to a `BytesMut` you keep for
+/// this connection, then call [`handle_read`](Self::handle_read); it consumes
+/// whole frames from the front and leaves the rest. Output: drain
+/// [`poll_message`](Self::poll_message) for received messages, then
+/// [`poll_transmit`](Self::poll_transmit) for bytes to write, including the
+/// replies the protocol obliges (pong, close echo, the close frame that answers
+/// a protocol error). A loop:
+///
+/// ```text
+/// loop {
+///     while let Some(msg) = conn.poll_message() { /* deliver */ }
+///     conn.handle_read(&mut buf)?;           // may produce a message
+///     while let Some(bytes) = conn.poll_transmit() { /* write */ }
+///     if conn.poll_message() is none: read more into buf (EOF: stop)
+///     if conn.state() == State::Closed and transmit is drained: close transport
+/// }
+/// ```
+///
+/// `handle_read` stops after the first frame that yields a message, so the
+/// messages waiting in the connection never pile up beyond one read's worth.
+/// Sending: [`send`](Self::send), [`close`](Self::close),
+/// [`send_encoded`](Self::send_encoded).
+pub struct Connection {
+    role: Role,
+    config: Config,
+    state: State,
+    /// No more input is read: a close frame arrived or the peer failed us.
+    read_closed: bool,
+    frame: Option<InFrame>,
+    /// The type of the fragmented message in progress, if any.
+    fragmented: Option<OpCode>,
+    assembly: BytesMut,
+    utf8: Utf8Validator,
+    messages: VecDeque<Message>,
+    /// Small frames, coalesced until the next chunk or poll.
+    out: BytesMut,
+    out_queue: VecDeque<Bytes>,
+    mask_keys: Option<Box<dyn MaskKeys>>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("read_closed", &self.read_closed)
+            .field("fragmented", &self.fragmented)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A server-side connection, after the opening handshake.
+    pub fn server(config: Config) -> Self {
+        Self::new(Role::Server, config, None)
+    }
+
+    /// A client-side connection, after the opening handshake; every frame it
+    /// sends is masked with a key from `mask_keys`.
+    pub fn client(config: Config, mask_keys: impl MaskKeys + 'static) -> Self {
+        Self::new(Role::Client, config, Some(Box::new(mask_keys)))
+    }
+
+    fn new(role: Role, config: Config, mask_keys: Option<Box<dyn MaskKeys>>) -> Self {
+        Connection {
+            role,
+            config,
+            state: State::Open,
+            read_closed: false,
+            frame: None,
+            fragmented: None,
+            assembly: BytesMut::new(),
+            utf8: Utf8Validator::default(),
+            messages: VecDeque::new(),
+            out: BytesMut::new(),
+            out_queue: VecDeque::new(),
+            mask_keys,
+        }
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Where the close handshake stands.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether the peer's close frame arrived (or the peer failed the
+    /// connection): nothing more will be read.
+    pub fn is_read_closed(&self) -> bool {
+        self.read_closed
+    }
+
+    /// Consumes frames from the front of `buf`, bytes read from the transport.
+    ///
+    /// Stops when it has produced a message or needs more input. Bytes of a
+    /// partial frame are unmasked and UTF-8 checked in place as they arrive,
+    /// so invalid text fails fast; the caller keeps appending to the same
+    /// buffer and must not otherwise change it. After the peer's close frame,
+    /// further input is discarded (§5.5.1).
+    ///
+    /// On a peer violation the connection fails: the close frame with the
+    /// matching code is queued, the state becomes [`State::Closed`], and the
+    /// [`ProtocolError`] is returned.
+    pub fn handle_read(&mut self, buf: &mut BytesMut) -> Result<(), Error> {
+        while self.messages.is_empty() {
+            if self.read_closed {
+                buf.clear();
+                return Ok(());
+            }
+            match self.read_frame(buf) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) => {
+                    self.fail(&e);
+                    return Err(Error::Protocol(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one frame, or as much of it as `buf` holds. `Ok(true)` when a
+    /// frame was completed.
+    fn read_frame(&mut self, buf: &mut BytesMut) -> Result<bool, ProtocolError> {
+        let mut f = match self.frame.take() {
+            Some(f) => f,
+            None => {
+                let Some((header, header_len)) = FrameHeader::decode(buf)? else {
+                    return Ok(false);
+                };
+                let f = self.start_frame(header)?;
+                buf.advance(header_len);
+                f
+            }
+        };
+        let avail = buf.len().min(f.len);
+        if avail > f.done {
+            let fresh = &mut buf[f.done..avail];
+            if let Some(key) = f.header.mask {
+                apply_mask(fresh, key, f.done);
+            }
+            if f.text {
+                self.utf8
+                    .feed(fresh)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            f.done = avail;
+        }
+        if f.done < f.len {
+            self.frame = Some(f);
+            return Ok(false);
+        }
+        let payload = buf.split_to(f.len);
+        self.finish_frame(f.header, payload)?;
+        Ok(true)
+    }
+
+    /// Checks what a header means for this connection: masking by role,
+    /// fragment sequencing, limits.
+    fn start_frame(&mut self, h: FrameHeader) -> Result<InFrame, ProtocolError> {
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) if !self.config.accept_unmasked_frames => {
+                return Err(ProtocolError::UnmaskedFrameFromClient);
+            }
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrameFromServer),
+            _ => {}
+        }
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                size: h.payload_len,
+                max: self.config.max_frame_size,
+            });
+        }
+        let text = match h.opcode {
+            OpCode::Continuation => {
+                let Some(kind) = self.fragmented else {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                };
+                self.check_message_size(self.assembly.len() as u64 + h.payload_len)?;
+                kind == OpCode::Text
+            }
+            OpCode::Text | OpCode::Binary => {
+                if self.fragmented.is_some() {
+                    return Err(ProtocolError::ExpectedContinuation);
+                }
+                self.check_message_size(h.payload_len)?;
+                if h.opcode == OpCode::Text {
+                    self.utf8 = Utf8Validator::default();
+                }
+                h.opcode == OpCode::Text
+            }
+            OpCode::Close | OpCode::Ping | OpCode::Pong => false,
+        };
+        Ok(InFrame {
+            header: h,
+            // Bounded by `max_frame_size`, a `usize`.
+            len: h.payload_len as usize,
+            done: 0,
+            text,
+        })
+    }
+
+    fn check_message_size(&self, size: u64) -> Result<(), ProtocolError> {
+        if size > self.config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooLarge {
+                size,
+                max: self.config.max_message_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// Acts on a complete frame whose payload is unmasked (and, for text,
+    /// validated up to its end).
+    fn finish_frame(&mut self, h: FrameHeader, payload: BytesMut) -> Result<(), ProtocolError> {
+        match h.opcode {
+            OpCode::Text | OpCode::Binary if h.fin => {
+                let msg = self.data_message(h.opcode, payload.freeze())?;
+                self.messages.push_back(msg);
+            }
+            OpCode::Text | OpCode::Binary => {
+                self.fragmented = Some(h.opcode);
+                self.assembly.clear();
+                self.assembly.extend_from_slice(&payload);
+            }
+            OpCode::Continuation => {
+                self.assembly.extend_from_slice(&payload);
+                if h.fin {
+                    let kind = self.fragmented.take().unwrap_or(OpCode::Binary);
+                    let whole = std::mem::take(&mut self.assembly).freeze();
+                    let msg = self.data_message(kind, whole)?;
+                    self.messages.push_back(msg);
+                }
+            }
+            OpCode::Ping => {
+                let payload = payload.freeze();
+                if self.state == State::Open {
+                    self.write_frame(OpCode::Pong, payload.clone());
+                }
+                self.messages.push_back(Message::Ping(payload));
+            }
+            OpCode::Pong => self.messages.push_back(Message::Pong(payload.freeze())),
+            OpCode::Close => {
+                let frame = parse_close(payload.freeze())?;
+                if self.state == State::Open {
+                    // Echo the status code (§5.5.1); an empty close gets an empty one.
+                    let echo = frame.as_ref().map(|f| f.code.0.to_be_bytes().to_vec());
+                    self.write_frame(OpCode::Close, echo.map(Bytes::from).unwrap_or_default());
+                }
+                self.state = State::Closed;
+                self.read_closed = true;
+                self.messages.push_back(Message::Close(frame));
+            }
+        }
+        Ok(())
+    }
+
+    fn data_message(&mut self, kind: OpCode, payload: Bytes) -> Result<Message, ProtocolError> {
+        Ok(if kind == OpCode::Text {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            Message::Text(Utf8Bytes::from_bytes_unchecked(payload))
+        } else {
+            Message::Binary(payload)
+        })
+    }
+
+    /// Fails the connection (§7.1.7): queue the close frame for `e`, stop reading.
+    fn fail(&mut self, e: &ProtocolError) {
+        if self.state != State::Closed && self.state != State::CloseSent {
+            let reason = e.to_string();
+            let mut end = reason.len().min(MAX_CONTROL_PAYLOAD - 2);
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            let mut body = e.close_code().0.to_be_bytes().to_vec();
+            body.extend_from_slice(&reason.as_bytes()[..end]);
+            self.write_frame(OpCode::Close, Bytes::from(body));
+        }
+        self.state = State::Closed;
+        self.read_closed = true;
+        self.frame = None;
+        self.fragmented = None;
+        self.assembly = BytesMut::new();
+    }
+
+    /// The next received message, if any.
+    #[must_use]
+    pub fn poll_message(&mut self) -> Option<Message> {
+        self.messages.pop_front()
+    }
+
+    /// The next chunk of bytes to write to the transport, if any. Write the
+    /// chunks in order; small frames come coalesced in one chunk.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if let Some(b) = self.out_queue.pop_front() {
+            return Some(b);
+        }
+        (!self.out.is_empty()).then(|| self.out.split().freeze())
+    }
+
+    /// How many bytes wait in [`poll_transmit`](Self::poll_transmit); a
+    /// runtime applies backpressure on it.
+    pub fn transmit_len(&self) -> usize {
+        self.out.len() + self.out_queue.iter().map(Bytes::len).sum::<usize>()
+    }
+
+    /// Whether [`poll_message`](Self::poll_message) has a message waiting.
+    pub fn has_message(&self) -> bool {
+        !self.messages.is_empty()
+    }
+
+    /// Queues a message. `Message::Close` starts the close handshake as
+    /// [`close`](Self::close) does.
+    pub fn send(&mut self, msg: Message) -> Result<(), UserError> {
+        match msg {
+            Message::Text(t) => self.send_data(OpCode::Text, t.into_bytes()),
+            Message::Binary(b) => self.send_data(OpCode::Binary, b),
+            Message::Ping(p) => self.send_control(OpCode::Ping, p),
+            Message::Pong(p) => self.send_control(OpCode::Pong, p),
+            Message::Close(frame) => self.close(frame),
+        }
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), UserError> {
+        if self.state != State::Open {
+            return Err(UserError::SendAfterClose);
+        }
+        self.write_frame(opcode, payload);
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), UserError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(UserError::ControlPayloadTooLong(payload.len()));
+        }
+        self.send_data(opcode, payload)
+    }
+
+    /// Starts the close handshake (§7.1.2): queues a close frame and moves to
+    /// [`State::CloseSent`]. Messages still arrive until the peer's close.
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), UserError> {
+        if self.state != State::Open {
+            return Err(UserError::SendAfterClose);
+        }
+        let body = match frame {
+            None => Bytes::new(),
+            Some(f) => {
+                if !f.code.is_sendable() {
+                    return Err(UserError::InvalidCloseCode(f.code.0));
+                }
+                if f.reason.len() + 2 > MAX_CONTROL_PAYLOAD {
+                    return Err(UserError::ControlPayloadTooLong(f.reason.len() + 2));
+                }
+                let mut b = BytesMut::with_capacity(2 + f.reason.len());
+                b.extend_from_slice(&f.code.0.to_be_bytes());
+                b.extend_from_slice(f.reason.as_bytes());
+                b.freeze()
+            }
+        };
+        self.write_frame(OpCode::Close, body);
+        self.state = State::CloseSent;
+        Ok(())
+    }
+
+    /// Queues a frame encoded once for many connections (a broadcast). Only a
+    /// server may, since client frames carry a fresh mask each.
+    pub fn send_encoded(&mut self, frame: &EncodedFrame) -> Result<(), UserError> {
+        if self.role != Role::Server {
+            return Err(UserError::EncodedFrameOnClient);
+        }
+        if self.state != State::Open {
+            return Err(UserError::SendAfterClose);
+        }
+        self.push_chunk(frame.0.clone());
+        Ok(())
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, payload: Bytes) {
+        let mask = self.mask_keys.as_mut().map(|k| k.next_mask());
+        let header = FrameHeader::new(opcode, payload.len() as u64, mask);
+        let mut hbuf = [0u8; MAX_HEADER_LEN];
+        let hlen = header.encode(&mut hbuf);
+        self.out.extend_from_slice(&hbuf[..hlen]);
+        match mask {
+            None if payload.len() > COALESCE_LIMIT => self.push_chunk(payload),
+            None => self.out.extend_from_slice(&payload),
+            Some(key) if payload.len() > COALESCE_LIMIT => match payload.try_into_mut() {
+                // Sole owner: mask in place rather than copy.
+                Ok(mut owned) => {
+                    apply_mask(&mut owned, key, 0);
+                    self.push_chunk(owned.freeze());
+                }
+                Err(shared) => self.extend_masked(&shared, key),
+            },
+            Some(key) => self.extend_masked(&payload, key),
+        }
+    }
+
+    fn extend_masked(&mut self, payload: &[u8], key: [u8; 4]) {
+        let start = self.out.len();
+        self.out.extend_from_slice(payload);
+        apply_mask(&mut self.out[start..], key, 0);
+    }
+
+    /// Queues a chunk after whatever small frames are waiting in `out`.
+    fn push_chunk(&mut self, chunk: Bytes) {
+        if !self.out.is_empty() {
+            self.out_queue.push_back(self.out.split().freeze());
+        }
+        self.out_queue.push_back(chunk);
+    }
+}
+
+/// A complete unmasked frame, encoded once and shared by every server
+/// connection it is sent on ([`Connection::send_encoded`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedFrame(Bytes);
+
+impl EncodedFrame {
+    /// Encodes a text or binary message as one unmasked frame.
+    pub fn data(msg: &Message) -> Option<EncodedFrame> {
+        let (opcode, payload) = match msg {
+            Message::Text(t) => (OpCode::Text, t.as_bytes().as_ref()),
+            Message::Binary(b) => (OpCode::Binary, b.as_ref()),
+            _ => return None,
+        };
+        let header = FrameHeader::new(opcode, payload.len() as u64, None);
+        let mut hbuf = [0u8; MAX_HEADER_LEN];
+        let hlen = header.encode(&mut hbuf);
+        let mut b = BytesMut::with_capacity(hlen + payload.len());
+        b.extend_from_slice(&hbuf[..hlen]);
+        b.extend_from_slice(payload);
+        Some(EncodedFrame(b.freeze()))
+    }
+
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+/// Parses a close frame body (§5.5.1, §7.4).
+fn parse_close(body: Bytes) -> Result<Option<CloseFrame>, ProtocolError> {
+    match body.len() {
+        0 => Ok(None),
+        1 => Err(ProtocolError::CloseFrameTooShort),
+        _ => {
+            let code = CloseCode(u16::from_be_bytes([body[0], body[1]]));
+            if !code.is_sendable() {
+                return Err(ProtocolError::InvalidCloseCode(code.0));
+            }
+            let reason = Utf8Bytes::try_from_bytes(body.slice(2..))
+                .map_err(|_| ProtocolError::InvalidCloseReason)?;
+            Ok(Some(CloseFrame { code, reason }))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! RFC 6455 WebSocket, sans-IO.
+//!
+//! # Layer
+//!
+//! The bottom of the stack: `engineio` and the Socket.IO runtimes build on it,
+//! and it stands alone for anyone who brings their own I/O. The core reads no
+//! socket, no clock and no global RNG:
+//!
+//! - [`frame`]: the frame header codec, every length form and header rule;
+//! - [`mask`]: payload masking, a fast path and the scalar reference;
+//! - [`Connection`]: one end (client or server) of an open connection:
+//!   reassembly, incremental UTF-8 validation, automatic pong, the close
+//!   handshake, limits. Bytes go in with `handle_read`, messages and bytes to
+//!   write come out of `poll_message` and `poll_transmit`;
+//! - [`handshake`]: the opening handshake for both roles (httparse, sha1,
+//!   base64), with hooks for Origin and header checks.
+//!
+//! With the `tokio` feature (on by default), [`WebSocketStream`] drives a
+//! `Connection` over any `AsyncRead + AsyncWrite` as a futures `Stream` and
+//! `Sink`, and [`accept`] / [`connect`] run the handshake on it.
+//!
+//! # What it does not do
+//!
+//! No HTTP server or router (hand it a stream after your own routing), no TLS
+//! (hand it a TLS stream), no DNS, and no extensions: permessage-deflate is
+//! not negotiated, so RSV bits are always a protocol error.
+//!
+//! # Example
+//!
+//! Two in-memory peers, no I/O:
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use ws_frame::{Config, Connection, Message};
+//!
+//! let mut client = Connection::client(Config::default(), || [0x12, 0x34, 0x56, 0x78]);
+//! let mut server = Connection::server(Config::default());
+//!
+//! client.send(Message::text("hello")).unwrap();
+//! let mut wire = BytesMut::new();
+//! while let Some(chunk) = client.poll_transmit() {
+//!     wire.extend_from_slice(&chunk);
+//! }
+//! server.handle_read(&mut wire).unwrap();
+//! assert_eq!(server.poll_message(), Some(Message::text("hello")));
+//!
+//! // A ping is answered by the core itself: the pong waits in poll_transmit.
+//! client.send(Message::Ping("?".into())).unwrap();
+//! while let Some(chunk) = client.poll_transmit() {
+//!     wire.extend_from_slice(&chunk);
+//! }
+//! server.handle_read(&mut wire).unwrap();
+//! assert_eq!(server.poll_message(), Some(Message::Ping("?".into())));
+//! assert_eq!(&server.poll_transmit().unwrap()[..], b"\x8a\x01?");
+//! ```
+
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+
+mod connection;
+mod error;
+mod message;
+#[cfg(feature = "tokio")]
+mod stream;
+mod utf8;
+
+pub use connection::{Config, Connection, EncodedFrame, MaskKeys, Role, State};
+pub use error::{Error, HandshakeError, ProtocolError, UserError};
+pub use message::{CloseCode, CloseFrame, Message, Utf8Bytes};
+#[cfg(feature = "tokio")]
+pub use stream::{WebSocketStream, accept, accept_with, connect, connect_with};

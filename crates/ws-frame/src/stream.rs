@@ -1,0 +1,301 @@
+//! The tokio adapter: a [`Connection`] over an `AsyncRead + AsyncWrite`.
+//!
+//! No protocol logic lives here: the adapter moves bytes between the transport
+//! and the core, and closes the transport when the core says it is done.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_core::Stream;
+use futures_sink::Sink;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::io::poll_read_buf;
+
+use crate::connection::{Config, Connection, State};
+use crate::error::{Error, HandshakeError};
+use crate::handshake::{self, ClientRequest, HandshakeConfig, UpgradeRequest};
+use crate::message::Message;
+
+/// How much room a read asks for. Small enough that an idle connection holds
+/// little, large enough that a busy one makes few system calls.
+const READ_SIZE: usize = 8 << 10;
+
+/// `poll_ready` holds new messages back once this much output is waiting.
+const WRITE_BACKPRESSURE: usize = 128 << 10;
+
+/// A WebSocket over an async transport, as a futures `Stream` of received
+/// [`Message`]s and a `Sink` of messages to send.
+///
+/// Received pings are answered, and a received close frame is echoed, while
+/// the stream is polled. The stream ends (`None`) once the close handshake is
+/// over and the transport is shut down; a protocol error is yielded once
+/// (after its close frame was written) and then the stream ends. Closing the
+/// sink starts the close handshake; keep polling the stream to finish it.
+#[derive(Debug)]
+pub struct WebSocketStream<S> {
+    io: S,
+    conn: Connection,
+    rbuf: BytesMut,
+    /// The chunk being written, what is left of it.
+    wchunk: Bytes,
+    needs_flush: bool,
+    /// A protocol error, returned after its close frame went out.
+    error: Option<Error>,
+    eof: bool,
+    shutdown: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// Wraps a transport whose opening handshake is done. `read` holds any
+    /// bytes that were read past the handshake.
+    pub fn from_parts(io: S, conn: Connection, read: BytesMut) -> Self {
+        WebSocketStream {
+            io,
+            conn,
+            rbuf: read,
+            wchunk: Bytes::new(),
+            needs_flush: false,
+            error: None,
+            eof: false,
+            shutdown: false,
+        }
+    }
+
+    /// The sans-IO connection.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// The transport, mutably. Writing to it directly corrupts the stream.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
+    /// Writes out everything the connection has queued, then flushes.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if self.wchunk.is_empty() {
+                match self.conn.poll_transmit() {
+                    Some(chunk) => self.wchunk = chunk,
+                    None => break,
+                }
+            }
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.wchunk))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.wchunk.advance(n);
+            self.needs_flush = true;
+        }
+        if self.needs_flush {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            self.needs_flush = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn output_waiting(&self) -> usize {
+        self.wchunk.len() + self.conn.transmit_len()
+    }
+
+    /// The end of the stream: the close frames are out, the transport is shut.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        // The peer may be gone already; failing to tell it is not an error.
+        if !self.shutdown {
+            if ready!(self.poll_write_out(cx)).is_ok() {
+                let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            }
+            self.shutdown = true;
+        }
+        Poll::Ready(self.error.take().map(Err))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(msg) = this.conn.poll_message() {
+                // Send obliged replies (pong, close echo) now, without waiting on them.
+                if let Poll::Ready(Err(e)) = this.poll_write_out(cx) {
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                return Poll::Ready(Some(Ok(msg)));
+            }
+            if this.conn.state() == State::Closed {
+                return this.poll_finish(cx);
+            }
+            if this.eof {
+                return Poll::Ready(None);
+            }
+            if let Err(e) = this.conn.handle_read(&mut this.rbuf) {
+                this.error = Some(e);
+                continue;
+            }
+            if this.conn.has_message() || this.conn.state() == State::Closed {
+                continue;
+            }
+            if this.rbuf.capacity() - this.rbuf.len() < READ_SIZE / 2 {
+                this.rbuf.reserve(READ_SIZE);
+            }
+            let n = ready!(poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf))?;
+            if n == 0 {
+                this.eof = true;
+                return Poll::Ready(Some(Err(Error::AbnormalClosure)));
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.output_waiting() >= WRITE_BACKPRESSURE {
+            ready!(this.poll_write_out(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        Ok(self.get_mut().conn.send(item)?)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(ready!(self.get_mut().poll_write_out(cx))?))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.conn.state() == State::Open {
+            this.conn.close(None)?;
+        }
+        Poll::Ready(Ok(ready!(this.poll_write_out(cx))?))
+    }
+}
+
+async fn read_head<S, T>(
+    io: &mut S,
+    buf: &mut BytesMut,
+    mut parse: impl FnMut(&[u8]) -> Result<Option<T>, HandshakeError>,
+) -> Result<T, Error>
+where
+    S: AsyncRead + Unpin,
+{
+    loop {
+        if let Some(t) = parse(buf)? {
+            return Ok(t);
+        }
+        buf.reserve(1024);
+        if io.read_buf(buf).await? == 0 {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+        }
+    }
+}
+
+async fn reject<S: AsyncWrite + Unpin>(io: &mut S, e: HandshakeError) -> Error {
+    let _ = io
+        .write_all(&handshake::encode_rejection(e.status(), &e.to_string()))
+        .await;
+    let _ = io.shutdown().await;
+    e.into()
+}
+
+/// Accepts a WebSocket on a fresh transport with the default limits.
+pub async fn accept<S>(io: S) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_with(
+        io,
+        Config::default(),
+        &HandshakeConfig::default(),
+        |_, resp| Ok(resp),
+    )
+    .await
+}
+
+/// Accepts a WebSocket, letting `check` look at the request and shape the
+/// 101 response (select a subprotocol, add headers), or refuse with an HTTP
+/// status (403 for a bad Origin, 401 for missing credentials, ...).
+///
+/// A request that breaks RFC 6455 §4.2.1 is answered with the status its
+/// [`HandshakeError`] names (400, 405, 426, 431) before the error returns.
+pub async fn accept_with<S, F>(
+    mut io: S,
+    config: Config,
+    hs: &HandshakeConfig,
+    check: F,
+) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&UpgradeRequest, http::Response<()>) -> Result<http::Response<()>, u16>,
+{
+    let mut buf = BytesMut::with_capacity(1024);
+    let parsed = read_head(&mut io, &mut buf, |b| handshake::parse_request(b, hs)).await;
+    let (req, n) = match parsed {
+        Ok(r) => r,
+        Err(Error::Handshake(e)) => return Err(reject(&mut io, e).await),
+        Err(e) => return Err(e),
+    };
+    buf.advance(n);
+    let up = match UpgradeRequest::check(req) {
+        Ok(up) => up,
+        Err(e) => return Err(reject(&mut io, e).await),
+    };
+    let resp = match check(&up, up.accept(None)) {
+        Ok(resp) => resp,
+        Err(status) => return Err(reject(&mut io, HandshakeError::Rejected(status)).await),
+    };
+    let mut head = Vec::with_capacity(256);
+    handshake::encode_response(&resp, &mut head);
+    io.write_all(&head).await?;
+    io.flush().await?;
+    Ok(WebSocketStream::from_parts(
+        io,
+        Connection::server(config),
+        buf,
+    ))
+}
+
+/// Opens a WebSocket to `url` (`ws://host[:port]/path`) over `io`, already
+/// connected to that host, with the default limits and OS-seeded keys.
+pub async fn connect<S>(io: S, url: &str) -> Result<(WebSocketStream<S>, http::Response<()>), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let req = ClientRequest::new(url, rand::random())?;
+    connect_with(io, &req, Config::default(), &HandshakeConfig::default()).await
+}
+
+/// Opens a WebSocket with a prepared request (subprotocols, headers) and
+/// limits. Frames are masked with keys from a ChaCha RNG seeded by the OS.
+pub async fn connect_with<S>(
+    mut io: S,
+    req: &ClientRequest,
+    config: Config,
+    hs: &HandshakeConfig,
+) -> Result<(WebSocketStream<S>, http::Response<()>), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    io.write_all(&req.encode()).await?;
+    io.flush().await?;
+    let mut buf = BytesMut::with_capacity(1024);
+    let (resp, n) = read_head(&mut io, &mut buf, |b| req.parse_response(b, hs)).await?;
+    buf.advance(n);
+    let mut rng = StdRng::from_os_rng();
+    let conn = Connection::client(config, move || rng.random::<[u8; 4]>());
+    Ok((WebSocketStream::from_parts(io, conn, buf), resp))
+}
