@@ -1,0 +1,6 @@
+//! ws-frame's integration tests, one binary (link once, run all).
+
+mod peers;
+mod props;
+mod scenarios;
+mod stream;
