@@ -1,0 +1,8 @@
+//! Interop with the official Node peers, one test binary.
+//!
+//! The Node packages come from the workspace's `package-lock.json`; the first
+//! test to need them runs `npm ci` if `node_modules` is missing or older than
+//! the lock file, so `cargo test --workspace` is all the set-up there is.
+
+mod node;
+mod ws;

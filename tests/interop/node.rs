@@ -1,0 +1,81 @@
+//! Running the Node peers.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Once;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// The workspace root, where `package.json` and `node_modules` live.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Installs the pinned Node packages once per test run, when they are missing
+/// or older than the lock file.
+fn ensure_node_modules() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let root = root();
+        let stamp = root.join("node_modules/.package-lock.json");
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if modified(&stamp) >= modified(&root.join("package-lock.json"))
+            && modified(&stamp).is_some()
+        {
+            return;
+        }
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&root)
+            .status()
+            .expect("npm must be installed to run the interop tests");
+        assert!(status.success(), "npm ci failed");
+    });
+}
+
+/// A Node script from `tests/js`, killed when dropped.
+pub(crate) struct NodePeer {
+    pub(crate) child: Child,
+    pub(crate) lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl NodePeer {
+    /// Starts `tests/js/<script>` with `args`.
+    pub(crate) fn spawn(script: &str, args: &[&str]) -> NodePeer {
+        ensure_node_modules();
+        let mut child = Command::new("node")
+            .arg(root().join("tests/js").join(script))
+            .args(args)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node must be installed to run the interop tests");
+        let lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        NodePeer { child, lines }
+    }
+
+    /// The next line the script prints, within 20 s.
+    pub(crate) async fn line(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(20), self.lines.next_line())
+            .await
+            .expect("node peer timed out")
+            .expect("reading node output")
+            .expect("node peer exited early")
+    }
+
+    /// Waits for the script to exit; returns whether it succeeded.
+    pub(crate) async fn success(mut self) -> bool {
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("node peer did not exit")
+            .expect("waiting for node")
+            .success()
+    }
+}
