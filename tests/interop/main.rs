@@ -5,4 +5,5 @@
 //! the lock file, so `cargo test --workspace` is all the set-up there is.
 
 mod node;
+mod socketio_parser;
 mod ws;

@@ -5,8 +5,8 @@ use std::process::Stdio;
 use std::sync::Once;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// The workspace root, where `package.json` and `node_modules` live.
 pub(crate) fn root() -> PathBuf {
@@ -42,6 +42,7 @@ fn ensure_node_modules() {
 pub(crate) struct NodePeer {
     pub(crate) child: Child,
     pub(crate) lines: Lines<BufReader<ChildStdout>>,
+    stdin: Option<ChildStdin>,
 }
 
 impl NodePeer {
@@ -52,13 +53,19 @@ impl NodePeer {
             .arg(root().join("tests/js").join(script))
             .args(args)
             .current_dir(root())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .expect("node must be installed to run the interop tests");
         let lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-        NodePeer { child, lines }
+        let stdin = child.stdin.take();
+        NodePeer {
+            child,
+            lines,
+            stdin,
+        }
     }
 
     /// The next line the script prints, within 20 s.
@@ -68,6 +75,18 @@ impl NodePeer {
             .expect("node peer timed out")
             .expect("reading node output")
             .expect("node peer exited early")
+    }
+
+    /// Sends one line to the script and returns the line it answers.
+    pub(crate) async fn ask(&mut self, line: &str) -> String {
+        let stdin = self.stdin.as_mut().expect("stdin is piped");
+        stdin
+            .write_all(line.as_bytes())
+            .await
+            .expect("writing to node");
+        stdin.write_all(b"\n").await.expect("writing to node");
+        stdin.flush().await.expect("writing to node");
+        self.line().await
     }
 
     /// Waits for the script to exit; returns whether it succeeded.

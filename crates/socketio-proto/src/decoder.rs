@@ -1,0 +1,146 @@
+//! The decoder: text packets and the binary attachments that follow them.
+
+use bytes::Bytes;
+
+use crate::error::DecodeError;
+use crate::packet::{Packet, parse_text};
+
+/// Limits on what a peer may make the decoder hold.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DecoderConfig {
+    /// Attachments one packet may announce. Default 10, the official
+    /// parser's default (`maxAttachments`).
+    pub max_attachments: usize,
+    /// Bytes the attachments of one packet may add up to. Default 100 MiB;
+    /// each attachment is also bounded by the transport's message limit.
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            max_attachments: 10,
+            max_attachment_bytes: 100 << 20,
+        }
+    }
+}
+
+/// Decodes the packets of one connection, in order.
+///
+/// Feed each Engine.IO message as it arrives: text to
+/// [`handle_text`](Self::handle_text), binary to
+/// [`handle_binary`](Self::handle_binary); then take finished packets from
+/// [`poll_packet`](Self::poll_packet). A binary event is finished once its
+/// last attachment arrived. Errors are the peer's; the protocol's answer is to
+/// close the connection ([`DecodeError::close_reason`]).
+#[derive(Debug, Default)]
+pub struct Decoder {
+    config: DecoderConfig,
+    /// A binary packet waiting for attachments, how many, and their bytes so far.
+    partial: Option<(Packet, usize, usize)>,
+    ready: Option<Packet>,
+}
+
+impl Decoder {
+    /// A decoder with the given limits.
+    pub fn new(config: DecoderConfig) -> Self {
+        Decoder {
+            config,
+            partial: None,
+            ready: None,
+        }
+    }
+
+    /// A text message. It is copied nowhere: the payload is a slice of it.
+    pub fn handle_text(&mut self, text: Bytes) -> Result<(), DecodeError> {
+        if self.partial.is_some() {
+            return Err(DecodeError::UnexpectedText);
+        }
+        let (packet, attachments) = parse_text(&text, self.config.max_attachments)?;
+        if attachments == 0 {
+            self.ready = Some(packet);
+        } else {
+            self.partial = Some((packet, attachments, 0));
+        }
+        Ok(())
+    }
+
+    /// A binary message: the next attachment of the waiting packet.
+    pub fn handle_binary(&mut self, data: Bytes) -> Result<(), DecodeError> {
+        let Some((packet, expected, size)) = &mut self.partial else {
+            return Err(DecodeError::UnexpectedBinary);
+        };
+        *size += data.len();
+        if *size > self.config.max_attachment_bytes {
+            let size = *size;
+            self.partial = None;
+            return Err(DecodeError::AttachmentsTooLarge {
+                size,
+                max: self.config.max_attachment_bytes,
+            });
+        }
+        packet.push_attachment(data);
+        if packet.attachments().len() == *expected {
+            self.ready = self.partial.take().map(|(p, _, _)| p);
+        }
+        Ok(())
+    }
+
+    /// The packet the last message finished, if any.
+    #[must_use]
+    pub fn poll_packet(&mut self) -> Option<Packet> {
+        self.ready.take()
+    }
+
+    /// Whether attachments are still due.
+    pub fn is_waiting_for_attachments(&self) -> bool {
+        self.partial.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+
+    #[test]
+    fn binary_event_waits_for_its_attachments() {
+        let mut d = Decoder::default();
+        let text = r#"52-/files,9["up",{"_placeholder":true,"num":0},{"b":{"_placeholder":true,"num":1}}]"#;
+        d.handle_text(Bytes::from_static(text.as_bytes())).unwrap();
+        assert!(d.poll_packet().is_none());
+        assert_eq!(
+            d.handle_text(Bytes::from_static(b"2[\"x\"]")),
+            Err(DecodeError::UnexpectedText)
+        );
+        d.handle_binary(Bytes::from_static(b"one")).unwrap();
+        assert!(d.poll_packet().is_none());
+        d.handle_binary(Bytes::from_static(b"two")).unwrap();
+        let p = d.poll_packet().unwrap();
+        assert_eq!(
+            (p.kind(), p.nsp(), p.id(), p.attachments().len()),
+            (Kind::Event, "/files", Some(9), 2)
+        );
+        assert_eq!(
+            d.handle_binary(Bytes::new()),
+            Err(DecodeError::UnexpectedBinary)
+        );
+    }
+
+    #[test]
+    fn attachment_bytes_are_bounded() {
+        let mut d = Decoder::new(DecoderConfig {
+            max_attachment_bytes: 4,
+            ..Default::default()
+        });
+        d.handle_text(Bytes::from_static(
+            b"51-[\"a\",{\"_placeholder\":true,\"num\":0}]",
+        ))
+        .unwrap();
+        assert_eq!(
+            d.handle_binary(Bytes::from_static(b"12345")),
+            Err(DecodeError::AttachmentsTooLarge { size: 5, max: 4 })
+        );
+    }
+}

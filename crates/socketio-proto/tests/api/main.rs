@@ -1,0 +1,3 @@
+//! socketio-proto's integration tests, one binary.
+
+mod props;
