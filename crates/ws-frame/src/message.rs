@@ -99,6 +99,17 @@ impl Utf8Bytes {
         }
     }
 
+    /// A sub-slice, without a copy or a new check; `None` unless both ends
+    /// fall on character boundaries (or past the end).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Option<Utf8Bytes> {
+        let s = self.as_str();
+        (range.start <= range.end
+            && range.end <= s.len()
+            && s.is_char_boundary(range.start)
+            && s.is_char_boundary(range.end))
+        .then(|| Utf8Bytes(self.0.slice(range)))
+    }
+
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
@@ -195,5 +206,19 @@ impl Message {
             Message::Close(Some(c)) => c.reason.as_bytes(),
             Message::Close(None) => &[],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_only_on_char_boundaries() {
+        let t = Utf8Bytes::from("aé\u{1e}b");
+        assert_eq!(t.slice(0..3).unwrap(), "aé");
+        assert_eq!(t.slice(4..5).unwrap(), "b");
+        assert!(t.slice(0..2).is_none(), "inside é");
+        assert!(t.slice(3..9).is_none(), "past the end");
     }
 }

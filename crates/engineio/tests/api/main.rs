@@ -1,0 +1,3 @@
+//! engineio's integration tests, one binary.
+
+mod props;
