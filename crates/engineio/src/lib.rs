@@ -8,7 +8,9 @@
 //! - [`Packet`]: open, close, ping, pong, message (text or binary), upgrade,
 //!   noop; the text form and the WebSocket form;
 //! - [`payload`]: the HTTP long-polling payload, records separated by `\x1e`,
-//!   binary as `b` + base64, with a limit on the packet count.
+//!   binary as `b` + base64, with a limit on the packet count;
+//! - [`ServerSession`]: one session on the server, as a state machine:
+//!   handshake, heartbeat, polling, the upgrade to WebSocket, close.
 //!
 //! # What it does not do
 //!
@@ -34,6 +36,8 @@
 mod error;
 mod packet;
 pub mod payload;
+mod server;
 
 pub use error::DecodeError;
 pub use packet::{Handshake, Packet, Payload};
+pub use server::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};

@@ -1,3 +1,4 @@
 //! engineio's integration tests, one binary.
 
 mod props;
+mod server;

@@ -1,0 +1,320 @@
+//! The server session, driven step by step with a fake clock: every
+//! behaviour the official engine.io-protocol test suite specifies, plus the
+//! upgrade races around it.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use engineio::{CloseReason, Event, Payload, RequestError, ServerConfig, ServerSession, Transport};
+use ws_frame::Message;
+
+const INTERVAL: Duration = Duration::from_millis(300);
+const TIMEOUT: Duration = Duration::from_millis(200);
+
+fn config() -> ServerConfig {
+    let mut c = ServerConfig::default();
+    c.ping_interval = INTERVAL;
+    c.ping_timeout = TIMEOUT;
+    c
+}
+
+struct Harness {
+    s: ServerSession,
+    now: Instant,
+}
+
+impl Harness {
+    fn new(transport: Transport) -> Self {
+        let now = Instant::now();
+        Harness {
+            s: ServerSession::new("sid1".into(), config(), transport, now),
+            now,
+        }
+    }
+
+    /// Polling, past the handshake.
+    fn polling() -> Self {
+        let mut h = Harness::new(Transport::Polling);
+        assert!(h.get().unwrap().unwrap().starts_with("0{"));
+        h
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.s.handle_timeout(self.now);
+    }
+
+    /// A GET answered at once, if there is something to answer with.
+    fn get(&mut self) -> Result<Option<String>, RequestError> {
+        self.s.handle_poll()?;
+        Ok(self.response())
+    }
+
+    fn response(&mut self) -> Option<String> {
+        self.s
+            .poll_poll_response()
+            .map(|b| String::from_utf8(b.to_vec()).unwrap())
+    }
+
+    fn post(&mut self, body: &str) -> Result<(), RequestError> {
+        self.s
+            .handle_post(self.now, Bytes::copy_from_slice(body.as_bytes()))
+    }
+
+    fn ws_in(&mut self, text: &str) {
+        self.s.handle_ws_message(self.now, Message::text(text));
+    }
+
+    fn ws_out(&mut self) -> Vec<Message> {
+        std::iter::from_fn(|| self.s.poll_ws()).collect()
+    }
+
+    fn events(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.s.poll_event()).collect()
+    }
+
+    /// Echoes every message event back, as the protocol suite's server does.
+    fn echo(&mut self) {
+        for e in self.events() {
+            if let Event::Message(p) = e {
+                self.s.send(p);
+            }
+        }
+    }
+}
+
+#[test]
+fn polling_handshake() {
+    let mut h = Harness::new(Transport::Polling);
+    let open = h.get().unwrap().unwrap();
+    assert_eq!(
+        open,
+        r#"0{"sid":"sid1","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#
+    );
+}
+
+#[test]
+fn websocket_handshake_offers_no_upgrade() {
+    let mut h = Harness::new(Transport::WebSocket);
+    let out = h.ws_out();
+    assert_eq!(out.len(), 1);
+    let Message::Text(t) = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert!(
+        t.as_str()
+            .starts_with(r#"0{"sid":"sid1","upgrades":[],"pingInterval":300"#)
+    );
+}
+
+#[test]
+fn polling_messages_text_and_binary() {
+    let mut h = Harness::polling();
+    for body in [
+        "4hello",
+        "4test1\x1e4test2\x1e4test3",
+        "4hello\x1ebAQIDBA==",
+    ] {
+        h.post(body).unwrap();
+        h.echo();
+        assert_eq!(h.get().unwrap().as_deref(), Some(body));
+    }
+}
+
+#[test]
+fn websocket_messages_text_and_binary() {
+    let mut h = Harness::new(Transport::WebSocket);
+    h.ws_out();
+    h.ws_in("4hello");
+    h.s.handle_ws_message(h.now, Message::binary(vec![1u8, 2, 3, 4]));
+    h.echo();
+    assert_eq!(
+        h.ws_out(),
+        [Message::text("4hello"), Message::binary(vec![1u8, 2, 3, 4])]
+    );
+}
+
+#[test]
+fn invalid_packet_closes_the_session() {
+    let mut h = Harness::polling();
+    assert_eq!(h.post("abc"), Err(RequestError::InvalidPayload));
+    assert_eq!(h.events(), [Event::Closed(CloseReason::ParseError)]);
+    assert_eq!(h.get(), Err(RequestError::Closed));
+
+    let mut h = Harness::new(Transport::WebSocket);
+    h.ws_in("abc");
+    assert_eq!(h.events(), [Event::Closed(CloseReason::ParseError)]);
+    assert!(!h.s.websocket_attached(), "the WebSocket is to be closed");
+}
+
+#[test]
+fn duplicate_poll_closes_the_session() {
+    let mut h = Harness::polling();
+    assert_eq!(h.get(), Ok(None), "first GET waits");
+    assert_eq!(h.s.handle_poll(), Err(RequestError::OverlappingPoll));
+    assert_eq!(
+        h.response().as_deref(),
+        Some("1"),
+        "the first GET gets a close packet"
+    );
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportError)]);
+    assert_eq!(h.get(), Err(RequestError::Closed));
+}
+
+#[test]
+fn polling_heartbeat_and_timeout() {
+    let mut h = Harness::polling();
+    for _ in 0..3 {
+        h.advance(INTERVAL);
+        assert_eq!(h.get().unwrap().as_deref(), Some("2"));
+        h.advance(TIMEOUT / 2);
+        h.post("3").unwrap();
+    }
+    assert!(h.events().is_empty());
+    // No pong this time.
+    h.advance(INTERVAL);
+    assert_eq!(h.get().unwrap().as_deref(), Some("2"));
+    h.advance(TIMEOUT);
+    assert_eq!(h.events(), [Event::Closed(CloseReason::PingTimeout)]);
+    assert_eq!(h.post("3"), Err(RequestError::Closed));
+}
+
+#[test]
+fn websocket_heartbeat_and_timeout() {
+    let mut h = Harness::new(Transport::WebSocket);
+    h.ws_out();
+    h.advance(INTERVAL);
+    assert_eq!(h.ws_out(), [Message::text("2")]);
+    h.ws_in("3");
+    assert_eq!(h.s.poll_timeout(), Some(h.now + INTERVAL));
+    h.advance(INTERVAL);
+    assert_eq!(h.ws_out(), [Message::text("2")]);
+    h.advance(TIMEOUT);
+    assert_eq!(h.events(), [Event::Closed(CloseReason::PingTimeout)]);
+    assert!(!h.s.websocket_attached());
+}
+
+#[test]
+fn client_close_releases_the_pending_poll() {
+    let mut h = Harness::polling();
+    assert_eq!(h.get(), Ok(None));
+    h.post("1").unwrap();
+    assert_eq!(h.response().as_deref(), Some("6"));
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportClose)]);
+    assert_eq!(h.get(), Err(RequestError::Closed));
+
+    let mut h = Harness::new(Transport::WebSocket);
+    h.ws_in("1");
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportClose)]);
+}
+
+#[test]
+fn server_close_answers_the_pending_poll_with_close() {
+    let mut h = Harness::polling();
+    assert_eq!(h.get(), Ok(None));
+    h.s.close();
+    assert_eq!(h.response().as_deref(), Some("1"));
+    assert_eq!(h.events(), [Event::Closed(CloseReason::ForcedClose)]);
+}
+
+#[test]
+fn upgrade_from_polling_to_websocket() {
+    let mut h = Harness::polling();
+    h.s.attach_websocket(h.now).unwrap();
+    h.ws_in("2probe");
+    assert_eq!(h.ws_out(), [Message::text("3probe")]);
+    // Polling is released with a noop while the upgrade completes.
+    assert_eq!(h.get().unwrap().as_deref(), Some("6"));
+    h.ws_in("5");
+    assert_eq!(h.events(), [Event::Upgraded]);
+    assert_eq!(h.s.transport(), Transport::WebSocket);
+    h.ws_in("4hello");
+    h.echo();
+    assert_eq!(h.ws_out(), [Message::text("4hello")]);
+    // Polling with the same sid is refused afterwards, and so is another WebSocket.
+    assert_eq!(h.get(), Err(RequestError::NotPolling));
+    assert_eq!(
+        h.s.attach_websocket(h.now),
+        Err(RequestError::UpgradeRefused)
+    );
+    h.ws_in("4still");
+    h.echo();
+    assert_eq!(h.ws_out(), [Message::text("4still")]);
+}
+
+#[test]
+fn packets_sent_during_the_upgrade_arrive_once_and_in_order() {
+    let mut h = Harness::polling();
+    h.s.send(Payload::Text("a".into()));
+    h.s.attach_websocket(h.now).unwrap();
+    assert_eq!(
+        h.get(),
+        Ok(Some("4a".into())),
+        "polling still serves before the probe"
+    );
+    assert_eq!(h.get(), Ok(None), "a GET waits");
+    h.ws_in("2probe");
+    assert_eq!(
+        h.response().as_deref(),
+        Some("6"),
+        "the waiting GET is released"
+    );
+    h.s.send(Payload::Text("b".into()));
+    h.s.send(Payload::Binary(Bytes::from_static(b"c")));
+    assert_eq!(
+        h.get(),
+        Ok(Some("6".into())),
+        "held: nothing goes over polling now"
+    );
+    h.ws_in("5");
+    assert_eq!(
+        h.ws_out(),
+        [
+            Message::text("3probe"),
+            Message::text("4b"),
+            Message::binary(b"c".to_vec())
+        ]
+    );
+}
+
+#[test]
+fn a_failed_upgrade_falls_back_to_polling() {
+    // Timeout after the probe: held packets go back to polling.
+    let mut h = Harness::polling();
+    h.s.attach_websocket(h.now).unwrap();
+    h.ws_in("2probe");
+    h.s.send(Payload::Text("held".into()));
+    h.advance(Duration::from_millis(10_000));
+    assert!(!h.s.websocket_attached(), "the probe is to be closed");
+    // The ten seconds also made the heartbeat due: a ping follows.
+    assert_eq!(h.get().unwrap().as_deref(), Some("4held\x1e2"));
+    // A probe that says something else is dropped; the session lives on.
+    h.s.attach_websocket(h.now).unwrap();
+    h.ws_in("4not a probe");
+    assert!(!h.s.websocket_attached());
+    assert!(!h.s.is_closed());
+    // So is one whose WebSocket closes.
+    h.s.attach_websocket(h.now).unwrap();
+    h.s.handle_ws_closed();
+    assert!(!h.s.is_closed());
+    assert_eq!(h.s.transport(), Transport::Polling);
+}
+
+#[test]
+fn a_client_that_does_not_read_is_closed() {
+    let mut h = Harness::polling();
+    for i in 0..1024 {
+        h.s.send(Payload::Text(i.to_string().into()));
+    }
+    assert!(h.events().is_empty(), "1024 packets fit the default limit");
+    h.s.send(Payload::Text("one too many".into()));
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportError)]);
+}
+
+#[test]
+fn a_dropped_poll_is_a_transport_error() {
+    let mut h = Harness::polling();
+    assert_eq!(h.get(), Ok(None));
+    h.s.handle_poll_dropped();
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportError)]);
+}
