@@ -12,10 +12,14 @@
 //! - [`ServerSession`]: one session on the server, as a state machine:
 //!   handshake, heartbeat, polling, the upgrade to WebSocket, close.
 //!
+//! With the `server` feature (on by default), [`server::Server`] serves
+//! sessions on its own HTTP/1.1 listener (httparse), over long-polling and
+//! WebSocket (ws-frame), one task per session.
+//!
 //! # What it does not do
 //!
-//! No sockets, no HTTP, no clock. The tokio transports (HTTP long-polling
-//! and WebSocket, server and client) build on this core.
+//! The core has no sockets, no HTTP and no clock. There is no Socket.IO
+//! here, and no TLS (put a TLS terminator in front).
 //!
 //! # Example
 //!
@@ -36,8 +40,10 @@
 mod error;
 mod packet;
 pub mod payload;
-mod server;
+#[cfg(feature = "server")]
+pub mod server;
+mod session;
 
 pub use error::DecodeError;
 pub use packet::{Handshake, Packet, Payload};
-pub use server::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};
+pub use session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};

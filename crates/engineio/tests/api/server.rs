@@ -318,3 +318,24 @@ fn a_dropped_poll_is_a_transport_error() {
     h.s.handle_poll_dropped();
     assert_eq!(h.events(), [Event::Closed(CloseReason::TransportError)]);
 }
+
+#[test]
+fn a_server_close_waits_for_the_next_poll_to_say_so() {
+    let mut h = Harness::polling();
+    h.s.close();
+    assert_eq!(h.events(), [Event::Closed(CloseReason::ForcedClose)]);
+    assert!(
+        h.s.is_closed() && !h.s.is_finished(),
+        "lingers for the close packet"
+    );
+    assert_eq!(h.get().unwrap().as_deref(), Some("1"));
+    assert!(h.s.is_finished());
+    assert_eq!(h.get(), Err(RequestError::Closed));
+
+    // Nobody comes: it gives up after ping_timeout.
+    let mut h = Harness::polling();
+    h.s.close();
+    assert_eq!(h.s.poll_timeout(), Some(h.now + TIMEOUT));
+    h.advance(TIMEOUT);
+    assert!(h.s.is_finished());
+}

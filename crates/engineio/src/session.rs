@@ -174,8 +174,10 @@ enum Probe {
 /// [`poll_poll_response`](Self::poll_poll_response), the body to answer the
 /// pending GET with; [`poll_ws`](Self::poll_ws), messages for the attached
 /// WebSocket; and [`websocket_attached`](Self::websocket_attached): when it
-/// turns false, close the WebSocket. Once [`is_closed`](Self::is_closed),
-/// drain the outputs and drop the session.
+/// turns false, close the WebSocket. Once [`is_finished`](Self::is_finished),
+/// drain the outputs and drop the session. (A polling session the server
+/// closed on purpose stays unfinished until the next GET has carried the
+/// close packet, or `ping_timeout` passed, as the official server does.)
 #[derive(Debug)]
 pub struct ServerSession {
     sid: String,
@@ -194,6 +196,12 @@ pub struct ServerSession {
     events: VecDeque<Event>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
+    /// The latest `now` any input carried; deadlines set by inputs that
+    /// carry none are measured from it.
+    last_now: Instant,
+    /// Closed by the server while no GET was pending: the session waits
+    /// this long for the GET that will carry the close packet.
+    linger: Option<Instant>,
 }
 
 impl ServerSession {
@@ -224,6 +232,8 @@ impl ServerSession {
             poll_answer: None,
             events: VecDeque::new(),
             pong_deadline: None,
+            last_now: now,
+            linger: None,
         };
         s.push(Packet::Open(handshake));
         s
@@ -244,9 +254,15 @@ impl ServerSession {
         &self.config
     }
 
-    /// Whether the session ended.
+    /// Whether the session ended (its `Closed` event is out).
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Whether nothing more will happen: closed, and no close packet still
+    /// waits for a GET to carry it. Drop the session then.
+    pub fn is_finished(&self) -> bool {
+        self.closed && self.linger.is_none()
     }
 
     /// Whether a WebSocket should stay open for this session (the active
@@ -274,6 +290,12 @@ impl ServerSession {
     /// A GET on the polling transport. `Err` is answered with 400.
     pub fn handle_poll(&mut self) -> Result<(), RequestError> {
         if self.closed {
+            if self.linger.take().is_some() && !self.poll_pending {
+                // The GET the close packet waited for.
+                self.poll_pending = true;
+                self.poll_answer = Some(Packet::Close);
+                return Ok(());
+            }
             return Err(RequestError::Closed);
         }
         if self.transport != Transport::Polling {
@@ -302,6 +324,7 @@ impl ServerSession {
     /// A POST body on the polling transport. `Err` is answered with 400
     /// (413 for a body over `max_payload` is the transport's check).
     pub fn handle_post(&mut self, now: Instant, body: Bytes) -> Result<(), RequestError> {
+        self.last_now = self.last_now.max(now);
         if self.closed {
             return Err(RequestError::Closed);
         }
@@ -325,6 +348,7 @@ impl ServerSession {
     /// A WebSocket arrived with this session's sid: the client wants to
     /// upgrade. `Err`: refuse it (close the WebSocket).
     pub fn attach_websocket(&mut self, now: Instant) -> Result<(), RequestError> {
+        self.last_now = self.last_now.max(now);
         if self.closed {
             return Err(RequestError::Closed);
         }
@@ -343,6 +367,7 @@ impl ServerSession {
 
     /// A message from the attached WebSocket.
     pub fn handle_ws_message(&mut self, now: Instant, msg: ws_frame::Message) {
+        self.last_now = self.last_now.max(now);
         if self.closed || !self.ws_attached {
             return;
         }
@@ -423,7 +448,11 @@ impl ServerSession {
 
     /// Timers: send a ping, notice a missing pong, give up on an upgrade.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
         if self.closed {
+            if self.linger.is_some_and(|d| now >= d) {
+                self.linger = None;
+            }
             return;
         }
         if self.pong_deadline.is_some_and(|d| now >= d) {
@@ -444,7 +473,7 @@ impl ServerSession {
     /// When [`handle_timeout`](Self::handle_timeout) wants to run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
-            return None;
+            return self.linger;
         }
         let probe = match self.probe {
             Probe::Attached { deadline } | Probe::Probed { deadline } => Some(deadline),
@@ -509,8 +538,19 @@ impl ServerSession {
     /// Ends the session for a server-side reason: a pending GET gets a close
     /// packet, a WebSocket is closed.
     fn finish(&mut self, reason: CloseReason) {
+        if self.closed {
+            return;
+        }
         if self.poll_pending && self.poll_answer.is_none() {
             self.poll_answer = Some(Packet::Close);
+        } else if reason == CloseReason::ForcedClose
+            && self.transport == Transport::Polling
+            && !self.poll_pending
+        {
+            // Closed on purpose: the client's next GET (typically already on
+            // its way) learns of it, rather than finding an unknown sid. A
+            // session failed by an error is gone at once, as officially.
+            self.linger = Some(self.last_now + self.config.ping_timeout);
         }
         self.end(reason);
     }

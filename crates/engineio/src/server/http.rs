@@ -1,0 +1,218 @@
+//! Just enough HTTP/1.1 for Engine.IO: request heads (through ws-frame's
+//! httparse-based parser), bodies by Content-Length or chunked with a size
+//! limit, keep-alive, and small responses.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ws_frame::handshake::{self, HandshakeConfig};
+
+/// A request whose body has been read.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub(crate) head: http::Request<()>,
+    pub(crate) body: Bytes,
+}
+
+/// Why no request could be read; each maps to the answer given before the
+/// connection is closed.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The client went away (or sent nothing more) between requests.
+    Eof,
+    /// A malformed or oversized head: 400 or 431.
+    Head(ws_frame::HandshakeError),
+    /// A body over the limit: 413.
+    TooLarge,
+    /// A malformed body encoding: 400.
+    BadBody,
+    Io,
+}
+
+/// Reads the next request from `io`, using and refilling `buf`.
+pub(crate) async fn read_request<S: AsyncRead + Unpin>(
+    io: &mut S,
+    buf: &mut BytesMut,
+    hs: &HandshakeConfig,
+    max_body: usize,
+) -> Result<Request, ReadError> {
+    let (head, n) = loop {
+        match handshake::parse_request(buf, hs) {
+            Ok(Some(r)) => break r,
+            Ok(None) => {}
+            Err(e) => return Err(ReadError::Head(e)),
+        }
+        if fill(io, buf).await? == 0 {
+            return Err(ReadError::Eof);
+        }
+    };
+    buf.advance(n);
+    let chunked = head
+        .headers()
+        .get(header::TRANSFER_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+    let body = if chunked {
+        read_chunked(io, buf, max_body).await?
+    } else {
+        let len = match head.headers().get(header::CONTENT_LENGTH) {
+            None => 0,
+            Some(v) => std::str::from_utf8(v.as_bytes())
+                .ok()
+                .and_then(|s| s.trim().parse::<usize>().ok())
+                .ok_or(ReadError::BadBody)?,
+        };
+        if len > max_body {
+            return Err(ReadError::TooLarge);
+        }
+        while buf.len() < len {
+            if fill(io, buf).await? == 0 {
+                return Err(ReadError::Eof);
+            }
+        }
+        buf.split_to(len).freeze()
+    };
+    Ok(Request { head, body })
+}
+
+async fn fill<S: AsyncRead + Unpin>(io: &mut S, buf: &mut BytesMut) -> Result<usize, ReadError> {
+    buf.reserve(4096);
+    io.read_buf(buf).await.map_err(|_| ReadError::Io)
+}
+
+async fn read_chunked<S: AsyncRead + Unpin>(
+    io: &mut S,
+    buf: &mut BytesMut,
+    max_body: usize,
+) -> Result<Bytes, ReadError> {
+    let mut body = BytesMut::new();
+    loop {
+        let (start, size) = loop {
+            match httparse::parse_chunk_size(buf) {
+                Ok(httparse::Status::Complete(r)) => break r,
+                Ok(httparse::Status::Partial) if buf.len() < 1024 => {}
+                _ => return Err(ReadError::BadBody),
+            }
+            if fill(io, buf).await? == 0 {
+                return Err(ReadError::Eof);
+            }
+        };
+        let size = usize::try_from(size).map_err(|_| ReadError::TooLarge)?;
+        if body.len().saturating_add(size) > max_body {
+            return Err(ReadError::TooLarge);
+        }
+        buf.advance(start);
+        // The chunk and its CRLF.
+        while buf.len() < size + 2 {
+            if fill(io, buf).await? == 0 {
+                return Err(ReadError::Eof);
+            }
+        }
+        if &buf[size..size + 2] != b"\r\n" {
+            return Err(ReadError::BadBody);
+        }
+        if size == 0 {
+            // No trailers are expected; the final CRLF ends the body.
+            buf.advance(2);
+            return Ok(body.freeze());
+        }
+        body.extend_from_slice(&buf[..size]);
+        buf.advance(size + 2);
+    }
+}
+
+/// Whether the connection stays open after answering `req`.
+pub(crate) fn keep_alive(req: &http::Request<()>) -> bool {
+    let conn = req.headers().get(header::CONNECTION).map(|v| v.as_bytes());
+    match req.version() {
+        http::Version::HTTP_10 => conn.is_some_and(|v| v.eq_ignore_ascii_case(b"keep-alive")),
+        _ => !conn.is_some_and(|v| v.eq_ignore_ascii_case(b"close")),
+    }
+}
+
+/// A response to write.
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Bytes,
+}
+
+impl Response {
+    pub(crate) fn new(status: u16, content_type: &'static str, body: Bytes) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type", content_type.to_owned())],
+            body,
+        }
+    }
+
+    pub(crate) fn text(status: u16, body: impl Into<Bytes>) -> Response {
+        Response::new(status, "text/plain; charset=UTF-8", body.into())
+    }
+}
+
+/// Writes `resp`, adding Content-Length and, when closing, `Connection: close`.
+pub(crate) async fn write_response<S: AsyncWrite + Unpin>(
+    io: &mut S,
+    resp: &Response,
+    close: bool,
+) -> std::io::Result<()> {
+    let reason = http::StatusCode::from_u16(resp.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason);
+    for (k, v) in &resp.headers {
+        head.push_str(k);
+        head.push_str(": ");
+        head.push_str(v);
+        head.push_str("\r\n");
+    }
+    head.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    if resp.body.len() <= 4096 {
+        let mut all = BytesMut::with_capacity(head.len() + resp.body.len());
+        all.extend_from_slice(head.as_bytes());
+        all.extend_from_slice(&resp.body);
+        io.write_all(&all).await?;
+    } else {
+        io.write_all(head.as_bytes()).await?;
+        io.write_all(&resp.body).await?;
+    }
+    io.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read(raw: &[u8], max: usize) -> Result<Request, ReadError> {
+        let mut io = raw;
+        let mut buf = BytesMut::new();
+        read_request(&mut io, &mut buf, &HandshakeConfig::default(), max).await
+    }
+
+    #[tokio::test]
+    async fn bodies_by_length_and_chunked() {
+        let r = read(
+            b"POST /e/?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n4hey!",
+            100,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (&r.body[..], r.head.uri().query()),
+            (&b"4hey!"[..], Some("x=1"))
+        );
+        let raw = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n4he\r\n2\r\nll\r\n0\r\n\r\n";
+        assert_eq!(&read(raw, 100).await.unwrap().body[..], b"4hell");
+        assert!(matches!(read(raw, 4).await, Err(ReadError::TooLarge)));
+        let big = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n";
+        assert!(matches!(read(big, 100).await, Err(ReadError::TooLarge)));
+        assert!(matches!(read(b"", 100).await, Err(ReadError::Eof)));
+        let bad = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+        assert!(matches!(read(bad, 100).await, Err(ReadError::BadBody)));
+    }
+}
