@@ -129,6 +129,25 @@ pub(crate) fn keep_alive(req: &http::Request<()>) -> bool {
     }
 }
 
+/// Closes after an error answer without losing it: shut our side, then
+/// read and discard what the client is still sending (a body we refused),
+/// for at most 1 s and `max` bytes. Closing with unread data would reset the
+/// connection, and the client might never see the answer.
+pub(crate) async fn linger_close<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S, max: usize) {
+    let _ = io.shutdown().await;
+    let mut sink = [0u8; 8192];
+    let mut left = max;
+    let drain = async {
+        while left > 0 {
+            match io.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
+}
+
 /// A response to write.
 pub(crate) struct Response {
     pub(crate) status: u16,

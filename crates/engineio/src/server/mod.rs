@@ -295,7 +295,9 @@ async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream) {
                     ReadError::Head(h) => Response::text(h.status(), h.to_string()),
                     _ => Response::text(400, "Bad Request"),
                 };
-                let _ = http::write_response(io, &resp, true).await;
+                if http::write_response(io, &resp, true).await.is_ok() {
+                    http::linger_close(io, 2 * max_body).await;
+                }
                 return;
             }
         };

@@ -1,4 +1,6 @@
 //! engineio's integration tests, one binary.
 
+#[cfg(feature = "server")]
+mod http;
 mod props;
 mod server;

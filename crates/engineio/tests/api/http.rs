@@ -1,0 +1,335 @@
+//! The server over real HTTP and WebSocket, configured as the official
+//! engine.io-protocol suite expects: every transport-level behaviour the
+//! suite specifies.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use engineio::server::{Server, ServerOptions};
+use engineio::Event;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use ws_frame::Message;
+
+const PING_INTERVAL: Duration = Duration::from_millis(300);
+const PING_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// The suite's server: echoes every message. Returns its address.
+async fn suite_server() -> String {
+    let mut options = ServerOptions::default();
+    options.session.ping_interval = PING_INTERVAL;
+    options.session.ping_timeout = PING_TIMEOUT;
+    options.cors_origin = Some("*".into());
+    let mut server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    let addr = server.local_addr().to_string();
+    tokio::spawn(async move {
+        while let Some(mut socket) = server.accept().await {
+            tokio::spawn(async move {
+                while let Some(e) = socket.recv().await {
+                    if let Event::Message(m) = e {
+                        let _ = socket.send(m).await;
+                    }
+                }
+            });
+        }
+        drop(server);
+    });
+    addr
+}
+
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+async fn request(addr: &str, method: &str, query: &str, body: &str) -> Resp {
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} /engine.io/?{query} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://example.test\r\n\
+Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await.unwrap();
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut resp = httparse::Response::new(&mut headers);
+    let n = match resp.parse(&raw).unwrap() {
+        httparse::Status::Complete(n) => n,
+        httparse::Status::Partial => {
+            panic!("incomplete response: {}", String::from_utf8_lossy(&raw))
+        }
+    };
+    Resp {
+        status: resp.code.unwrap(),
+        headers: resp
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&raw[n..]).into_owned(),
+    }
+}
+
+async fn get(addr: &str, query: &str) -> Resp {
+    request(addr, "GET", query, "").await
+}
+
+async fn post(addr: &str, query: &str, body: &str) -> Resp {
+    request(addr, "POST", query, body).await
+}
+
+/// A polling session past its handshake: its sid.
+async fn polling_session(addr: &str) -> String {
+    let r = get(addr, "EIO=4&transport=polling").await;
+    assert_eq!(r.status, 200);
+    let open: serde_json::Value = serde_json::from_str(&r.body[1..]).unwrap();
+    open["sid"].as_str().unwrap().to_owned()
+}
+
+async fn websocket(addr: &str, query: &str) -> ws_frame::WebSocketStream<TcpStream> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/engine.io/?{query}");
+    ws_frame::connect(tcp, &url).await.unwrap().0
+}
+
+async fn next_text(ws: &mut ws_frame::WebSocketStream<TcpStream>) -> String {
+    match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+    {
+        Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn polling_handshake() {
+    let addr = suite_server().await;
+    let r = get(&addr, "EIO=4&transport=polling").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.headers
+            .contains(&("access-control-allow-origin".into(), "*".into()))
+    );
+    assert!(r.body.starts_with('0'));
+    let open: serde_json::Value = serde_json::from_str(&r.body[1..]).unwrap();
+    let keys: Vec<&String> = open.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 5, "{open}");
+    assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
+    assert_eq!(
+        (open["pingInterval"].as_u64(), open["pingTimeout"].as_u64()),
+        (Some(300), Some(200))
+    );
+    assert_eq!(open["maxPayload"], 1_000_000);
+    assert_eq!(open["sid"].as_str().unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn bad_handshakes_get_400_with_the_official_codes() {
+    let addr = suite_server().await;
+    for (method, query, code) in [
+        ("GET", "transport=polling", 5),
+        ("GET", "EIO=abc&transport=polling", 5),
+        ("GET", "EIO=4", 0),
+        ("GET", "EIO=4&transport=abc", 0),
+        ("POST", "EIO=4&transport=polling", 2),
+        ("PUT", "EIO=4&transport=polling", 2),
+        ("GET", "EIO=4&transport=polling&sid=nope", 1),
+    ] {
+        let r = request(&addr, method, query, "").await;
+        assert_eq!(r.status, 400, "{method} {query}");
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["code"], code, "{method} {query}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn websocket_handshake_offers_no_upgrade_and_bad_ones_are_refused() {
+    let addr = suite_server().await;
+    let mut ws = websocket(&addr, "EIO=4&transport=websocket").await;
+    let open = next_text(&mut ws).await;
+    assert!(
+        open.starts_with("0{") && open.contains(r#""upgrades":[]"#),
+        "{open}"
+    );
+    for query in [
+        "transport=websocket",
+        "EIO=abc&transport=websocket",
+        "EIO=4",
+        "EIO=4&transport=abc",
+    ] {
+        let tcp = TcpStream::connect(&addr).await.unwrap();
+        let url = format!("ws://{addr}/engine.io/?{query}");
+        assert!(ws_frame::connect(tcp, &url).await.is_err(), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn polling_messages() {
+    let addr = suite_server().await;
+    for body in [
+        "4hello",
+        "4test1\x1e4test2\x1e4test3",
+        "4hello\x1ebAQIDBA==",
+    ] {
+        let sid = polling_session(&addr).await;
+        let q = format!("EIO=4&transport=polling&sid={sid}");
+        let r = post(&addr, &q, body).await;
+        assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+        let r = get(&addr, &q).await;
+        assert_eq!((r.status, r.body.as_str()), (200, body));
+    }
+}
+
+#[tokio::test]
+async fn polling_invalid_packet_and_duplicate_poll_close_the_session() {
+    let addr = suite_server().await;
+    let sid = polling_session(&addr).await;
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    assert_eq!(post(&addr, &q, "abc").await.status, 400);
+    assert_eq!(get(&addr, &q).await.status, 400);
+
+    let sid = polling_session(&addr).await;
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    let first = tokio::spawn({
+        let (addr, q) = (addr.clone(), q.clone());
+        async move { get(&addr, &q).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let second = get(&addr, &format!("{q}&t=burst")).await;
+    assert_eq!(second.status, 400);
+    let first = first.await.unwrap();
+    assert_eq!((first.status, first.body.as_str()), (200, "1"));
+    assert_eq!(get(&addr, &q).await.status, 400);
+}
+
+#[tokio::test]
+async fn oversized_post_is_413() {
+    let addr = suite_server().await;
+    let sid = polling_session(&addr).await;
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    let big = format!("4{}", "x".repeat(1_000_000));
+    assert_eq!(post(&addr, &q, &big).await.status, 413);
+}
+
+#[tokio::test]
+async fn websocket_messages_and_invalid_packet() {
+    let addr = suite_server().await;
+    let mut ws = websocket(&addr, "EIO=4&transport=websocket").await;
+    next_text(&mut ws).await;
+    ws.send(Message::text("4hello")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "4hello");
+    ws.send(Message::binary(vec![1u8, 2, 3, 4])).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert!(matches!(got, Some(Ok(Message::Binary(b))) if b == Bytes::from_static(&[1, 2, 3, 4])));
+    ws.send(Message::text("abc")).await.unwrap();
+    // The server closes the WebSocket.
+    let rest: Vec<_> = tokio::time::timeout(Duration::from_secs(5), ws.collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert!(
+        rest.iter().all(|m| !matches!(m, Ok(Message::Text(_)))),
+        "{rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn heartbeat_polling_and_ping_timeout() {
+    let addr = suite_server().await;
+    let sid = polling_session(&addr).await;
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    for _ in 0..3 {
+        let r = get(&addr, &q).await;
+        assert_eq!((r.status, r.body.as_str()), (200, "2"));
+        assert_eq!(post(&addr, &q, "3").await.status, 200);
+    }
+    let sid = polling_session(&addr).await;
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    tokio::time::sleep(PING_INTERVAL + PING_TIMEOUT + Duration::from_millis(50)).await;
+    assert_eq!(post(&addr, &q, "3").await.status, 400);
+}
+
+#[tokio::test]
+async fn heartbeat_websocket_and_ping_timeout() {
+    let addr = suite_server().await;
+    let mut ws = websocket(&addr, "EIO=4&transport=websocket").await;
+    next_text(&mut ws).await;
+    for _ in 0..3 {
+        assert_eq!(next_text(&mut ws).await, "2");
+        ws.send(Message::text("3")).await.unwrap();
+    }
+    // No pong: the server closes.
+    assert_eq!(next_text(&mut ws).await, "2");
+    let end = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if !m.is_data() {
+                continue;
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "closed after the ping timeout");
+}
+
+#[tokio::test]
+async fn client_close() {
+    let addr = suite_server().await;
+    let sid = polling_session(&addr).await;
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    let pending = tokio::spawn({
+        let (addr, q) = (addr.clone(), q.clone());
+        async move { get(&addr, &q).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(post(&addr, &q, "1").await.status, 200);
+    let r = pending.await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "6"));
+    assert_eq!(get(&addr, &q).await.status, 400);
+
+    let mut ws = websocket(&addr, "EIO=4&transport=websocket").await;
+    next_text(&mut ws).await;
+    ws.send(Message::text("1")).await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(2), async {
+        while ws.next().await.is_some() {}
+    })
+    .await;
+    assert!(end.is_ok(), "the server closes the WebSocket");
+}
+
+#[tokio::test]
+async fn upgrade_and_what_follows_it() {
+    let addr = suite_server().await;
+    let sid = polling_session(&addr).await;
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    let mut ws = websocket(&addr, &format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws.send(Message::text("2probe")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "3probe");
+    let r = get(&addr, &q).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "6"));
+    ws.send(Message::text("5")).await.unwrap();
+    ws.send(Message::text("4hello")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "4hello");
+    // Polling with the same sid is refused now.
+    assert_eq!(get(&addr, &q).await.status, 400);
+    // And a second WebSocket with the same sid is closed without a word.
+    let mut ws2 = websocket(&addr, &format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws2.send(Message::text("2probe")).await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(2), ws2.next())
+        .await
+        .unwrap();
+    assert!(!matches!(end, Some(Ok(Message::Text(_)))), "{end:?}");
+    // The upgraded session still works.
+    ws.send(Message::text("4still")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "4still");
+}
