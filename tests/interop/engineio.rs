@@ -1,7 +1,12 @@
-//! engineio's server against the official Node `engine.io-client`.
+//! engineio against the official Node peers: our server with
+//! `engine.io-client`, our client with the `engine.io` server.
 
+use std::time::Duration;
+
+use bytes::Bytes;
+use engineio::client::{Client, ClientOptions};
 use engineio::server::{Server, ServerOptions};
-use engineio::{CloseReason, Event, Payload};
+use engineio::{ClientEvent, CloseReason, Event, Payload, Transport};
 
 use crate::node::NodePeer;
 
@@ -65,5 +70,123 @@ async fn server_initiated_close_reaches_the_node_client() {
         );
         assert!(node.success().await);
         assert_eq!(server.await.unwrap(), [CloseReason::ForcedClose]);
+    }
+}
+
+/// Our client against the Node engine.io server: the Node server's URL and
+/// its log.
+async fn node_server() -> (String, NodePeer) {
+    let mut node = NodePeer::spawn("eio_server.js", &[]);
+    let port = node.line().await.strip_prefix("port ").unwrap().to_owned();
+    (format!("http://127.0.0.1:{port}"), node)
+}
+
+async fn next_message(c: &mut Client) -> Payload {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), c.recv())
+            .await
+            .unwrap()
+        {
+            Some(ClientEvent::Message(p)) => return p,
+            Some(ClientEvent::Upgraded) => {}
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
+async fn our_client(transport: Transport, upgrade: bool, node_log: &[&str]) {
+    let (url, mut node) = node_server().await;
+    let mut options = ClientOptions::default();
+    options.session.initial = transport;
+    options.session.upgrade = upgrade;
+    let mut c = Client::connect(&url, options).await.unwrap();
+    assert_eq!(c.handshake().ping_interval, 300);
+    let big = "y".repeat(900_000);
+    let sent = [
+        Payload::Text("hello".into()),
+        Payload::Binary(Bytes::from_static(&[0, 1, 2, 255])),
+        Payload::Text(big.as_str().into()),
+        Payload::Text("ünïcödé ✓".into()),
+    ];
+    for p in &sent {
+        c.send(p.clone()).await.unwrap();
+    }
+    for p in &sent {
+        assert_eq!(&next_message(&mut c).await, p);
+    }
+    // Stay past a few heartbeats (300 ms + 200 ms) to prove we answer them.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    c.send(Payload::Text("still here".into())).await.unwrap();
+    assert_eq!(
+        next_message(&mut c).await,
+        Payload::Text("still here".into())
+    );
+    c.close().await;
+    loop {
+        match c.recv().await {
+            Some(ClientEvent::Closed(r)) => break assert_eq!(r, CloseReason::ForcedClose),
+            Some(_) => {}
+            None => panic!("no close event"),
+        }
+    }
+    for want in node_log {
+        assert_eq!(node.line().await, *want);
+    }
+}
+
+#[tokio::test]
+async fn our_client_polling_only() {
+    our_client(
+        Transport::Polling,
+        false,
+        &["connection polling", "close transport close"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn our_client_websocket_only() {
+    our_client(
+        Transport::WebSocket,
+        false,
+        &["connection websocket", "close transport close"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn our_client_polling_then_upgrade() {
+    our_client(
+        Transport::Polling,
+        true,
+        &[
+            "connection polling",
+            "upgrade websocket",
+            "close transport close",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_server_close_reaches_our_client() {
+    for (transport, upgrade) in [(Transport::Polling, false), (Transport::WebSocket, false)] {
+        let (url, _node) = node_server().await;
+        let mut options = ClientOptions::default();
+        options.session.initial = transport;
+        options.session.upgrade = upgrade;
+        let mut c = Client::connect(&url, options).await.unwrap();
+        c.send(Payload::Text("close-me".into())).await.unwrap();
+        let reason = loop {
+            match tokio::time::timeout(Duration::from_secs(10), c.recv())
+                .await
+                .unwrap()
+            {
+                Some(ClientEvent::Closed(r)) => break r,
+                Some(_) => {}
+                None => panic!("no close event"),
+            }
+        };
+        assert_eq!(reason, CloseReason::TransportClose, "{transport:?}");
     }
 }

@@ -10,7 +10,9 @@
 //! - [`payload`]: the HTTP long-polling payload, records separated by `\x1e`,
 //!   binary as `b` + base64, with a limit on the packet count;
 //! - [`ServerSession`]: one session on the server, as a state machine:
-//!   handshake, heartbeat, polling, the upgrade to WebSocket, close.
+//!   handshake, heartbeat, polling, the upgrade to WebSocket, close;
+//! - [`ClientSession`]: the client's side: answering the heartbeat, probing
+//!   and upgrading, batching POSTs under `maxPayload`, close.
 //!
 //! With the `server` feature (on by default), [`server::Server`] serves
 //! sessions on its own HTTP/1.1 listener (httparse), over long-polling and
@@ -37,13 +39,19 @@
 //! # Ok::<(), engineio::DecodeError>(())
 //! ```
 
+#[cfg(feature = "client")]
+pub mod client;
+mod client_session;
 mod error;
+#[cfg(any(feature = "server", feature = "client"))]
+mod http;
 mod packet;
 pub mod payload;
 #[cfg(feature = "server")]
 pub mod server;
 mod session;
 
+pub use client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
 pub use error::DecodeError;
 pub use packet::{Handshake, Packet, Payload};
 pub use session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};

@@ -5,8 +5,6 @@
 //! WebSocket, once there is one); HTTP connections hand it their requests
 //! over a channel. The application sees a [`Socket`] per session.
 
-mod http;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,7 +18,7 @@ use tokio::time::Instant;
 use ws_frame::handshake::{HandshakeConfig, UpgradeRequest};
 use ws_frame::{Connection, WebSocketStream};
 
-use self::http::{ReadError, Response};
+use crate::http::{self, ReadError, Response};
 use crate::packet::Payload;
 use crate::session::{Event, RequestError, ServerConfig, ServerSession, Transport};
 

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use engineio::server::{Server, ServerOptions};
 use engineio::Event;
+use engineio::server::{Server, ServerOptions};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -332,4 +332,60 @@ async fn upgrade_and_what_follows_it() {
     // The upgraded session still works.
     ws.send(Message::text("4still")).await.unwrap();
     assert_eq!(next_text(&mut ws).await, "4still");
+}
+
+#[tokio::test]
+async fn our_client_against_our_server_in_every_mode() {
+    use engineio::client::{Client, ClientOptions};
+    use engineio::{ClientEvent, Payload, Transport};
+    let addr = suite_server().await;
+    for (initial, upgrade) in [
+        (Transport::Polling, false),
+        (Transport::WebSocket, false),
+        (Transport::Polling, true),
+    ] {
+        let mut options = ClientOptions::default();
+        options.session.initial = initial;
+        options.session.upgrade = upgrade;
+        let mut c = Client::connect(&format!("http://{addr}"), options)
+            .await
+            .unwrap();
+        let sent: Vec<Payload> = (0..50)
+            .map(|i| match i % 2 {
+                0 => Payload::Text(format!("m{i}").into()),
+                _ => Payload::Binary(Bytes::from(vec![i as u8; i])),
+            })
+            .collect();
+        for p in &sent {
+            c.send(p.clone()).await.unwrap();
+        }
+        let mut got = Vec::new();
+        let mut upgraded = false;
+        while got.len() < sent.len() {
+            match tokio::time::timeout(Duration::from_secs(5), c.recv())
+                .await
+                .unwrap()
+            {
+                Some(ClientEvent::Message(p)) => got.push(p),
+                Some(ClientEvent::Upgraded) => upgraded = true,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            got, sent,
+            "{initial:?}/{upgrade}: every message once, in order"
+        );
+        // Past a few heartbeats.
+        tokio::time::sleep(PING_INTERVAL * 3).await;
+        c.send(Payload::Text("after".into())).await.unwrap();
+        loop {
+            match c.recv().await.unwrap() {
+                ClientEvent::Message(p) => break assert_eq!(p, Payload::Text("after".into())),
+                ClientEvent::Upgraded => upgraded = true,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(upgraded, upgrade);
+        c.close().await;
+    }
 }

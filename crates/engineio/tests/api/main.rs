@@ -2,5 +2,6 @@
 
 #[cfg(feature = "server")]
 mod http;
+mod pair;
 mod props;
 mod server;

@@ -1,6 +1,6 @@
-//! Just enough HTTP/1.1 for Engine.IO: request heads (through ws-frame's
-//! httparse-based parser), bodies by Content-Length or chunked with a size
-//! limit, keep-alive, and small responses.
+//! Just enough HTTP/1.1 for Engine.IO, both roles: request heads (through
+//! ws-frame's httparse-based parser) and response heads, bodies by
+//! Content-Length or chunked with a size limit, keep-alive.
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header;
@@ -47,31 +47,104 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
         }
     };
     buf.advance(n);
-    let chunked = head
-        .headers()
+    let body = read_body(io, buf, head.headers(), max_body, false).await?;
+    Ok(Request { head, body })
+}
+
+/// A response, as a client reads it.
+#[derive(Debug)]
+pub(crate) struct ClientResponse {
+    pub(crate) status: u16,
+    pub(crate) keep_alive: bool,
+    pub(crate) body: Bytes,
+}
+
+/// Reads one response from `io`, using and refilling `buf`.
+pub(crate) async fn read_response<S: AsyncRead + Unpin>(
+    io: &mut S,
+    buf: &mut BytesMut,
+    hs: &HandshakeConfig,
+    max_body: usize,
+) -> Result<ClientResponse, ReadError> {
+    let (status, keep_alive, headers, n) = loop {
+        let mut slots = vec![httparse::EMPTY_HEADER; hs.max_headers];
+        let mut resp = httparse::Response::new(&mut slots);
+        match resp.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => {
+                let mut headers = http::HeaderMap::new();
+                for h in resp.headers.iter() {
+                    if let (Ok(k), Ok(v)) = (
+                        http::HeaderName::from_bytes(h.name.as_bytes()),
+                        http::HeaderValue::from_bytes(h.value),
+                    ) {
+                        headers.append(k, v);
+                    }
+                }
+                let close = headers
+                    .get(header::CONNECTION)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+                let keep = resp.version == Some(1) && !close;
+                break (resp.code.unwrap_or(0), keep, headers, n);
+            }
+            Ok(httparse::Status::Partial) if buf.len() <= hs.max_head_size => {}
+            Ok(httparse::Status::Partial) => {
+                let e = ws_frame::HandshakeError::HeadTooLarge(hs.max_head_size);
+                return Err(ReadError::Head(e));
+            }
+            Err(e) => return Err(ReadError::Head(ws_frame::HandshakeError::Http(e))),
+        }
+        if fill(io, buf).await? == 0 {
+            return Err(ReadError::Eof);
+        }
+    };
+    buf.advance(n);
+    let body = read_body(io, buf, &headers, max_body, !keep_alive).await?;
+    Ok(ClientResponse {
+        status,
+        keep_alive,
+        body,
+    })
+}
+
+/// A body framed by `Transfer-Encoding: chunked` or `Content-Length`; a
+/// response with neither runs to the end of the connection (`to_eof`).
+async fn read_body<S: AsyncRead + Unpin>(
+    io: &mut S,
+    buf: &mut BytesMut,
+    headers: &http::HeaderMap,
+    max_body: usize,
+    to_eof: bool,
+) -> Result<Bytes, ReadError> {
+    let chunked = headers
         .get(header::TRANSFER_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
-    let body = if chunked {
-        read_chunked(io, buf, max_body).await?
-    } else {
-        let len = match head.headers().get(header::CONTENT_LENGTH) {
-            None => 0,
-            Some(v) => std::str::from_utf8(v.as_bytes())
-                .ok()
-                .and_then(|s| s.trim().parse::<usize>().ok())
-                .ok_or(ReadError::BadBody)?,
-        };
-        if len > max_body {
-            return Err(ReadError::TooLarge);
-        }
-        while buf.len() < len {
-            if fill(io, buf).await? == 0 {
-                return Err(ReadError::Eof);
+    if chunked {
+        return read_chunked(io, buf, max_body).await;
+    }
+    let len = match headers.get(header::CONTENT_LENGTH) {
+        Some(v) => std::str::from_utf8(v.as_bytes())
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .ok_or(ReadError::BadBody)?,
+        None if to_eof => {
+            while fill(io, buf).await? > 0 {
+                if buf.len() > max_body {
+                    return Err(ReadError::TooLarge);
+                }
             }
+            return Ok(buf.split().freeze());
         }
-        buf.split_to(len).freeze()
+        None => 0,
     };
-    Ok(Request { head, body })
+    if len > max_body {
+        return Err(ReadError::TooLarge);
+    }
+    while buf.len() < len {
+        if fill(io, buf).await? == 0 {
+            return Err(ReadError::Eof);
+        }
+    }
+    Ok(buf.split_to(len).freeze())
 }
 
 async fn fill<S: AsyncRead + Unpin>(io: &mut S, buf: &mut BytesMut) -> Result<usize, ReadError> {

@@ -1,0 +1,420 @@
+//! The tokio client: long-polling over a minimal HTTP/1.1 client, WebSocket
+//! through ws-frame, and the upgrade between them, driven by a
+//! [`ClientSession`] in one task.
+//!
+//! Plain `http://` and `ws://` only for now; TLS is the seam a connector
+//! option will fill.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use ws_frame::WebSocketStream;
+use ws_frame::handshake::{ClientRequest, HandshakeConfig};
+
+use crate::client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
+use crate::http::{self, ReadError};
+use crate::packet::{Handshake, Payload};
+use crate::session::{CloseReason, Transport};
+
+/// Everything the client can be told.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Transport choice and limits.
+    pub session: ClientConfig,
+    /// The server's Engine.IO path. Default `/engine.io/`.
+    pub path: String,
+    /// Extra query parameters on every request.
+    pub query: Vec<(String, String)>,
+    /// Extra headers on every request (Authorization, Cookie, ...).
+    pub headers: Vec<(String, String)>,
+    /// The largest poll response accepted. Default 100 MB.
+    pub max_response_body: usize,
+    /// Limits on response heads.
+    pub http: HandshakeConfig,
+    /// WebSocket limits. Default ws-frame's.
+    pub websocket: ws_frame::Config,
+    /// How long the handshake may take. Default 20 s, as the official client.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            session: ClientConfig::default(),
+            path: "/engine.io/".to_owned(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            max_response_body: 100_000_000,
+            http: HandshakeConfig::default(),
+            websocket: ws_frame::Config::default(),
+            connect_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// Only `http://` and `ws://` URLs for now.
+    #[error("unsupported URL {0:?}: only http:// and ws:// are supported")]
+    UnsupportedUrl(String),
+    /// The session closed before its handshake.
+    #[error("closed before the handshake: {0}")]
+    Closed(CloseReason),
+    /// No handshake within `connect_timeout`.
+    #[error("no handshake within the connect timeout")]
+    Timeout,
+}
+
+/// The session is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the session is closed")]
+pub struct SessionClosed;
+
+enum Cmd {
+    Send(Payload),
+    Close,
+}
+
+/// An open Engine.IO session to a server. Dropping it closes the session.
+#[derive(Debug)]
+pub struct Client {
+    handshake: Handshake,
+    cmds: mpsc::Sender<Cmd>,
+    events: mpsc::Receiver<ClientEvent>,
+}
+
+impl std::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cmd::Send(_) => "Send",
+            Cmd::Close => "Close",
+        })
+    }
+}
+
+impl Client {
+    /// Opens a session to `url` (`http://host:port`; the path comes from the
+    /// options) and waits for its handshake.
+    pub async fn connect(url: &str, options: ClientOptions) -> Result<Client, ConnectError> {
+        let target = Target::parse(url, &options)?;
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let (ev_tx, mut ev_rx) = mpsc::channel(64);
+        tokio::spawn(run(target, options.clone(), cmd_rx, ev_tx));
+        let first = tokio::time::timeout(options.connect_timeout, ev_rx.recv())
+            .await
+            .map_err(|_| ConnectError::Timeout)?;
+        match first {
+            Some(ClientEvent::Open(handshake)) => Ok(Client {
+                handshake,
+                cmds: cmd_tx,
+                events: ev_rx,
+            }),
+            Some(ClientEvent::Closed(reason)) => Err(ConnectError::Closed(reason)),
+            _ => Err(ConnectError::Closed(CloseReason::TransportError)),
+        }
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> &str {
+        &self.handshake.sid
+    }
+
+    /// The server's handshake.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The next event: a message, the upgrade, the close (then `None`).
+    pub async fn recv(&mut self) -> Option<ClientEvent> {
+        self.events.recv().await
+    }
+
+    /// Sends a message.
+    pub async fn send(&self, payload: Payload) -> Result<(), SessionClosed> {
+        self.cmds
+            .send(Cmd::Send(payload))
+            .await
+            .map_err(|_| SessionClosed)
+    }
+
+    /// Closes the session; the `Closed` event follows.
+    pub async fn close(&self) {
+        let _ = self.cmds.send(Cmd::Close).await;
+    }
+}
+
+/// Where the server is.
+#[derive(Clone, Debug)]
+struct Target {
+    /// `host:port` to connect to, and the Host header.
+    authority: String,
+    /// Path and fixed query, ending in `&` or `?` ready for more.
+    base: String,
+}
+
+impl Target {
+    fn parse(url: &str, options: &ClientOptions) -> Result<Target, ConnectError> {
+        let bad = || ConnectError::UnsupportedUrl(url.to_owned());
+        let uri: ::http::Uri = url.parse().map_err(|_| bad())?;
+        let port = match uri.scheme_str() {
+            Some("http" | "ws") => uri.port_u16().unwrap_or(80),
+            _ => return Err(bad()),
+        };
+        let host = uri.host().ok_or_else(bad)?;
+        let mut base = format!("{}?EIO=4", options.path);
+        for (k, v) in &options.query {
+            base.push_str(&format!("&{k}={v}"));
+        }
+        Ok(Target {
+            authority: format!("{host}:{port}"),
+            base,
+        })
+    }
+
+    fn target(&self, transport: Transport, sid: Option<&str>) -> String {
+        let mut t = format!("{}&transport={}", self.base, transport.as_str());
+        if let Some(sid) = sid {
+            t.push_str("&sid=");
+            t.push_str(sid);
+        }
+        t
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection for polling requests.
+struct HttpConn {
+    target: Target,
+    headers: Vec<(String, String)>,
+    tcp: Option<TcpStream>,
+    buf: BytesMut,
+    hs: HandshakeConfig,
+    max_body: usize,
+}
+
+impl HttpConn {
+    fn new(target: Target, options: &ClientOptions) -> HttpConn {
+        HttpConn {
+            target,
+            headers: options.headers.clone(),
+            tcp: None,
+            buf: BytesMut::new(),
+            hs: options.http.clone(),
+            max_body: options.max_response_body,
+        }
+    }
+
+    /// Sends a request and reads its response; a reused connection that
+    /// turns out closed is reopened once.
+    async fn request(
+        mut self,
+        method: &str,
+        path: String,
+        body: Bytes,
+    ) -> (HttpConn, Result<Bytes, ()>) {
+        let reused = self.tcp.is_some();
+        let mut r = self.try_request(method, &path, &body).await;
+        if r.is_err() && reused {
+            self.tcp = None;
+            r = self.try_request(method, &path, &body).await;
+        }
+        (self, r)
+    }
+
+    async fn try_request(&mut self, method: &str, path: &str, body: &[u8]) -> Result<Bytes, ()> {
+        if self.tcp.is_none() {
+            let tcp = TcpStream::connect(&self.target.authority)
+                .await
+                .map_err(|_| ())?;
+            let _ = tcp.set_nodelay(true);
+            self.tcp = Some(tcp);
+            self.buf.clear();
+        }
+        let Some(tcp) = self.tcp.as_mut() else {
+            return Err(());
+        };
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n",
+            self.target.authority
+        );
+        for (k, v) in &self.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if method == "POST" {
+            head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut out = BytesMut::with_capacity(head.len() + body.len());
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(body);
+        let result = async {
+            tcp.write_all(&out).await.map_err(|_| ReadError::Io)?;
+            http::read_response(tcp, &mut self.buf, &self.hs, self.max_body).await
+        }
+        .await;
+        match result {
+            Ok(resp) if resp.status == 200 => {
+                if !resp.keep_alive {
+                    self.tcp = None;
+                }
+                Ok(resp.body)
+            }
+            _ => {
+                self.tcp = None;
+                Err(())
+            }
+        }
+    }
+}
+
+type Ws = WebSocketStream<TcpStream>;
+
+async fn open_ws(target: Target, sid: Option<String>, options: ClientOptions) -> Result<Ws, ()> {
+    let path = target.target(Transport::WebSocket, sid.as_deref());
+    let url = format!("ws://{}{}", target.authority, path);
+    let tcp = TcpStream::connect(&target.authority)
+        .await
+        .map_err(|_| ())?;
+    let _ = tcp.set_nodelay(true);
+    let mut req = ClientRequest::new(&url, rand::random()).map_err(|_| ())?;
+    for (k, v) in &options.headers {
+        if let (Ok(k), Ok(v)) = (
+            ::http::HeaderName::from_bytes(k.as_bytes()),
+            ::http::HeaderValue::from_str(v),
+        ) {
+            req = req.header(k, v);
+        }
+    }
+    let (ws, _) = ws_frame::connect_with(tcp, &req, options.websocket.clone(), &options.http)
+        .await
+        .map_err(|_| ())?;
+    Ok(ws)
+}
+
+async fn next_ws(ws: &mut Option<Ws>) -> Option<Result<ws_frame::Message, ws_frame::Error>> {
+    match ws {
+        Some(ws) => ws.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn maybe<T>(f: &mut Option<BoxFuture<'static, T>>) -> T {
+    match f {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The session task: one [`ClientSession`], its transports, its timers.
+async fn run(
+    target: Target,
+    options: ClientOptions,
+    mut cmds: mpsc::Receiver<Cmd>,
+    events: mpsc::Sender<ClientEvent>,
+) {
+    let mut s = ClientSession::new(options.session.clone());
+    // Each polling request owns its connection while in flight and hands it
+    // back with the answer; GETs and POSTs use separate connections because a
+    // GET may wait a long time.
+    let mut get_conn = Some(HttpConn::new(target.clone(), &options));
+    let mut post_conn = Some(HttpConn::new(target.clone(), &options));
+    let mut get_fut: Option<BoxFuture<'static, (HttpConn, Result<Bytes, ()>)>> = None;
+    let mut post_fut: Option<BoxFuture<'static, (HttpConn, Result<Bytes, ()>)>> = None;
+    let mut ws_fut: Option<BoxFuture<'static, Result<Ws, ()>>> = None;
+    let mut ws: Option<Ws> = None;
+    loop {
+        while let Some(t) = s.poll_transmit() {
+            match t {
+                Transmit::Poll => {
+                    if let Some(conn) = get_conn.take() {
+                        let path = target.target(Transport::Polling, s.sid());
+                        get_fut = Some(conn.request("GET", path, Bytes::new()).boxed());
+                    }
+                }
+                Transmit::Post(body) => {
+                    if let Some(conn) = post_conn.take() {
+                        let path = target.target(Transport::Polling, s.sid());
+                        post_fut = Some(conn.request("POST", path, body).boxed());
+                    }
+                }
+                Transmit::ConnectWebSocket => {
+                    let sid = s.sid().map(str::to_owned);
+                    ws_fut = Some(open_ws(target.clone(), sid, options.clone()).boxed());
+                }
+                Transmit::Ws(m) => {
+                    if let Some(w) = ws.as_mut() {
+                        if w.send(m).await.is_err() {
+                            s.handle_transport_error(true);
+                        }
+                    }
+                }
+                Transmit::CloseWebSocket => {
+                    ws_fut = None;
+                    if let Some(mut w) = ws.take() {
+                        let _ = w.close().await;
+                    }
+                }
+            }
+        }
+        while let Some(e) = s.poll_event() {
+            let closed = matches!(e, ClientEvent::Closed(_));
+            if events.send(e).await.is_err() && !closed {
+                // The application dropped the client.
+                s.close();
+            }
+        }
+        if s.is_closed() {
+            // Everything the session had to send went out above.
+            if let Some(mut w) = ws.take() {
+                let _ = w.close().await;
+            }
+            return;
+        }
+        tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                Some(Cmd::Send(p)) => s.send(p),
+                Some(Cmd::Close) | None => s.close(),
+            },
+            (conn, r) = maybe(&mut get_fut) => {
+                get_fut = None;
+                get_conn = Some(conn);
+                match r {
+                    Ok(body) => s.handle_poll_response(Instant::now().into_std(), body),
+                    Err(()) => s.handle_transport_error(false),
+                }
+            }
+            (conn, r) = maybe(&mut post_fut) => {
+                post_fut = None;
+                post_conn = Some(conn);
+                s.handle_post_done(r.is_ok());
+            }
+            r = maybe(&mut ws_fut) => {
+                ws_fut = None;
+                match r {
+                    Ok(w) => { ws = Some(w); s.handle_ws_open(); }
+                    Err(()) => s.handle_transport_error(true),
+                }
+            }
+            msg = next_ws(&mut ws) => match msg {
+                Some(Ok(m)) => s.handle_ws_message(Instant::now().into_std(), m),
+                _ => { ws = None; s.handle_transport_error(true); }
+            },
+            () = sleep_until(s.poll_timeout()) => s.handle_timeout(Instant::now().into_std()),
+        }
+    }
+}
