@@ -75,9 +75,9 @@ enum Upgrade {
 ///
 /// # Driving it
 ///
-/// Start with [`new`](Self::new), then act on every [`poll_transmit`]
-/// (Self::poll_transmit): issue the GET or POST, open or close the
-/// WebSocket, send on it. Feed back what happens:
+/// Start with [`new`](Self::new), then act on every
+/// [`poll_transmit`](Self::poll_transmit): issue the GET or POST, open or
+/// close the WebSocket, send on it. Feed back what happens:
 /// [`handle_poll_response`](Self::handle_poll_response),
 /// [`handle_post_done`](Self::handle_post_done),
 /// [`handle_ws_open`](Self::handle_ws_open),

@@ -389,3 +389,68 @@ async fn our_client_against_our_server_in_every_mode() {
         c.close().await;
     }
 }
+
+#[tokio::test]
+async fn allow_request_cors_preflight_keep_alive_and_path() {
+    use std::sync::Arc;
+    let mut options = ServerOptions::default();
+    options.path = "/custom/".into();
+    options.cors_origin = Some("http://good.test".into());
+    options.allow_request = Some(Arc::new(|req| match req.headers().get("authorization") {
+        Some(v) if v == "Bearer ok" => Ok(()),
+        _ => Err(403),
+    }));
+    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    let addr = server.local_addr().to_string();
+
+    // Three requests on one keep-alive connection.
+    let mut tcp = TcpStream::connect(&addr).await.unwrap();
+    let mut exchange = async |req: String| -> String {
+        tcp.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let refused = exchange(format!(
+        "GET /custom/?EIO=4&transport=polling HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://good.test\r\n\r\n"
+    ))
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(
+        refused.contains(r#"{"code":4,"message":"Forbidden"}"#),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("Access-Control-Allow-Origin: http://good.test"),
+        "{refused}"
+    );
+    let preflight = exchange(format!(
+        "OPTIONS /custom/?EIO=4&transport=polling HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://good.test\r\n\
+Access-Control-Request-Headers: authorization\r\n\r\n"
+    ))
+    .await;
+    assert!(preflight.starts_with("HTTP/1.1 204"), "{preflight}");
+    assert!(
+        preflight.contains("Access-Control-Allow-Headers: authorization"),
+        "{preflight}"
+    );
+    let ok = exchange(format!(
+        "GET /custom/?EIO=4&transport=polling HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://evil.test\r\n\
+Authorization: Bearer ok\r\n\r\n"
+    ))
+    .await;
+    assert!(
+        ok.starts_with("HTTP/1.1 200") && ok.contains("\r\n\r\n0{"),
+        "{ok}"
+    );
+    assert!(
+        !ok.contains("Access-Control-Allow-Origin"),
+        "no CORS for another origin: {ok}"
+    );
+    // Anything but the configured path is not Engine.IO.
+    let other = get(&addr, "EIO=4&transport=polling").await;
+    assert_eq!(other.status, 404);
+}
