@@ -3,9 +3,16 @@
 //!
 //! Each session is one task that owns its [`ServerSession`] (and its
 //! WebSocket, once there is one); HTTP connections hand it their requests
-//! over a channel. The application sees a [`Socket`] per session.
+//! over a channel. Two ways to use it:
+//!
+//! - [`Server::bind`] and [`Server::accept`]: a [`Socket`] per session, with
+//!   events over a channel;
+//! - [`serve`] with a [`Handler`]: your code runs on the session's own task,
+//!   called for each message with no channel in between (what a protocol on
+//!   top, like Socket.IO, wants).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -20,7 +27,7 @@ use ws_frame::{Connection, WebSocketStream};
 
 use crate::http::{self, ReadError, Response};
 use crate::packet::Payload;
-use crate::session::{Event, RequestError, ServerConfig, ServerSession, Transport};
+use crate::session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};
 
 /// A check on every new session's first request (auth, Origin, rate
 /// limits): return `Err(status)` to refuse it with 403 or another status.
@@ -115,66 +122,320 @@ impl ErrorCode {
     }
 }
 
-enum Cmd {
+enum Cmd<C> {
     Poll(oneshot::Sender<Result<Bytes, RequestError>>),
     Post(Bytes, oneshot::Sender<Result<(), RequestError>>),
     AttachWs(Box<WebSocketStream<TcpStream>>),
-    Send(Payload),
+    App(C),
     Close,
 }
 
-struct Shared {
-    options: ServerOptions,
-    sessions: Mutex<HashMap<String, mpsc::Sender<Cmd>>>,
-    accept: mpsc::Sender<Socket>,
+/// Code that runs on each session's own task. The session calls it inline
+/// and awaits it: a handler that takes its time slows that one client down
+/// (its reads wait), never the others.
+pub trait Handler: Send + 'static {
+    /// Messages other tasks send to this session ([`SessionSender::send`]).
+    type Command: Send + 'static;
+
+    /// The session opened; its handshake is on its way.
+    fn on_open(&mut self, ctx: &mut Context<'_>) -> impl Future<Output = ()> + Send {
+        let _ = ctx;
+        async {}
+    }
+
+    /// A message from the client.
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_>,
+        msg: Payload,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// A command from another task.
+    fn on_command(
+        &mut self,
+        ctx: &mut Context<'_>,
+        cmd: Self::Command,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// The session moved from polling to WebSocket.
+    fn on_upgrade(&mut self, ctx: &mut Context<'_>) -> impl Future<Output = ()> + Send {
+        let _ = ctx;
+        async {}
+    }
+
+    /// When the handler wants [`on_timeout`](Self::on_timeout) called.
+    fn poll_timeout(&self) -> Option<std::time::Instant> {
+        None
+    }
+
+    /// Its deadline passed.
+    fn on_timeout(
+        &mut self,
+        ctx: &mut Context<'_>,
+        now: std::time::Instant,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, now);
+        async {}
+    }
+
+    /// The session ended. Nothing can be sent any more.
+    fn on_close(&mut self, reason: CloseReason) -> impl Future<Output = ()> + Send {
+        let _ = reason;
+        async {}
+    }
 }
 
-/// An Engine.IO server on its own HTTP/1.1 listener.
+/// The session, as a handler sees it while it runs.
 #[derive(Debug)]
-pub struct Server {
-    accept: mpsc::Receiver<Socket>,
+pub struct Context<'a> {
+    session: &'a mut ServerSession,
+}
+
+impl Context<'_> {
+    /// The session id.
+    pub fn sid(&self) -> &str {
+        self.session.sid()
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> Transport {
+        self.session.transport()
+    }
+
+    /// Queues a message for the client.
+    pub fn send(&mut self, payload: Payload) {
+        self.session.send(payload);
+    }
+
+    /// Closes the session ("forced close").
+    pub fn close(&mut self) {
+        self.session.close();
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.session.is_closed()
+    }
+}
+
+/// What a new session's handler is made from.
+#[derive(Debug)]
+pub struct SessionInfo<C> {
+    /// The session id.
+    pub sid: String,
+    /// The request that opened it: URI (query), headers.
+    pub request: ::http::Request<()>,
+    /// The client's address.
+    pub remote_addr: SocketAddr,
+    /// Sends commands to this session's handler from other tasks.
+    pub sender: SessionSender<C>,
+}
+
+/// A cloneable handle that reaches one session's handler from anywhere.
+#[derive(Debug)]
+pub struct SessionSender<C> {
+    sid: Arc<str>,
+    cmds: mpsc::Sender<Cmd<C>>,
+}
+
+impl<C> Clone for SessionSender<C> {
+    fn clone(&self) -> Self {
+        SessionSender {
+            sid: self.sid.clone(),
+            cmds: self.cmds.clone(),
+        }
+    }
+}
+
+impl<C: Send + 'static> SessionSender<C> {
+    /// The session id.
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// Sends a command; waits while the session's queue is full.
+    pub async fn send(&self, cmd: C) -> Result<(), SessionClosed> {
+        self.cmds
+            .send(Cmd::App(cmd))
+            .await
+            .map_err(|_| SessionClosed)
+    }
+
+    /// Sends a command if there is room now: the building block of a
+    /// broadcast that must not wait on a slow client.
+    pub fn try_send(&self, cmd: C) -> Result<(), TrySendError> {
+        self.cmds.try_send(Cmd::App(cmd)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => TrySendError::Full,
+            mpsc::error::TrySendError::Closed(_) => TrySendError::Closed,
+        })
+    }
+
+    /// Closes the session.
+    pub async fn close(&self) {
+        let _ = self.cmds.send(Cmd::Close).await;
+    }
+}
+
+/// Why [`SessionSender::try_send`] did not send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TrySendError {
+    /// The session's command queue is full: the client is not keeping up.
+    #[error("the session's queue is full")]
+    Full,
+    /// The session is closed.
+    #[error("the session is closed")]
+    Closed,
+}
+
+type MakeHandler<H> = dyn Fn(SessionInfo<<H as Handler>::Command>) -> H + Send + Sync;
+
+struct Shared<H: Handler> {
+    options: ServerOptions,
+    sessions: Mutex<HashMap<String, mpsc::Sender<Cmd<H::Command>>>>,
+    make: Box<MakeHandler<H>>,
+}
+
+/// A running listener; dropping it stops accepting (sessions in progress
+/// run on until they end).
+#[derive(Debug)]
+pub struct Listening {
     local_addr: SocketAddr,
     listener: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for Server {
+impl Drop for Listening {
     fn drop(&mut self) {
         self.listener.abort();
     }
 }
 
+impl Listening {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+}
+
+/// Serves Engine.IO on `addr`, with a handler made by `make` for each session.
+pub async fn serve<H, F>(
+    addr: impl ToSocketAddrs,
+    options: ServerOptions,
+    make: F,
+) -> std::io::Result<Listening>
+where
+    H: Handler,
+    F: Fn(SessionInfo<H::Command>) -> H + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind(addr).await?;
+    let local_addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        options,
+        sessions: Mutex::new(HashMap::new()),
+        make: Box::new(make),
+    });
+    let listener = tokio::spawn(async move {
+        while let Ok((tcp, remote)) = listener.accept().await {
+            let _ = tcp.set_nodelay(true);
+            tokio::spawn(serve_connection(shared.clone(), tcp, remote));
+        }
+    });
+    Ok(Listening {
+        local_addr,
+        listener,
+    })
+}
+
+/// An Engine.IO server on its own HTTP/1.1 listener, handing out a
+/// [`Socket`] per session.
+#[derive(Debug)]
+pub struct Server {
+    accept: mpsc::Receiver<Socket>,
+    listening: Listening,
+}
+
 impl Server {
     /// Listens on `addr`.
     pub async fn bind(addr: impl ToSocketAddrs, options: ServerOptions) -> std::io::Result<Server> {
-        let listener = TcpListener::bind(addr).await?;
-        let local_addr = listener.local_addr()?;
         let (accept_tx, accept) = mpsc::channel(128);
-        let shared = Arc::new(Shared {
-            options,
-            sessions: Mutex::new(HashMap::new()),
-            accept: accept_tx,
-        });
-        let listener = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let _ = tcp.set_nodelay(true);
-                tokio::spawn(serve_connection(shared.clone(), tcp));
-            }
-        });
-        Ok(Server {
-            accept,
-            local_addr,
-            listener,
+        let listening = serve(addr, options, move |info: SessionInfo<SocketCmd>| {
+            ChannelHandler::new(info, accept_tx.clone())
         })
+        .await?;
+        Ok(Server { accept, listening })
     }
 
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.listening.local_addr
     }
 
     /// The next new session.
     pub async fn accept(&mut self) -> Option<Socket> {
         self.accept.recv().await
+    }
+}
+
+/// The commands a [`Socket`] gives its session.
+#[derive(Debug)]
+pub enum SocketCmd {
+    /// Send a message.
+    Send(Payload),
+}
+
+/// The handler behind [`Server::bind`]: events go to the [`Socket`] over a
+/// channel.
+struct ChannelHandler {
+    accept: Option<(mpsc::Sender<Socket>, Socket)>,
+    events: mpsc::Sender<Event>,
+}
+
+impl ChannelHandler {
+    fn new(info: SessionInfo<SocketCmd>, accept: mpsc::Sender<Socket>) -> Self {
+        let (events, rx) = mpsc::channel(64);
+        let socket = Socket {
+            sender: SocketSender(info.sender),
+            events: rx,
+        };
+        ChannelHandler {
+            accept: Some((accept, socket)),
+            events,
+        }
+    }
+
+    async fn deliver(&mut self, ctx: &mut Context<'_>, e: Event) {
+        if self.events.send(e).await.is_err() && !ctx.is_closed() {
+            // The application dropped the socket.
+            ctx.close();
+        }
+    }
+}
+
+impl Handler for ChannelHandler {
+    type Command = SocketCmd;
+
+    async fn on_open(&mut self, ctx: &mut Context<'_>) {
+        if let Some((accept, socket)) = self.accept.take() {
+            if accept.send(socket).await.is_err() {
+                ctx.close();
+            }
+        }
+    }
+
+    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
+        self.deliver(ctx, Event::Message(msg)).await;
+    }
+
+    async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: SocketCmd) {
+        let SocketCmd::Send(p) = cmd;
+        ctx.send(p);
+    }
+
+    async fn on_upgrade(&mut self, ctx: &mut Context<'_>) {
+        self.deliver(ctx, Event::Upgraded).await;
+    }
+
+    async fn on_close(&mut self, reason: CloseReason) {
+        let _ = self.events.send(Event::Closed(reason)).await;
     }
 }
 
@@ -188,7 +449,7 @@ pub struct Socket {
 impl Socket {
     /// The session id.
     pub fn id(&self) -> &str {
-        &self.sender.sid
+        self.sender.0.sid()
     }
 
     /// The next event: a message, the upgrade, or the close (after which
@@ -218,35 +479,29 @@ impl Socket {
 #[error("the session is closed")]
 pub struct SessionClosed;
 
-/// A cloneable handle that sends on one session.
+/// A cloneable handle that sends on one [`Socket`]'s session.
 #[derive(Debug, Clone)]
-pub struct SocketSender {
-    sid: Arc<str>,
-    cmds: mpsc::Sender<Cmd>,
-}
+pub struct SocketSender(SessionSender<SocketCmd>);
 
 impl SocketSender {
     /// Sends a message; waits while the session's queue is full.
     pub async fn send(&self, payload: Payload) -> Result<(), SessionClosed> {
-        self.cmds
-            .send(Cmd::Send(payload))
-            .await
-            .map_err(|_| SessionClosed)
+        self.0.send(SocketCmd::Send(payload)).await
     }
 
     /// Closes the session.
     pub async fn close(&self) {
-        let _ = self.cmds.send(Cmd::Close).await;
+        self.0.close().await
     }
 }
 
-impl std::fmt::Debug for Cmd {
+impl<C> std::fmt::Debug for Cmd<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Cmd::Poll(_) => "Poll",
             Cmd::Post(..) => "Post",
             Cmd::AttachWs(_) => "AttachWs",
-            Cmd::Send(_) => "Send",
+            Cmd::App(_) => "App",
             Cmd::Close => "Close",
         })
     }
@@ -278,7 +533,7 @@ fn cors_origin(options: &ServerOptions, req: &::http::Request<()>) -> Option<Str
     }
 }
 
-async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream) {
+async fn serve_connection<H: Handler>(shared: Arc<Shared<H>>, tcp: TcpStream, remote: SocketAddr) {
     let mut tcp = Some(tcp);
     let mut buf = BytesMut::with_capacity(4096);
     let max_body = shared.options.session.max_payload;
@@ -300,7 +555,7 @@ async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream) {
             }
         };
         let keep = http::keep_alive(&req.head);
-        let Routed::Respond(resp) = route(&shared, req, &mut tcp, &mut buf).await else {
+        let Routed::Respond(resp) = route(&shared, req, &mut tcp, &mut buf, remote).await else {
             return;
         };
         let Some(io) = tcp.as_mut() else { return };
@@ -317,11 +572,12 @@ enum Routed {
     Done,
 }
 
-async fn route(
-    shared: &Arc<Shared>,
+async fn route<H: Handler>(
+    shared: &Arc<Shared<H>>,
     req: http::Request,
     tcp: &mut Option<TcpStream>,
     buf: &mut BytesMut,
+    remote: SocketAddr,
 ) -> Routed {
     let http::Request { head, body } = req;
     let opts = &shared.options;
@@ -381,10 +637,18 @@ async fn route(
         }
     };
 
+    // What the handler learns of the request that opened its session.
+    let info = || {
+        let mut r = ::http::Request::new(());
+        *r.uri_mut() = head.uri().clone();
+        *r.headers_mut() = head.headers().clone();
+        r
+    };
     if transport == Transport::WebSocket {
         let Some(mut io) = tcp.take() else {
             return Routed::Done;
         };
+        let request = info();
         let up = match UpgradeRequest::check(head) {
             Ok(up) => up,
             Err(e) => {
@@ -408,7 +672,7 @@ async fn route(
                 let _ = s.send(Cmd::AttachWs(Box::new(ws))).await;
             }
             None => {
-                open_session(shared, Transport::WebSocket, Some(ws));
+                open_session(shared, Transport::WebSocket, Some(ws), request, remote);
             }
         }
         return Routed::Done;
@@ -416,7 +680,7 @@ async fn route(
 
     let session = match session {
         Some(s) => s,
-        None => open_session(shared, Transport::Polling, None),
+        None => open_session(shared, Transport::Polling, None, info(), remote),
     };
     match *head.method() {
         ::http::Method::GET => {
@@ -457,14 +721,15 @@ async fn route(
 }
 
 /// Starts a session task; returns its command channel.
-fn open_session(
-    shared: &Arc<Shared>,
+fn open_session<H: Handler>(
+    shared: &Arc<Shared<H>>,
     transport: Transport,
     ws: Option<WebSocketStream<TcpStream>>,
-) -> mpsc::Sender<Cmd> {
+    request: ::http::Request<()>,
+    remote_addr: SocketAddr,
+) -> mpsc::Sender<Cmd<H::Command>> {
     let sid = new_sid();
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
-    let (ev_tx, ev_rx) = mpsc::channel(64);
     let now = Instant::now().into_std();
     let session = ServerSession::new(sid.clone(), shared.options.session.clone(), transport, now);
     shared
@@ -472,21 +737,16 @@ fn open_session(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(sid.clone(), cmd_tx.clone());
-    let socket = Socket {
-        sender: SocketSender {
+    let handler = (shared.make)(SessionInfo {
+        sid: sid.clone(),
+        request,
+        remote_addr,
+        sender: SessionSender {
             sid: sid.into(),
             cmds: cmd_tx.clone(),
         },
-        events: ev_rx,
-    };
-    tokio::spawn(run_session(
-        shared.clone(),
-        session,
-        cmd_rx,
-        ev_tx,
-        ws,
-        socket,
-    ));
+    });
+    tokio::spawn(run_session(shared.clone(), session, cmd_rx, ws, handler));
     cmd_tx
 }
 
@@ -508,25 +768,24 @@ async fn next_ws(
     }
 }
 
-async fn run_session(
-    shared: Arc<Shared>,
+async fn run_session<H: Handler>(
+    shared: Arc<Shared<H>>,
     mut s: ServerSession,
-    mut cmds: mpsc::Receiver<Cmd>,
-    events: mpsc::Sender<Event>,
+    mut cmds: mpsc::Receiver<Cmd<H::Command>>,
     ws: Option<WebSocketStream<TcpStream>>,
-    socket: Socket,
+    mut handler: H,
 ) {
     use futures_util::SinkExt;
     let mut ws = ws.map(Box::new);
     let mut pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>> = None;
-    if shared.accept.send(socket).await.is_err() {
-        s.close();
-    }
+    handler.on_open(&mut Context { session: &mut s }).await;
     loop {
         while let Some(e) = s.poll_event() {
-            if events.send(e).await.is_err() && !s.is_closed() {
-                // Nobody listens any more: the application dropped the socket.
-                s.close();
+            let mut ctx = Context { session: &mut s };
+            match e {
+                Event::Message(m) => handler.on_message(&mut ctx, m).await,
+                Event::Upgraded => handler.on_upgrade(&mut ctx).await,
+                Event::Closed(reason) => handler.on_close(reason).await,
             }
         }
         if let Some(body) = s.poll_poll_response() {
@@ -553,7 +812,10 @@ async fn run_session(
         if s.is_finished() {
             break;
         }
-        let deadline = s.poll_timeout().map(Instant::from_std);
+        let deadline = [s.poll_timeout(), handler.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
         tokio::select! {
             cmd = cmds.recv() => {
                 let now = Instant::now().into_std();
@@ -568,7 +830,11 @@ async fn run_session(
                             ws = Some(new);
                         }
                     }
-                    Some(Cmd::Send(p)) => s.send(p),
+                    Some(Cmd::App(c)) => {
+                        if !s.is_closed() {
+                            handler.on_command(&mut Context { session: &mut s }, c).await;
+                        }
+                    }
                     Some(Cmd::Close) | None => s.close(),
                 }
             }
@@ -583,7 +849,13 @@ async fn run_session(
                 pending_poll = None;
                 s.handle_poll_dropped();
             }
-            () = sleep_until(deadline) => s.handle_timeout(Instant::now().into_std()),
+            () = sleep_until(deadline.map(Instant::from_std)) => {
+                let now = Instant::now().into_std();
+                s.handle_timeout(now);
+                if handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
+                    handler.on_timeout(&mut Context { session: &mut s }, now).await;
+                }
+            }
         }
     }
     // A poll that was never answered gets a 400, not a hang.

@@ -454,3 +454,76 @@ Authorization: Bearer ok\r\n\r\n"
     let other = get(&addr, "EIO=4&transport=polling").await;
     assert_eq!(other.status, 404);
 }
+
+/// A handler on the session's own task: answers inline, takes commands from
+/// other tasks, runs its own timer, hears the close.
+#[tokio::test]
+async fn a_handler_runs_on_the_session_task() {
+    use engineio::server::{Context, Handler, SessionInfo, SessionSender, serve};
+    use engineio::{CloseReason, Payload};
+    use std::time::Instant as StdInstant;
+    use tokio::sync::mpsc;
+
+    struct Shout {
+        tick: Option<StdInstant>,
+        log: mpsc::UnboundedSender<String>,
+    }
+    impl Handler for Shout {
+        type Command = String;
+        async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
+            if let Payload::Text(t) = msg {
+                ctx.send(Payload::Text(t.as_str().to_uppercase().into()));
+                if t == "tick" {
+                    self.tick = Some(StdInstant::now() + Duration::from_millis(50));
+                }
+            }
+        }
+        async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: String) {
+            ctx.send(Payload::Text(format!("cmd:{cmd}").into()));
+        }
+        fn poll_timeout(&self) -> Option<StdInstant> {
+            self.tick
+        }
+        async fn on_timeout(&mut self, ctx: &mut Context<'_>, _now: StdInstant) {
+            self.tick = None;
+            ctx.send(Payload::Text("tock".into()));
+        }
+        async fn on_close(&mut self, reason: CloseReason) {
+            let _ = self.log.send(format!("closed: {reason}"));
+        }
+    }
+
+    let (log_tx, mut log) = mpsc::unbounded_channel();
+    let (senders_tx, mut senders) = mpsc::unbounded_channel::<SessionSender<String>>();
+    let listening = serve(
+        "127.0.0.1:0",
+        ServerOptions::default(),
+        move |info: SessionInfo<String>| {
+            let _ = senders_tx.send(info.sender);
+            Shout {
+                tick: None,
+                log: log_tx.clone(),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let addr = listening.local_addr().to_string();
+    let mut ws = websocket(&addr, "EIO=4&transport=websocket").await;
+    next_text(&mut ws).await;
+    ws.send(Message::text("4hello")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "4HELLO");
+    senders
+        .recv()
+        .await
+        .unwrap()
+        .send("from elsewhere".into())
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut ws).await, "4cmd:from elsewhere");
+    ws.send(Message::text("4tick")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "4TICK");
+    assert_eq!(next_text(&mut ws).await, "4tock");
+    ws.send(Message::text("1")).await.unwrap();
+    assert_eq!(log.recv().await.unwrap(), "closed: transport close");
+}
