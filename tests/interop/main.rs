@@ -6,5 +6,6 @@
 
 mod engineio;
 mod node;
+mod socketio;
 mod socketio_parser;
 mod ws;

@@ -4,9 +4,12 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use ws_frame::handshake::{self, HandshakeConfig};
+use tokio::io::{AsyncRead, AsyncReadExt};
+#[cfg(feature = "server")]
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use ws_frame::handshake::HandshakeConfig;
 
+#[cfg(feature = "server")]
 /// A request whose body has been read.
 #[derive(Debug)]
 pub(crate) struct Request {
@@ -21,7 +24,8 @@ pub(crate) enum ReadError {
     /// The client went away (or sent nothing more) between requests.
     Eof,
     /// A malformed or oversized head: 400 or 431.
-    Head(ws_frame::HandshakeError),
+    // The server answers with its status; the client only needs to know it failed.
+    Head(#[cfg_attr(not(feature = "server"), allow(dead_code))] ws_frame::HandshakeError),
     /// A body over the limit: 413.
     TooLarge,
     /// A malformed body encoding: 400.
@@ -29,6 +33,7 @@ pub(crate) enum ReadError {
     Io,
 }
 
+#[cfg(feature = "server")]
 /// Reads the next request from `io`, using and refilling `buf`.
 pub(crate) async fn read_request<S: AsyncRead + Unpin>(
     io: &mut S,
@@ -37,7 +42,7 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
     max_body: usize,
 ) -> Result<Request, ReadError> {
     let (head, n) = loop {
-        match handshake::parse_request(buf, hs) {
+        match ws_frame::handshake::parse_request(buf, hs) {
             Ok(Some(r)) => break r,
             Ok(None) => {}
             Err(e) => return Err(ReadError::Head(e)),
@@ -52,6 +57,7 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
 }
 
 /// A response, as a client reads it.
+#[cfg(feature = "client")]
 #[derive(Debug)]
 pub(crate) struct ClientResponse {
     pub(crate) status: u16,
@@ -60,6 +66,7 @@ pub(crate) struct ClientResponse {
 }
 
 /// Reads one response from `io`, using and refilling `buf`.
+#[cfg(feature = "client")]
 pub(crate) async fn read_response<S: AsyncRead + Unpin>(
     io: &mut S,
     buf: &mut BytesMut,
@@ -193,6 +200,7 @@ async fn read_chunked<S: AsyncRead + Unpin>(
     }
 }
 
+#[cfg(feature = "server")]
 /// Whether the connection stays open after answering `req`.
 pub(crate) fn keep_alive(req: &http::Request<()>) -> bool {
     let conn = req.headers().get(header::CONNECTION).map(|v| v.as_bytes());
@@ -202,6 +210,7 @@ pub(crate) fn keep_alive(req: &http::Request<()>) -> bool {
     }
 }
 
+#[cfg(feature = "server")]
 /// Closes after an error answer without losing it: shut our side, then
 /// read and discard what the client is still sending (a body we refused),
 /// for at most 1 s and `max` bytes. Closing with unread data would reset the
@@ -221,6 +230,7 @@ pub(crate) async fn linger_close<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S, 
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
 }
 
+#[cfg(feature = "server")]
 /// A response to write.
 pub(crate) struct Response {
     pub(crate) status: u16,
@@ -228,6 +238,7 @@ pub(crate) struct Response {
     pub(crate) body: Bytes,
 }
 
+#[cfg(feature = "server")]
 impl Response {
     pub(crate) fn new(status: u16, content_type: &'static str, body: Bytes) -> Response {
         Response {
@@ -242,6 +253,7 @@ impl Response {
     }
 }
 
+#[cfg(feature = "server")]
 /// Writes `resp`, adding Content-Length and, when closing, `Connection: close`.
 pub(crate) async fn write_response<S: AsyncWrite + Unpin>(
     io: &mut S,

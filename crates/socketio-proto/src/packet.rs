@@ -263,13 +263,16 @@ impl Packet {
         with_attachments(self.attachments.clone(), || serde_json::from_slice(text)).0
     }
 
-    /// Deserializes an event's arguments, the payload without the name, into
-    /// a tuple, array or `Vec`; arguments past what `T` takes are ignored.
+    /// Deserializes an event's arguments (the payload without the name): a
+    /// tuple, array or `Vec` takes them all, `()` none, any other type the
+    /// first one (`Option`: `None` when there is none). Arguments past what
+    /// `T` takes are ignored.
     pub fn event_args<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         self.args_after(1)
     }
 
-    /// Deserializes an ack's arguments into a tuple, array or `Vec`.
+    /// Deserializes an ack's arguments, by the same rules as
+    /// [`event_args`](Self::event_args).
     pub fn ack_args<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         self.args_after(0)
     }
@@ -311,7 +314,8 @@ impl Packet {
     }
 }
 
-/// Skips `skip` elements of a sequence, gives the rest to `T`, ignores the tail.
+/// Skips `skip` elements of a sequence, gives the rest to `T` (see
+/// [`Rest`]), ignores what `T` did not take.
 struct Args<T> {
     skip: usize,
     out: std::marker::PhantomData<T>,
@@ -328,7 +332,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Args<T> {
         for _ in 0..self.skip {
             seq.next_element::<IgnoredAny>()?;
         }
-        let t = T::deserialize(serde::de::value::SeqAccessDeserializer::new(&mut seq))?;
+        let t = T::deserialize(Rest(&mut seq))?;
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(t)
     }
@@ -339,6 +343,127 @@ impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Args<T> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
         d.deserialize_seq(self)
+    }
+}
+
+/// The remaining arguments of an event or ack, as a deserializer: a
+/// sequence type (tuple, `Vec`, array) takes them all, `()` takes none (and
+/// ignores any), any other type takes the first (`Option` is `None` when
+/// there is none).
+struct Rest<A>(A);
+
+enum How {
+    Any,
+    Option,
+    NewtypeStruct(&'static str),
+    Enum(&'static str, &'static [&'static str]),
+}
+
+/// Deserializes one element with the method the target type asked for. The
+/// visitor stays in `slot` if there is no element, so the caller can still
+/// use it.
+struct First<'a, V> {
+    slot: &'a mut Option<V>,
+    how: How,
+}
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for First<'_, V> {
+    type Value = V::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        use serde::de::Error as _;
+        let visitor = self
+            .slot
+            .take()
+            .ok_or_else(|| D::Error::custom("argument read twice"))?;
+        match self.how {
+            How::Any => d.deserialize_any(visitor),
+            How::Option => d.deserialize_option(visitor),
+            How::NewtypeStruct(name) => d.deserialize_newtype_struct(name, visitor),
+            How::Enum(name, variants) => d.deserialize_enum(name, variants, visitor),
+        }
+    }
+}
+
+impl<'de, A: SeqAccess<'de>> Rest<A> {
+    fn first<V: Visitor<'de>>(mut self, visitor: V, how: How) -> Result<V::Value, A::Error> {
+        use serde::de::Error as _;
+        let optional = matches!(how, How::Option);
+        let mut slot = Some(visitor);
+        if let Some(v) = self.0.next_element_seed(First {
+            slot: &mut slot,
+            how,
+        })? {
+            return Ok(v);
+        }
+        match slot.take() {
+            Some(visitor) if optional => visitor.visit_none(),
+            _ => Err(A::Error::invalid_length(0, &"at least one argument")),
+        }
+    }
+}
+
+impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<A> {
+    type Error = A::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        self.first(v, How::Any)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        v.visit_seq(self.0)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, v: V) -> Result<V::Value, A::Error> {
+        v.visit_seq(self.0)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        v.visit_seq(self.0)
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(mut self, v: V) -> Result<V::Value, A::Error> {
+        while self.0.next_element::<IgnoredAny>()?.is_some() {}
+        v.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        self.deserialize_unit(v)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, A::Error> {
+        self.first(v, How::Option)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        self.first(v, How::NewtypeStruct(name))
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        self.first(v, How::Enum(name, variants))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf map struct identifier ignored_any
     }
 }
 

@@ -53,6 +53,10 @@ pub struct ServerOptions {
     /// WebSocket limits. Default: frames and messages up to `max_payload`,
     /// as the official server's `maxHttpBufferSize` applies to both.
     pub websocket: Option<ws_frame::Config>,
+    /// Commands a session's queue holds (requests, messages from other
+    /// tasks) before senders wait or `try_send` fails. Default 1024; the
+    /// queue's memory is allocated as it fills, not up front.
+    pub command_queue: usize,
 }
 
 impl Default for ServerOptions {
@@ -64,6 +68,7 @@ impl Default for ServerOptions {
             allow_request: None,
             http: HandshakeConfig::default(),
             websocket: None,
+            command_queue: 1024,
         }
     }
 }
@@ -729,7 +734,7 @@ fn open_session<H: Handler>(
     remote_addr: SocketAddr,
 ) -> mpsc::Sender<Cmd<H::Command>> {
     let sid = new_sid();
-    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let (cmd_tx, cmd_rx) = mpsc::channel(shared.options.command_queue.max(1));
     let now = Instant::now().into_std();
     let session = ServerSession::new(sid.clone(), shared.options.session.clone(), transport, now);
     shared

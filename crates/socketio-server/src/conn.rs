@@ -1,0 +1,223 @@
+//! One Engine.IO session carrying Socket.IO: the handler that runs on the
+//! session's own task, decodes packets and dispatches them to namespaces.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Waker};
+use std::time::Instant;
+
+use base64::Engine as _;
+use engineio::server::{Context, Handler, SessionSender};
+use engineio::{CloseReason, Payload};
+use socketio_proto::{Decoder, Json, Kind, Packet, PendingAcks};
+
+use crate::ServerInner;
+use crate::error::DisconnectReason;
+use crate::socket::{BoxFuture, Handshake, Socket, SocketInner, lock};
+
+/// What other tasks ask of a connection.
+pub(crate) enum ConnCmd {
+    /// Send an encoded packet (text, then attachments).
+    Send(Arc<[Payload]>),
+    /// Disconnect the socket of this namespace.
+    Disconnect(String),
+    /// Close the whole connection.
+    Close,
+}
+
+pub(crate) struct Conn {
+    server: Arc<ServerInner>,
+    request: http::Request<()>,
+    remote: SocketAddr,
+    sender: SessionSender<ConnCmd>,
+    decoder: Decoder,
+    sockets: HashMap<String, Socket>,
+    connect_deadline: Option<Instant>,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        server: Arc<ServerInner>,
+        info: engineio::server::SessionInfo<ConnCmd>,
+    ) -> Self {
+        Conn {
+            decoder: Decoder::new(server.options.decoder.clone()),
+            connect_deadline: Some(Instant::now() + server.options.connect_timeout),
+            server,
+            request: info.request,
+            remote: info.remote_addr,
+            sender: info.sender,
+            sockets: HashMap::new(),
+        }
+    }
+
+    fn write(ctx: &mut Context<'_>, p: &Packet) {
+        ctx.send(Payload::Text(p.encode().into()));
+        for a in p.attachments() {
+            ctx.send(Payload::Binary(a.clone()));
+        }
+    }
+
+    fn on_packet(&mut self, ctx: &mut Context<'_>, p: Packet) {
+        match p.kind() {
+            Kind::Connect => self.on_connect(ctx, p),
+            Kind::Disconnect => {
+                if let Some(s) = self.sockets.remove(p.nsp()) {
+                    finish(&s, DisconnectReason::ClientNamespaceDisconnect);
+                }
+            }
+            Kind::Event => {
+                let Some(s) = self.sockets.get(p.nsp()) else {
+                    return;
+                };
+                let handler = p
+                    .event_name()
+                    .and_then(|n| lock(&s.0.handlers).get(n).cloned());
+                if let Some(fut) = handler.and_then(|h| h(s.clone(), &p)) {
+                    run(fut);
+                }
+            }
+            Kind::Ack => {
+                let Some(s) = self.sockets.get(p.nsp()) else {
+                    return;
+                };
+                let Some(id) = p.id() else { return };
+                if let Some(tx) = lock(&s.0.acks).handle_ack(id) {
+                    let _ = tx.send(p);
+                }
+            }
+            // A client never sends these; ignore as the official server does.
+            Kind::ConnectError => {}
+        }
+    }
+
+    fn on_connect(&mut self, ctx: &mut Context<'_>, p: Packet) {
+        let nsp = p.nsp().to_owned();
+        let refuse = |ctx: &mut Context<'_>, message: &str, data: Option<&serde_json::Value>| {
+            if let Ok(packet) = Packet::connect_error_message(&nsp, message, data) {
+                Self::write(ctx, &packet);
+            }
+        };
+        let Some(ns) = self.server.namespace(&nsp) else {
+            return refuse(ctx, "Invalid namespace", None);
+        };
+        if self.sockets.contains_key(&nsp) {
+            return;
+        }
+        let handshake = Handshake {
+            auth: p.raw_data().cloned(),
+            headers: self.request.headers().clone(),
+            uri: self.request.uri().clone(),
+            address: self.remote,
+        };
+        if let Err(e) = ns.check(&handshake) {
+            return refuse(ctx, &e.message, e.data.as_ref());
+        }
+        let id =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>());
+        let socket = Socket(Arc::new(SocketInner {
+            id: id.clone(),
+            ns: ns.clone(),
+            session: self.sender.clone(),
+            handshake,
+            handlers: Mutex::new(HashMap::new()),
+            on_disconnect: Mutex::new(Vec::new()),
+            acks: Mutex::new(PendingAcks::default()),
+            rooms: Mutex::new(Default::default()),
+            connected: AtomicBool::new(true),
+        }));
+        let accepted = Json::from_value(&serde_json::json!({ "sid": id })).ok();
+        if let Ok(packet) = Packet::connect(&nsp, accepted) {
+            Self::write(ctx, &packet);
+        }
+        ns.insert(&socket);
+        socket.join(&id);
+        self.sockets.insert(nsp, socket.clone());
+        self.connect_deadline = None;
+        if let Some(f) = ns.connect_handler() {
+            f(socket);
+        }
+    }
+}
+
+/// Ends a socket: out of its namespace and rooms, pending acks failed, its
+/// disconnect handlers called once.
+fn finish(s: &Socket, reason: DisconnectReason) {
+    if !s.0.connected.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    s.0.ns.remove(s);
+    drop(lock(&s.0.acks).drain().collect::<Vec<_>>());
+    let handlers = lock(&s.0.on_disconnect).clone();
+    for h in handlers {
+        h(s.clone(), reason);
+    }
+}
+
+/// Runs a handler's future: to completion right here if it never waits
+/// (no task, no hop), else on its own task.
+fn run(mut fut: BoxFuture) {
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    if fut.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(fut);
+    }
+}
+
+impl Handler for Conn {
+    type Command = ConnCmd;
+
+    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
+        let r = match msg {
+            Payload::Text(t) => self.decoder.handle_text(t.into_bytes()),
+            Payload::Binary(b) => self.decoder.handle_binary(b),
+        };
+        if r.is_err() {
+            // Not Socket.IO: the official server closes the connection.
+            return ctx.close();
+        }
+        while let Some(p) = self.decoder.poll_packet() {
+            self.on_packet(ctx, p);
+        }
+    }
+
+    async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: ConnCmd) {
+        match cmd {
+            ConnCmd::Send(payloads) => {
+                for p in payloads.iter() {
+                    ctx.send(p.clone());
+                }
+            }
+            ConnCmd::Disconnect(nsp) => {
+                if let Some(s) = self.sockets.remove(&nsp) {
+                    if let Ok(p) = Packet::disconnect(&nsp) {
+                        Self::write(ctx, &p);
+                    }
+                    finish(&s, DisconnectReason::ServerNamespaceDisconnect);
+                }
+            }
+            ConnCmd::Close => ctx.close(),
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.connect_deadline
+    }
+
+    async fn on_timeout(&mut self, ctx: &mut Context<'_>, _now: Instant) {
+        // No namespace joined within connect_timeout: the official server
+        // closes the connection.
+        self.connect_deadline = None;
+        if self.sockets.is_empty() {
+            ctx.close();
+        }
+    }
+
+    async fn on_close(&mut self, reason: CloseReason) {
+        let reason = DisconnectReason::from_engine(reason);
+        for (_, s) in self.sockets.drain() {
+            finish(&s, reason);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! A Socket.IO v5 server on tokio.
+//!
+//! # Layer
+//!
+//! The top of the server side: [`engineio`]'s server carries the sessions,
+//! [`socketio_proto`] the packets. Socket.IO runs as an Engine.IO handler
+//! on each session's own task, so an incoming event reaches its handler with
+//! no channel in between, and a handler that never waits runs right there.
+//!
+//! - [`Server`]: binds the embedded HTTP/1.1 listener, path `/socket.io/`;
+//! - [`Namespace`]: connect handler, middleware, rooms, broadcast;
+//! - [`Socket`]: typed event handlers, acks both ways, emit, join/leave;
+//! - [`Broadcast`]: to/except rooms, volatile; encoded once for all.
+//!
+//! # What it does not do (yet)
+//!
+//! Dynamic namespaces, `fetch_sockets` across nodes, an adapter for several
+//! nodes, a hyper/axum mount, catch-all listeners.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use socketio_server::{Server, ServerOptions, ConnectError};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let server = Server::bind("127.0.0.1:3000", ServerOptions::default()).await?;
+//! let chat = server.of("/");
+//! chat.use_middleware(|hs| match hs.auth::<serde_json::Value>() {
+//!     Some(auth) if auth["token"] == "secret" => Ok(()),
+//!     _ => Err(ConnectError::new("not authorized")),
+//! });
+//! chat.on_connect(|socket| {
+//!     socket.join("lobby");
+//!     socket.on("chat", |socket, (text,): (String,), ack| async move {
+//!         let _ = socket.to("lobby").emit("chat", &(&text,));
+//!         if let Some(ack) = ack {
+//!             let _ = ack.send(&("delivered",));
+//!         }
+//!     });
+//!     socket.on_disconnect(|socket, reason| eprintln!("{} left: {reason}", socket.id()));
+//! });
+//! # Ok(()) }
+//! ```
+
+mod conn;
+mod error;
+mod namespace;
+mod socket;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use engineio::server::{Listening, SessionInfo};
+use serde_json::value::RawValue;
+use socketio_proto::{DecoderConfig, Json, Packet};
+use tokio::net::ToSocketAddrs;
+
+pub use error::{AckError, ConnectError, DisconnectReason, EmitError};
+pub use namespace::{Broadcast, Namespace};
+pub use socket::{AckSender, Handshake, Socket};
+pub use socketio_proto::Binary;
+
+use conn::{Conn, ConnCmd};
+
+/// Server settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// The Engine.IO layer: heartbeat, `max_payload`, CORS, `allow_request`,
+    /// path (default `/socket.io/`).
+    pub engine: engineio::server::ServerOptions,
+    /// How long a new connection may take to join a namespace before it is
+    /// closed. Default 45 s, as the official server.
+    pub connect_timeout: Duration,
+    /// Limits on binary attachments.
+    pub decoder: DecoderConfig,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        let mut engine = engineio::server::ServerOptions::default();
+        engine.path = "/socket.io/".to_owned();
+        ServerOptions {
+            engine,
+            connect_timeout: Duration::from_secs(45),
+            decoder: DecoderConfig::default(),
+        }
+    }
+}
+
+pub(crate) struct ServerInner {
+    options: ServerOptions,
+    namespaces: RwLock<HashMap<String, Namespace>>,
+}
+
+impl ServerInner {
+    fn namespace(&self, name: &str) -> Option<Namespace> {
+        self.namespaces
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+}
+
+/// A Socket.IO server on its own listener.
+pub struct Server {
+    inner: Arc<ServerInner>,
+    listening: Listening,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.listening.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Listens on `addr`. The main namespace `/` exists from the start.
+    pub async fn bind(addr: impl ToSocketAddrs, options: ServerOptions) -> std::io::Result<Server> {
+        let inner = Arc::new(ServerInner {
+            options,
+            namespaces: RwLock::new(HashMap::new()),
+        });
+        let engine = inner.options.engine.clone();
+        let make = {
+            let inner = inner.clone();
+            move |info: SessionInfo<ConnCmd>| Conn::new(inner.clone(), info)
+        };
+        let listening = engineio::server::serve(addr, engine, make).await?;
+        let server = Server { inner, listening };
+        server.of("/");
+        Ok(server)
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listening.local_addr()
+    }
+
+    /// The namespace `name`, created on first use.
+    pub fn of(&self, name: &str) -> Namespace {
+        let mut all = self
+            .inner
+            .namespaces
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        all.entry(name.to_owned())
+            .or_insert_with(|| Namespace::new(name))
+            .clone()
+    }
+}
+
+/// The arguments of an event packet, without its name, as a JSON array:
+/// for forwarding an event's arguments unchanged (attachments stay valid,
+/// since placeholders keep their numbers).
+pub(crate) fn raw_args(packet: &Packet) -> Result<Json, EmitError> {
+    let data = packet
+        .raw_data()
+        .ok_or(EmitError::Build(socketio_proto::BuildError::InvalidPayload))?;
+    let all: Vec<&RawValue> = serde_json::from_slice(data.as_bytes())
+        .map_err(|e| EmitError::Build(socketio_proto::BuildError::Json(e)))?;
+    let rest = all.get(1..).unwrap_or_default();
+    Json::from_value(&rest).map_err(|e| EmitError::Build(socketio_proto::BuildError::Json(e)))
+}
+
+impl Socket {
+    /// Emits `event` with the arguments of another event packet, unchanged
+    /// (binary attachments included): for relaying.
+    pub fn emit_raw_args(&self, event: &str, from: &Packet) -> Result<(), EmitError> {
+        let args = raw_args(from)?;
+        let mut data = Vec::with_capacity(event.len() + args.as_bytes().len() + 4);
+        data.push(b'[');
+        serde_json::to_writer(&mut data, event).map_err(|e| EmitError::Build(e.into()))?;
+        if args.as_bytes().len() > 2 {
+            data.push(b',');
+            data.extend_from_slice(&args.as_bytes()[1..]);
+        } else {
+            data.push(b']');
+        }
+        let json = Json::from_bytes(data.into()).map_err(|e| EmitError::Build(e.into()))?;
+        let packet = Packet::from_parts(
+            socketio_proto::Kind::Event,
+            self.ns().name(),
+            None,
+            Some(json),
+            from.attachments().to_vec(),
+        )?;
+        self.send_packet(&packet)
+    }
+
+    /// Acknowledges ack id `id` with the arguments of an event packet,
+    /// unchanged (binary attachments included): for echoing.
+    pub fn ack_raw_args(&self, id: u64, from: &Packet) -> Result<(), EmitError> {
+        let packet = Packet::from_parts(
+            socketio_proto::Kind::Ack,
+            self.ns().name(),
+            Some(id),
+            Some(raw_args(from)?),
+            from.attachments().to_vec(),
+        )?;
+        self.send_packet(&packet)
+    }
+}

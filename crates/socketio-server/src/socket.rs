@@ -1,0 +1,294 @@
+//! A client's socket in one namespace, and what it can do.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use engineio::server::{SessionSender, TrySendError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use socketio_proto::{Json, Packet, PendingAcks};
+use tokio::sync::oneshot;
+
+use crate::conn::ConnCmd;
+use crate::error::{AckError, DisconnectReason, EmitError};
+use crate::namespace::Namespace;
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// An event handler: `None` when the arguments did not fit its type.
+pub(crate) type EventFn = Arc<dyn Fn(Socket, &Packet) -> Option<BoxFuture> + Send + Sync>;
+pub(crate) type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
+
+/// What the client said when it connected: the handshake of its Engine.IO
+/// session and its CONNECT packet.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// The CONNECT payload (`auth` in socket.io-client), if any.
+    pub auth: Option<Json>,
+    /// The headers of the request that opened the Engine.IO session.
+    pub headers: http::HeaderMap,
+    /// Its URI (path and query string).
+    pub uri: http::Uri,
+    /// The client's address.
+    pub address: SocketAddr,
+}
+
+impl Handshake {
+    /// One query parameter of the opening request.
+    pub fn query(&self, key: &str) -> Option<&str> {
+        self.uri.query()?.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k == key).then_some(v)
+        })
+    }
+
+    /// The `auth` payload deserialized.
+    pub fn auth<T: DeserializeOwned>(&self) -> Option<T> {
+        self.auth.as_ref()?.parse().ok()
+    }
+}
+
+/// A connected client in one namespace. Cheap to clone; every clone is the
+/// same socket.
+#[derive(Clone)]
+pub struct Socket(pub(crate) Arc<SocketInner>);
+
+pub(crate) struct SocketInner {
+    pub(crate) id: String,
+    pub(crate) ns: Namespace,
+    pub(crate) session: SessionSender<ConnCmd>,
+    pub(crate) handshake: Handshake,
+    pub(crate) handlers: Mutex<HashMap<String, EventFn>>,
+    pub(crate) on_disconnect: Mutex<Vec<DisconnectFn>>,
+    pub(crate) acks: Mutex<PendingAcks<oneshot::Sender<Packet>>>,
+    pub(crate) rooms: Mutex<HashSet<String>>,
+    pub(crate) connected: AtomicBool,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.0.id)
+            .field("nsp", &self.0.ns.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks, shrugging off a poisoned lock: the data is plain bookkeeping.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The wire form of a packet: its text, then its attachments.
+pub(crate) fn payloads(p: &Packet) -> Arc<[engineio::Payload]> {
+    let mut v = Vec::with_capacity(1 + p.attachments().len());
+    v.push(engineio::Payload::Text(p.encode().into()));
+    v.extend(
+        p.attachments()
+            .iter()
+            .cloned()
+            .map(engineio::Payload::Binary),
+    );
+    v.into()
+}
+
+impl Socket {
+    /// The socket id (distinct from the Engine.IO session id).
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The namespace.
+    pub fn ns(&self) -> &Namespace {
+        &self.0.ns
+    }
+
+    /// The handshake.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    /// Whether the socket is still connected.
+    pub fn connected(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// Registers the handler of `event`. Its arguments are deserialized into
+    /// `T`, a tuple (or `Vec`, or array) of the event's arguments after the
+    /// name; [`Binary`](socketio_proto::Binary) values receive attachments.
+    /// `ack` is set when the client asked for an acknowledgement. An event
+    /// whose arguments do not fit `T` is ignored.
+    pub fn on<T, F, Fut>(&self, event: &str, handler: F)
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let f: EventFn = Arc::new(move |socket: Socket, packet: &Packet| {
+            let args = packet.event_args::<T>().ok()?;
+            let ack = packet.id().map(|id| AckSender {
+                socket: socket.clone(),
+                id,
+            });
+            Some(Box::pin(handler(socket, args, ack)) as BoxFuture)
+        });
+        lock(&self.0.handlers).insert(event.to_owned(), f);
+    }
+
+    /// Registers a handler of the raw packet of `event` (for forwarding or
+    /// for payloads of no fixed shape).
+    pub fn on_raw<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let f: EventFn = Arc::new(move |socket: Socket, packet: &Packet| {
+            Some(Box::pin(handler(socket, packet.clone())) as BoxFuture)
+        });
+        lock(&self.0.handlers).insert(event.to_owned(), f);
+    }
+
+    /// Called once when the socket disconnects, with the reason.
+    pub fn on_disconnect<F>(&self, f: F)
+    where
+        F: Fn(Socket, DisconnectReason) + Send + Sync + 'static,
+    {
+        lock(&self.0.on_disconnect).push(Arc::new(f));
+    }
+
+    /// Emits `event` with `args` (a tuple, array or `Vec` of arguments; one
+    /// non-sequence value is one argument). Never waits: if this client's
+    /// queue is full, it is disconnected as too slow.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        let packet = Packet::event(self.0.ns.name(), event, args)?;
+        self.send_packet(&packet)
+    }
+
+    /// Like [`emit`](Self::emit), but dropped rather than queued when this
+    /// client cannot take it now (`volatile` in socket.io).
+    pub fn emit_volatile<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        let packet = Packet::event(self.0.ns.name(), event, args)?;
+        match self.0.session.try_send(ConnCmd::Send(payloads(&packet))) {
+            Ok(()) | Err(TrySendError::Full) => Ok(()),
+            Err(TrySendError::Closed) => Err(EmitError::Disconnected),
+        }
+    }
+
+    /// Emits `event` and waits for the client's acknowledgement, deserialized
+    /// into `R` (a tuple or `Vec` of the ack's arguments), for at most `timeout`.
+    pub async fn emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Duration,
+    ) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let (tx, rx) = oneshot::channel();
+        let id = lock(&self.0.acks).insert(None, tx);
+        let packet = Packet::event(self.0.ns.name(), event, args)
+            .map_err(EmitError::from)?
+            .with_id(id);
+        self.send_packet(&packet)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(ack)) => ack.ack_args().map_err(AckError::Deserialize),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                lock(&self.0.acks).handle_ack(id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        self.send_payloads(payloads(packet))
+    }
+
+    pub(crate) fn send_payloads(&self, p: Arc<[engineio::Payload]>) -> Result<(), EmitError> {
+        match self.0.session.try_send(ConnCmd::Send(p)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full) => {
+                // Too slow to keep up: better gone than buffered without bound.
+                let _ = self.0.session.try_send(ConnCmd::Close);
+                Err(EmitError::SlowClient)
+            }
+            Err(TrySendError::Closed) => Err(EmitError::Disconnected),
+        }
+    }
+
+    /// Joins `room`.
+    pub fn join(&self, room: &str) {
+        if lock(&self.0.rooms).insert(room.to_owned()) {
+            self.0.ns.add_to_room(room, self);
+        }
+    }
+
+    /// Leaves `room`.
+    pub fn leave(&self, room: &str) {
+        if lock(&self.0.rooms).remove(room) {
+            self.0.ns.remove_from_room(room, self.id());
+        }
+    }
+
+    /// The rooms the socket is in (its own id among them).
+    pub fn rooms(&self) -> Vec<String> {
+        lock(&self.0.rooms).iter().cloned().collect()
+    }
+
+    /// A broadcast to `room`, leaving this socket out.
+    pub fn to(&self, room: &str) -> crate::Broadcast {
+        self.0.ns.to(room).except_socket(self.id())
+    }
+
+    /// A broadcast to the whole namespace but this socket.
+    pub fn broadcast(&self) -> crate::Broadcast {
+        self.0.ns.broadcast().except_socket(self.id())
+    }
+
+    /// Disconnects the socket from its namespace ("server namespace
+    /// disconnect"); the Engine.IO session stays for other namespaces.
+    pub fn disconnect(&self) {
+        let nsp = self.0.ns.name().to_owned();
+        let _ = self.0.session.try_send(ConnCmd::Disconnect(nsp));
+    }
+}
+
+/// Answers an event the client sent with an ack id.
+#[derive(Debug)]
+pub struct AckSender {
+    socket: Socket,
+    id: u64,
+}
+
+impl AckSender {
+    /// Sends the acknowledgement with `args` (a tuple, array or `Vec`).
+    pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
+        let packet = Packet::ack(self.socket.0.ns.name(), self.id, args)?;
+        self.socket.send_packet(&packet)
+    }
+
+    /// Sends the acknowledgement with the raw arguments of a packet (its
+    /// event arguments), attachments included: for echoing.
+    pub fn send_raw_args(self, packet: &Packet) -> Result<(), EmitError> {
+        let args = crate::raw_args(packet)?;
+        let packet = Packet::from_parts(
+            socketio_proto::Kind::Ack,
+            self.socket.0.ns.name(),
+            Some(self.id),
+            Some(args),
+            packet.attachments().to_vec(),
+        )?;
+        self.socket.send_packet(&packet)
+    }
+}
