@@ -1,0 +1,3 @@
+//! socketio-server's integration tests, one binary.
+
+mod protocol_suite;
