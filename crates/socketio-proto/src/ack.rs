@@ -44,6 +44,20 @@ impl<T> PendingAcks<T> {
         id
     }
 
+    /// Registers `value` under an id chosen elsewhere (socket.io numbers a
+    /// broadcast's acks per namespace, so every recipient answers the same
+    /// id). Returns `false`, registering nothing, if `id` is already waiting.
+    pub fn insert_with_id(&mut self, id: u64, deadline: Option<Instant>, value: T) -> bool {
+        if self.waiting.contains_key(&id) {
+            return false;
+        }
+        if let Some(at) = deadline {
+            self.deadlines.push(Reverse((at, id)));
+        }
+        self.waiting.insert(id, (deadline, value));
+        true
+    }
+
     /// An ACK with `id` arrived: the waiting value, or `None` for an id that
     /// is unknown, answered already or expired (such an ACK is ignored).
     pub fn handle_ack(&mut self, id: u64) -> Option<T> {
@@ -109,6 +123,9 @@ mod tests {
         assert_eq!(acks.poll_timeout(), None);
         assert_eq!(acks.poll_expired(t0 + 10 * s), None);
         assert_eq!(acks.handle_ack(1), None, "expired acks are ignored");
+        assert!(acks.insert_with_id(7, None, "chosen"));
+        assert!(!acks.insert_with_id(7, None, "again"), "taken");
+        assert_eq!(acks.handle_ack(7), Some("chosen"));
         assert_eq!(acks.drain().collect::<Vec<_>>(), [(2, "forever")]);
         assert!(acks.is_empty());
     }

@@ -72,6 +72,12 @@ impl Conn {
                 let Some(s) = self.sockets.get(p.nsp()) else {
                     return;
                 };
+                if let Some(name) = p.event_name() {
+                    let listeners = lock(&s.0.any_incoming).clone();
+                    for l in listeners {
+                        l(s, name, &p);
+                    }
+                }
                 let handler = p
                     .event_name()
                     .and_then(|n| lock(&s.0.handlers).get(n).cloned());
@@ -127,6 +133,9 @@ impl Conn {
             acks: Mutex::new(PendingAcks::default()),
             rooms: Mutex::new(Default::default()),
             connected: AtomicBool::new(true),
+            data: Mutex::new(http::Extensions::new()),
+            any_incoming: Mutex::new(Vec::new()),
+            any_outgoing: Mutex::new(Vec::new()),
         }));
         let accepted = Json::from_value(&serde_json::json!({ "sid": id })).ok();
         if let Ok(packet) = Packet::connect(&nsp, accepted) {

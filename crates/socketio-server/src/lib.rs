@@ -14,8 +14,8 @@
 //!
 //! # What it does not do (yet)
 //!
-//! Dynamic namespaces, `fetch_sockets` across nodes, an adapter for several
-//! nodes, a hyper/axum mount, catch-all listeners.
+//! Several nodes (rooms and broadcasts are in memory, on one node), a
+//! hyper/axum mount, TLS (put a terminator in front).
 //!
 //! # Example
 //!
@@ -91,18 +91,38 @@ impl Default for ServerOptions {
     }
 }
 
+type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 pub(crate) struct ServerInner {
     options: ServerOptions,
     namespaces: RwLock<HashMap<String, Namespace>>,
+    dynamic: RwLock<Vec<(NamespaceMatcher, Namespace)>>,
 }
 
 impl ServerInner {
+    /// The namespace `name`: a static one, or one made now from the first
+    /// dynamic template whose matcher accepts the name.
     fn namespace(&self, name: &str) -> Option<Namespace> {
-        self.namespaces
+        if let Some(ns) = self
+            .namespaces
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
-            .cloned()
+        {
+            return Some(ns.clone());
+        }
+        let template = {
+            let dynamic = self.dynamic.read().unwrap_or_else(|p| p.into_inner());
+            dynamic
+                .iter()
+                .find(|(m, _)| m(name))
+                .map(|(_, t)| t.clone())?
+        };
+        let mut all = self.namespaces.write().unwrap_or_else(|p| p.into_inner());
+        let ns = all
+            .entry(name.to_owned())
+            .or_insert_with(|| Namespace::child_of(&template, name));
+        Some(ns.clone())
     }
 }
 
@@ -126,6 +146,7 @@ impl Server {
         let inner = Arc::new(ServerInner {
             options,
             namespaces: RwLock::new(HashMap::new()),
+            dynamic: RwLock::new(Vec::new()),
         });
         let engine = inner.options.engine.clone();
         let make = {
@@ -153,6 +174,48 @@ impl Server {
         all.entry(name.to_owned())
             .or_insert_with(|| Namespace::new(name))
             .clone()
+    }
+
+    /// Dynamic namespaces: a client may connect to any name `matches`
+    /// accepts (`io.of(/^\/room-\d+$/)` in socket.io). Returns the template:
+    /// give it a connect handler and middleware, and each namespace made from
+    /// it (on its first connection) gets them as they are then.
+    pub fn of_dynamic<F>(&self, matches: F) -> Namespace
+    where
+        F: Fn(&str) -> bool + Send + Sync + 'static,
+    {
+        let template = Namespace::new("");
+        let mut dynamic = self
+            .inner
+            .dynamic
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        dynamic.push((Arc::new(matches), template.clone()));
+        template
+    }
+
+    /// A namespace that exists now (static, or made dynamically).
+    pub fn namespace(&self, name: &str) -> Option<Namespace> {
+        let all = self
+            .inner
+            .namespaces
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        all.get(name).cloned()
+    }
+
+    /// Emits to every socket of the main namespace (`io.emit`).
+    pub fn emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<usize, EmitError> {
+        self.of("/").emit(event, args)
+    }
+
+    /// A broadcast to `room` of the main namespace (`io.to(room)`).
+    pub fn to(&self, room: &str) -> Broadcast {
+        self.of("/").to(room)
     }
 }
 

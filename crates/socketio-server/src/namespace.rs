@@ -3,12 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use serde::Serialize;
 use socketio_proto::Packet;
 
-use crate::error::{ConnectError, EmitError};
+use crate::error::{AckError, ConnectError, EmitError};
 use crate::socket::{Handshake, Socket, lock, payloads};
 
 pub(crate) type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
@@ -24,6 +26,9 @@ pub(crate) struct NsInner {
     middleware: RwLock<Vec<MiddlewareFn>>,
     sockets: RwLock<HashMap<String, Socket>>,
     rooms: Mutex<HashMap<String, HashSet<String>>>,
+    /// Ack ids, per namespace as socket.io numbers them, so a broadcast's
+    /// recipients all answer one id.
+    ack_ids: AtomicU64,
 }
 
 impl fmt::Debug for Namespace {
@@ -50,7 +55,21 @@ impl Namespace {
             middleware: RwLock::new(Vec::new()),
             sockets: RwLock::new(HashMap::new()),
             rooms: Mutex::new(HashMap::new()),
+            ack_ids: AtomicU64::new(0),
         }))
+    }
+
+    /// A namespace made from a dynamic one's template: its connect handler
+    /// and middleware as they are now.
+    pub(crate) fn child_of(template: &Namespace, name: &str) -> Namespace {
+        let child = Namespace::new(name);
+        *write(&child.0.on_connect) = read(&template.0.on_connect).clone();
+        *write(&child.0.middleware) = read(&template.0.middleware).clone();
+        child
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.0.ack_ids.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The namespace's name (`/`, `/admin`, ...).
@@ -98,7 +117,7 @@ impl Namespace {
         }
     }
 
-    /// A broadcast to the sockets in `room`.
+    /// A broadcast to the sockets in `room` (`to` and `in` in socket.io).
     pub fn to(&self, room: &str) -> Broadcast {
         self.broadcast().to(room)
     }
@@ -214,12 +233,55 @@ impl Broadcast {
         self
     }
 
+    /// Only the sockets of this node (`local` in socket.io). Every room is
+    /// local to one node here, so this changes nothing yet; it keeps code
+    /// meaning the same once rooms span nodes.
+    pub fn local(self) -> Broadcast {
+        self
+    }
+
     /// Emits; returns how many sockets it was handed to.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<usize, EmitError> {
         let packet = Packet::event(self.ns.name(), event, args)?;
-        let wire = payloads(&packet);
+        Ok(self.send(&packet, self.ns.recipients(self)))
+    }
+
+    /// Emits with one ack id and collects every recipient's answer, each
+    /// within `timeout` (`io.timeout(ms).emit(..., cb)` in socket.io): a
+    /// socket that does not answer in time gives `AckError::Timeout`.
+    pub async fn emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Duration,
+    ) -> Result<Vec<(Socket, Result<R, AckError>)>, EmitError>
+    where
+        T: Serialize + ?Sized,
+        R: serde::de::DeserializeOwned,
+    {
+        let id = self.ns.next_ack_id();
+        let packet = Packet::event(self.ns.name(), event, args)?.with_id(id);
+        let recipients = self.ns.recipients(self);
+        let waits: Vec<_> = recipients
+            .iter()
+            .map(|s| (s.clone(), s.expect_ack(id)))
+            .collect();
+        self.send(&packet, recipients);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut out = Vec::with_capacity(waits.len());
+        for (s, rx) in waits {
+            let r = s.await_ack(id, rx, deadline).await;
+            out.push((s, r));
+        }
+        Ok(out)
+    }
+
+    /// Hands one encoded packet to every recipient.
+    fn send(&self, packet: &Packet, recipients: Vec<Socket>) -> usize {
+        let wire = payloads(packet);
         let mut n = 0;
-        for s in self.ns.recipients(self) {
+        for s in recipients {
+            s.outgoing(packet);
             let sent = if self.volatile {
                 s.0.session
                     .try_send(crate::conn::ConnCmd::Send(wire.clone()))
@@ -229,12 +291,26 @@ impl Broadcast {
             };
             n += usize::from(sent);
         }
-        Ok(n)
+        n
     }
 
-    /// The sockets it would reach.
-    pub fn sockets(&self) -> Vec<Socket> {
+    /// The sockets it would reach (`fetchSockets` in socket.io).
+    pub fn fetch_sockets(&self) -> Vec<Socket> {
         self.ns.recipients(self)
+    }
+
+    /// Makes the sockets it would reach join `room` (`socketsJoin`).
+    pub fn sockets_join(&self, room: &str) {
+        for s in self.ns.recipients(self) {
+            s.join(room);
+        }
+    }
+
+    /// Makes the sockets it would reach leave `room` (`socketsLeave`).
+    pub fn sockets_leave(&self, room: &str) {
+        for s in self.ns.recipients(self) {
+            s.leave(room);
+        }
     }
 
     /// Disconnects the sockets it would reach.

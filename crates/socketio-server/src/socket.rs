@@ -23,6 +23,8 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// An event handler: `None` when the arguments did not fit its type.
 pub(crate) type EventFn = Arc<dyn Fn(Socket, &Packet) -> Option<BoxFuture> + Send + Sync>;
 pub(crate) type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
+/// A catch-all listener: the socket, the event name, the whole packet.
+pub(crate) type AnyFn = Arc<dyn Fn(&Socket, &str, &Packet) + Send + Sync>;
 
 /// What the client said when it connected: the handshake of its Engine.IO
 /// session and its CONNECT packet.
@@ -68,6 +70,9 @@ pub(crate) struct SocketInner {
     pub(crate) acks: Mutex<PendingAcks<oneshot::Sender<Packet>>>,
     pub(crate) rooms: Mutex<HashSet<String>>,
     pub(crate) connected: AtomicBool,
+    pub(crate) data: Mutex<http::Extensions>,
+    pub(crate) any_incoming: Mutex<Vec<AnyFn>>,
+    pub(crate) any_outgoing: Mutex<Vec<AnyFn>>,
 }
 
 impl fmt::Debug for Socket {
@@ -161,6 +166,49 @@ impl Socket {
         lock(&self.0.on_disconnect).push(Arc::new(f));
     }
 
+    /// Stores a value of type `T` on the socket (one per type), for the
+    /// handlers that follow: a user id from the middleware, a session.
+    pub fn insert<T: Clone + Send + Sync + 'static>(&self, value: T) {
+        lock(&self.0.data).insert(value);
+    }
+
+    /// The value of type `T` stored on the socket.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        lock(&self.0.data).get::<T>().cloned()
+    }
+
+    /// Removes the value of type `T`.
+    pub fn remove<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        lock(&self.0.data).remove::<T>()
+    }
+
+    /// Called for every incoming event, before its own handler (`onAny`).
+    pub fn on_any<F>(&self, f: F)
+    where
+        F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
+    {
+        lock(&self.0.any_incoming).push(Arc::new(f));
+    }
+
+    /// Called for every event sent to this socket, broadcasts included
+    /// (`onAnyOutgoing`).
+    pub fn on_any_outgoing<F>(&self, f: F)
+    where
+        F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
+    {
+        lock(&self.0.any_outgoing).push(Arc::new(f));
+    }
+
+    pub(crate) fn outgoing(&self, packet: &Packet) {
+        let Some(name) = packet.event_name() else {
+            return;
+        };
+        let listeners = lock(&self.0.any_outgoing).clone();
+        for l in listeners {
+            l(self, name, packet);
+        }
+    }
+
     /// Emits `event` with `args` (a tuple, array or `Vec` of arguments; one
     /// non-sequence value is one argument). Never waits: if this client's
     /// queue is full, it is disconnected as too slow.
@@ -195,13 +243,31 @@ impl Socket {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let (tx, rx) = oneshot::channel();
-        let id = lock(&self.0.acks).insert(None, tx);
+        let id = self.0.ns.next_ack_id();
         let packet = Packet::event(self.0.ns.name(), event, args)
             .map_err(EmitError::from)?
             .with_id(id);
+        let rx = self.expect_ack(id);
         self.send_packet(&packet)?;
-        match tokio::time::timeout(timeout, rx).await {
+        self.await_ack(id, rx, tokio::time::Instant::now() + timeout)
+            .await
+    }
+
+    /// Registers a wait for ack `id`.
+    pub(crate) fn expect_ack(&self, id: u64) -> oneshot::Receiver<Packet> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.0.acks).insert_with_id(id, None, tx);
+        rx
+    }
+
+    /// Waits for ack `id` until `deadline`.
+    pub(crate) async fn await_ack<R: DeserializeOwned>(
+        &self,
+        id: u64,
+        rx: oneshot::Receiver<Packet>,
+        deadline: tokio::time::Instant,
+    ) -> Result<R, AckError> {
+        match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(ack)) => ack.ack_args().map_err(AckError::Deserialize),
             Ok(Err(_)) => Err(AckError::Disconnected),
             Err(_) => {
@@ -212,6 +278,7 @@ impl Socket {
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        self.outgoing(packet);
         self.send_payloads(payloads(packet))
     }
 

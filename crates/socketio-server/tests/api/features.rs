@@ -1,0 +1,163 @@
+//! Server features over raw WebSocket clients: catch-all listeners, per-socket
+//! data, broadcasts with acks from many, dynamic namespaces, room operations.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use socketio_server::{AckError, Server, ServerOptions};
+use tokio::net::TcpStream;
+use ws_frame::{Message, WebSocketStream};
+
+type Ws = WebSocketStream<TcpStream>;
+
+async fn server() -> (String, Server) {
+    let server = Server::bind("127.0.0.1:0", ServerOptions::default())
+        .await
+        .unwrap();
+    (server.local_addr().to_string(), server)
+}
+
+/// A raw client, past the Engine.IO handshake and connected to `nsp`.
+async fn client(addr: &str, connect: &str) -> (Ws, String) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = ws_frame::connect(tcp, &url).await.unwrap();
+    assert!(recv(&mut ws).await.starts_with("0{"));
+    ws.send(Message::text(connect)).await.unwrap();
+    let reply = recv(&mut ws).await;
+    (ws, reply)
+}
+
+async fn recv(ws: &mut Ws) -> String {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Text(t))) if t == "2" => ws.send(Message::text("3")).await.unwrap(),
+            Some(Ok(Message::Text(t))) => return t.as_str().to_owned(),
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn catch_all_listeners_and_socket_data() {
+    let (addr, server) = server().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    server.of("/").on_connect(move |socket| {
+        socket.insert(42u32);
+        let (a, b) = (log.clone(), log.clone());
+        socket.on_any(move |_, name, _| a.lock().unwrap().push(format!("in:{name}")));
+        socket.on_any_outgoing(move |_, name, _| b.lock().unwrap().push(format!("out:{name}")));
+        socket.on("whoami", |s, (): (), ack| async move {
+            ack.unwrap().send(&(s.get::<u32>(),)).unwrap();
+        });
+    });
+    let (mut ws, _) = client(&addr, "40").await;
+    ws.send(Message::text(r#"421["whoami"]"#)).await.unwrap();
+    assert_eq!(recv(&mut ws).await, "431[42]");
+    server.emit("news", &("hello",)).unwrap();
+    assert_eq!(recv(&mut ws).await, r#"42["news","hello"]"#);
+    ws.send(Message::text(r#"42["unhandled",1]"#))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["in:whoami", "out:news", "in:unhandled"]
+    );
+}
+
+#[tokio::test]
+async fn broadcast_collects_acks_and_times_out_the_silent() {
+    let (addr, server) = server().await;
+    let (mut a, _) = client(&addr, "40").await;
+    let (mut b, _) = client(&addr, "40").await;
+    let ns = server.of("/");
+    let asking = tokio::spawn({
+        let ns = ns.clone();
+        async move {
+            ns.broadcast()
+                .emit_with_ack::<_, (String,)>("question", &("ready?",), Duration::from_millis(300))
+                .await
+                .unwrap()
+        }
+    });
+    // One shared ack id for every recipient.
+    let qa = recv(&mut a).await;
+    let qb = recv(&mut b).await;
+    assert_eq!(qa, qb);
+    let id: String = qa[2..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    assert_eq!(qa, format!(r#"42{id}["question","ready?"]"#));
+    a.send(Message::text(format!(r#"43{id}["yes"]"#)))
+        .await
+        .unwrap();
+    let results = asking.await.unwrap();
+    assert_eq!(results.len(), 2);
+    let answered: Vec<_> = results
+        .iter()
+        .filter(|(_, r)| matches!(r, Ok((y,)) if y == "yes"))
+        .collect();
+    let silent: Vec<_> = results
+        .iter()
+        .filter(|(_, r)| matches!(r, Err(AckError::Timeout)))
+        .collect();
+    assert_eq!((answered.len(), silent.len()), (1, 1));
+}
+
+#[tokio::test]
+async fn dynamic_namespaces() {
+    let (addr, server) = server().await;
+    let rooms = server.of_dynamic(|name| {
+        name.strip_prefix("/room-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    rooms.on_connect(|socket| {
+        let name = socket.ns().name().to_owned();
+        socket.emit("welcome", &(name,)).unwrap();
+    });
+    let (mut ws, reply) = client(&addr, "40/room-7,").await;
+    assert!(reply.starts_with("40/room-7,{\"sid\""), "{reply}");
+    assert_eq!(recv(&mut ws).await, r#"42/room-7,["welcome","/room-7"]"#);
+    assert!(server.namespace("/room-7").is_some());
+    let (_, reply) = client(&addr, "40/room-x,").await;
+    assert_eq!(reply, r#"44/room-x,{"message":"Invalid namespace"}"#);
+}
+
+#[tokio::test]
+async fn room_operations_on_many_sockets() {
+    let (addr, server) = server().await;
+    let (mut a, reply) = client(&addr, "40").await;
+    let a_id = serde_json::from_str::<serde_json::Value>(&reply[2..]).unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut b, _) = client(&addr, "40").await;
+    let ns = server.of("/");
+    assert_eq!(ns.broadcast().fetch_sockets().len(), 2);
+    ns.broadcast().sockets_join("everyone");
+    assert_eq!(ns.to("everyone").fetch_sockets().len(), 2);
+    // Every socket is in the room of its own id.
+    assert_eq!(ns.to(&a_id).fetch_sockets().len(), 1);
+    assert_eq!(
+        ns.to("everyone")
+            .except(&a_id)
+            .emit("only-others", &())
+            .unwrap(),
+        1
+    );
+    ns.to("everyone").volatile().emit("all", &(1,)).unwrap();
+    assert_eq!(recv(&mut b).await, r#"42["only-others"]"#);
+    assert_eq!(recv(&mut a).await, r#"42["all",1]"#);
+    assert_eq!(recv(&mut b).await, r#"42["all",1]"#);
+    ns.broadcast().sockets_leave("everyone");
+    assert_eq!(ns.to("everyone").fetch_sockets().len(), 0);
+    ns.broadcast().disconnect();
+    assert_eq!(recv(&mut a).await, "41");
+    assert_eq!(recv(&mut b).await, "41");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(ns.sockets().is_empty());
+}
