@@ -46,6 +46,23 @@ async fn scenario_server() -> (String, Server, mpsc::UnboundedReceiver<String>) 
             s.to(&room).emit("shouted", &(text,)).unwrap();
         });
         socket.on("bye", |s, (): (), _| async move { s.disconnect() });
+        socket.on("ask-silent", |s, (): (), _| async move {
+            let r = s
+                .emit_with_ack::<_, ()>("unanswered", &(), Duration::from_millis(300))
+                .await;
+            assert!(
+                matches!(r, Err(socketio_server::AckError::Timeout)),
+                "{r:?}"
+            );
+            s.emit("server-ack-timeout", &()).unwrap();
+        });
+        socket.on("vol-please", |s, (): (), _| async move {
+            s.emit_volatile("vol", &()).unwrap();
+        });
+        socket.on(
+            "drop-me",
+            |s, (): (), _| async move { s.close_connection() },
+        );
     });
     let admin = server.of("/admin");
     admin.use_middleware(|hs| match hs.auth::<serde_json::Value>() {
@@ -106,4 +123,47 @@ async fn socket_io_client_over_websocket() {
 #[tokio::test]
 async fn socket_io_client_with_upgrade() {
     scenario("polling,websocket").await;
+}
+
+async fn resilience(transports: &str) {
+    let (url, _server, mut reasons) = scenario_server().await;
+    let mut node = NodePeer::spawn("sio_resilience.js", &[&url, transports]);
+    for want in [
+        "broadcast ok 9",
+        "client ack timeout operation has timed out",
+        "server ack timeout",
+        "volatile ok",
+        "dropped transport close",
+        "reconnected",
+    ] {
+        assert_eq!(node.line().await, want, "over {transports}");
+    }
+    assert!(node.success().await);
+    let mut seen = Vec::new();
+    while let Ok(Some(r)) = tokio::time::timeout(Duration::from_secs(2), reasons.recv()).await {
+        seen.push(r);
+    }
+    let count = |r: DisconnectReason| seen.iter().filter(|s| **s == format!("/ {r}")).count();
+    // The dropped connection, then the first client closing its transport.
+    assert!(count(DisconnectReason::ForcedClose) >= 1, "{seen:?}");
+    assert!(count(DisconnectReason::TransportClose) >= 1, "{seen:?}");
+    assert!(
+        count(DisconnectReason::ClientNamespaceDisconnect) >= 1,
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn resilience_over_polling() {
+    resilience("polling").await;
+}
+
+#[tokio::test]
+async fn resilience_over_websocket() {
+    resilience("websocket").await;
+}
+
+#[tokio::test]
+async fn resilience_with_upgrade() {
+    resilience("polling,websocket").await;
 }

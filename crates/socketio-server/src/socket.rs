@@ -323,6 +323,13 @@ impl Socket {
         self.0.ns.broadcast().except_socket(self.id())
     }
 
+    /// Closes the client's whole connection, every namespace on it
+    /// (`socket.disconnect(true)` in socket.io). The client sees a transport
+    /// close, and socket.io-client reconnects by itself.
+    pub fn close_connection(&self) {
+        let _ = self.0.session.try_send(ConnCmd::Close);
+    }
+
     /// Disconnects the socket from its namespace ("server namespace
     /// disconnect"); the Engine.IO session stays for other namespaces.
     pub fn disconnect(&self) {
