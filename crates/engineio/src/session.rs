@@ -407,6 +407,19 @@ impl ServerSession {
         }
     }
 
+    /// Writing to the attached WebSocket failed or timed out.
+    pub fn handle_ws_error(&mut self) {
+        if !self.ws_attached || self.closed {
+            return;
+        }
+        if self.transport == Transport::WebSocket {
+            self.ws_attached = false;
+            self.finish(CloseReason::TransportError);
+        } else {
+            self.drop_probe();
+        }
+    }
+
     /// The attached WebSocket closed or failed.
     pub fn handle_ws_closed(&mut self) {
         if !self.ws_attached || self.closed {

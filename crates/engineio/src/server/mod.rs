@@ -53,6 +53,10 @@ pub struct ServerOptions {
     /// WebSocket limits. Default: frames and messages up to `max_payload`,
     /// as the official server's `maxHttpBufferSize` applies to both.
     pub websocket: Option<ws_frame::Config>,
+    /// How long one write to a client's WebSocket may take before the
+    /// session ends with "transport error": a client that stops reading is
+    /// let go instead of holding its buffers forever. Default 30 s.
+    pub write_timeout: std::time::Duration,
     /// Commands a session's queue holds (requests, messages from other
     /// tasks) before senders wait or `try_send` fails. Default 1024; the
     /// queue's memory is allocated as it fills, not up front.
@@ -68,6 +72,7 @@ impl Default for ServerOptions {
             allow_request: None,
             http: HandshakeConfig::default(),
             websocket: None,
+            write_timeout: std::time::Duration::from_secs(30),
             command_queue: 1024,
         }
     }
@@ -799,18 +804,31 @@ async fn run_session<H: Handler>(
             }
         }
         if let Some(w) = ws.as_mut() {
-            let mut wrote = false;
+            let mut batch = Vec::new();
             while let Some(m) = s.poll_ws() {
-                wrote = true;
-                if w.feed(m).await.is_err() {
-                    break;
+                batch.push(m);
+            }
+            if !batch.is_empty() {
+                let write = async {
+                    for m in batch {
+                        w.feed(m).await?;
+                    }
+                    w.flush().await
+                };
+                let written = tokio::time::timeout(shared.options.write_timeout, write).await;
+                if !matches!(written, Ok(Ok(()))) {
+                    // It cannot take a close frame either: just drop it, and
+                    // go round again so the handler hears of the close.
+                    s.handle_ws_error();
+                    ws = None;
+                    continue;
                 }
             }
-            if wrote {
-                let _ = w.flush().await;
-            }
+        }
+        if let Some(w) = ws.as_mut() {
             if !s.websocket_attached() {
-                let _ = w.close().await;
+                let close = w.close();
+                let _ = tokio::time::timeout(shared.options.write_timeout, close).await;
                 ws = None;
             }
         }

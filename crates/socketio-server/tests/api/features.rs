@@ -161,3 +161,46 @@ async fn room_operations_on_many_sockets() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(ns.sockets().is_empty());
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_let_go_and_others_carry_on() {
+    let mut options = ServerOptions::default();
+    options.engine.write_timeout = Duration::from_millis(500);
+    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    let addr = server.local_addr().to_string();
+    let (reasons_tx, mut reasons) = tokio::sync::mpsc::unbounded_channel();
+    server.of("/").on_connect(move |socket| {
+        let tx = reasons_tx.clone();
+        socket.on_disconnect(move |s, r| {
+            let _ = tx.send((s.id().to_owned(), r));
+        });
+    });
+    let (_stuck, _) = client(&addr, "40").await; // never read again
+    let (mut healthy, _) = client(&addr, "40").await;
+    let ns = server.of("/");
+    let big = "x".repeat(16 << 10);
+    // Far more than the socket buffers hold; bounded in count and time.
+    let started = tokio::time::Instant::now();
+    let mut rounds = 0;
+    while rounds < 4000 && started.elapsed() < Duration::from_secs(10) {
+        ns.broadcast().emit("big", &(&big,)).unwrap();
+        rounds += 1;
+        // The healthy client keeps reading.
+        while let Ok(Some(Ok(_))) =
+            tokio::time::timeout(Duration::from_millis(1), healthy.next()).await
+        {}
+        if let Ok((_, reason)) = reasons.try_recv() {
+            assert_eq!(reason, socketio_server::DisconnectReason::TransportError);
+            break;
+        }
+    }
+    assert!(rounds < 4000, "the stuck client was never let go");
+    // The healthy one is still served.
+    ns.emit("after", &()).unwrap();
+    loop {
+        if recv(&mut healthy).await == r#"42["after"]"# {
+            break;
+        }
+    }
+    assert_eq!(ns.sockets().len(), 1);
+}
