@@ -164,6 +164,11 @@ impl Server {
         self.listening.local_addr()
     }
 
+    /// How many Engine.IO connections are open now.
+    pub fn connection_count(&self) -> usize {
+        self.listening.session_count()
+    }
+
     /// The namespace `name`, created on first use.
     pub fn of(&self, name: &str) -> Namespace {
         let mut all = self

@@ -307,10 +307,18 @@ struct Shared<H: Handler> {
 
 /// A running listener; dropping it stops accepting (sessions in progress
 /// run on until they end).
-#[derive(Debug)]
 pub struct Listening {
     local_addr: SocketAddr,
     listener: tokio::task::JoinHandle<()>,
+    sessions: Arc<dyn Fn() -> usize + Send + Sync>,
+}
+
+impl std::fmt::Debug for Listening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listening")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Listening {
@@ -323,6 +331,11 @@ impl Listening {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// How many sessions are open now.
+    pub fn session_count(&self) -> usize {
+        (self.sessions)()
     }
 }
 
@@ -343,6 +356,14 @@ where
         sessions: Mutex::new(HashMap::new()),
         make: Box::new(make),
     });
+    let count = shared.clone();
+    let sessions = Arc::new(move || {
+        count
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    });
     let listener = tokio::spawn(async move {
         while let Ok((tcp, remote)) = listener.accept().await {
             let _ = tcp.set_nodelay(true);
@@ -352,6 +373,7 @@ where
     Ok(Listening {
         local_addr,
         listener,
+        sessions,
     })
 }
 
