@@ -131,7 +131,6 @@ impl Conn {
             handlers: Mutex::new(HashMap::new()),
             on_disconnect: Mutex::new(Vec::new()),
             acks: Mutex::new(PendingAcks::default()),
-            rooms: Mutex::new(Default::default()),
             connected: AtomicBool::new(true),
             data: Mutex::new(http::Extensions::new()),
             any_incoming: Mutex::new(Vec::new()),
@@ -142,7 +141,6 @@ impl Conn {
             Self::write(ctx, &packet);
         }
         ns.insert(&socket);
-        socket.join(&id);
         self.sockets.insert(nsp, socket.clone());
         self.connect_deadline = None;
         if let Some(f) = ns.connect_handler() {

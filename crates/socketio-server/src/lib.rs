@@ -43,6 +43,7 @@
 //! # Ok(()) }
 //! ```
 
+mod adapter;
 mod conn;
 mod error;
 mod namespace;
@@ -58,6 +59,7 @@ use serde_json::value::RawValue;
 use socketio_proto::{DecoderConfig, Json, Packet};
 use tokio::net::ToSocketAddrs;
 
+pub use adapter::{Adapter, AdapterFactory, BroadcastOptions, InMemoryAdapter};
 pub use error::{AckError, ConnectError, DisconnectReason, EmitError};
 pub use namespace::{Broadcast, Namespace};
 pub use socket::{AckSender, Handshake, Socket};
@@ -66,7 +68,7 @@ pub use socketio_proto::Binary;
 use conn::{Conn, ConnCmd};
 
 /// Server settings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ServerOptions {
     /// The Engine.IO layer: heartbeat, `max_payload`, CORS, `allow_request`,
@@ -77,6 +79,18 @@ pub struct ServerOptions {
     pub connect_timeout: Duration,
     /// Limits on binary attachments.
     pub decoder: DecoderConfig,
+    /// Makes each namespace's [`Adapter`]. Default: [`InMemoryAdapter`].
+    pub adapter: AdapterFactory,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("engine", &self.engine)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("decoder", &self.decoder)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ServerOptions {
@@ -87,6 +101,7 @@ impl Default for ServerOptions {
             engine,
             connect_timeout: Duration::from_secs(45),
             decoder: DecoderConfig::default(),
+            adapter: Arc::new(|_| Arc::new(InMemoryAdapter::default())),
         }
     }
 }
@@ -121,7 +136,7 @@ impl ServerInner {
         let mut all = self.namespaces.write().unwrap_or_else(|p| p.into_inner());
         let ns = all
             .entry(name.to_owned())
-            .or_insert_with(|| Namespace::child_of(&template, name));
+            .or_insert_with(|| Namespace::child_of(&template, name, (self.options.adapter)(name)));
         Some(ns.clone())
     }
 }
@@ -177,7 +192,7 @@ impl Server {
             .write()
             .unwrap_or_else(|p| p.into_inner());
         all.entry(name.to_owned())
-            .or_insert_with(|| Namespace::new(name))
+            .or_insert_with(|| Namespace::new(name, (self.inner.options.adapter)(name)))
             .clone()
     }
 
@@ -189,7 +204,7 @@ impl Server {
     where
         F: Fn(&str) -> bool + Send + Sync + 'static,
     {
-        let template = Namespace::new("");
+        let template = Namespace::new("", Arc::new(InMemoryAdapter::default()));
         let mut dynamic = self
             .inner
             .dynamic

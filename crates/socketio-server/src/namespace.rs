@@ -1,17 +1,18 @@
 //! Namespaces: who may connect, who is connected, which rooms they are in,
 //! and broadcasts to them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use socketio_proto::Packet;
 
+use crate::adapter::{Adapter, BroadcastOptions};
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::socket::{Handshake, Socket, lock, payloads};
+use crate::socket::{Handshake, Socket, payloads};
 
 pub(crate) type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
 pub(crate) type MiddlewareFn = Arc<dyn Fn(&Handshake) -> Result<(), ConnectError> + Send + Sync>;
@@ -25,7 +26,7 @@ pub(crate) struct NsInner {
     on_connect: RwLock<Option<ConnectFn>>,
     middleware: RwLock<Vec<MiddlewareFn>>,
     sockets: RwLock<HashMap<String, Socket>>,
-    rooms: Mutex<HashMap<String, HashSet<String>>>,
+    adapter: Arc<dyn Adapter>,
     /// Ack ids, per namespace as socket.io numbers them, so a broadcast's
     /// recipients all answer one id.
     ack_ids: AtomicU64,
@@ -48,21 +49,25 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Namespace {
-    pub(crate) fn new(name: &str) -> Namespace {
+    pub(crate) fn new(name: &str, adapter: Arc<dyn Adapter>) -> Namespace {
         Namespace(Arc::new(NsInner {
             name: name.to_owned(),
             on_connect: RwLock::new(None),
             middleware: RwLock::new(Vec::new()),
             sockets: RwLock::new(HashMap::new()),
-            rooms: Mutex::new(HashMap::new()),
+            adapter,
             ack_ids: AtomicU64::new(0),
         }))
     }
 
     /// A namespace made from a dynamic one's template: its connect handler
     /// and middleware as they are now.
-    pub(crate) fn child_of(template: &Namespace, name: &str) -> Namespace {
-        let child = Namespace::new(name);
+    pub(crate) fn child_of(
+        template: &Namespace,
+        name: &str,
+        adapter: Arc<dyn Adapter>,
+    ) -> Namespace {
+        let child = Namespace::new(name, adapter);
         *write(&child.0.on_connect) = read(&template.0.on_connect).clone();
         *write(&child.0.middleware) = read(&template.0.middleware).clone();
         child
@@ -110,10 +115,7 @@ impl Namespace {
     pub fn broadcast(&self) -> Broadcast {
         Broadcast {
             ns: self.clone(),
-            rooms: Vec::new(),
-            except_rooms: Vec::new(),
-            except_socket: None,
-            volatile: false,
+            opts: BroadcastOptions::default(),
         }
     }
 
@@ -136,62 +138,25 @@ impl Namespace {
         read(&self.0.on_connect).clone()
     }
 
+    /// The namespace's adapter.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.0.adapter
+    }
+
     pub(crate) fn insert(&self, s: &Socket) {
         write(&self.0.sockets).insert(s.id().to_owned(), s.clone());
+        self.0.adapter.add_all(s.id(), &[s.id()]);
     }
 
     pub(crate) fn remove(&self, s: &Socket) {
         write(&self.0.sockets).remove(s.id());
-        let rooms: Vec<String> = lock(&s.0.rooms).drain().collect();
-        let mut all = lock(&self.0.rooms);
-        for r in rooms {
-            if let Some(members) = all.get_mut(&r) {
-                members.remove(s.id());
-                if members.is_empty() {
-                    all.remove(&r);
-                }
-            }
-        }
+        self.0.adapter.del_all(s.id());
     }
 
-    pub(crate) fn add_to_room(&self, room: &str, s: &Socket) {
-        lock(&self.0.rooms)
-            .entry(room.to_owned())
-            .or_default()
-            .insert(s.id().to_owned());
-    }
-
-    pub(crate) fn remove_from_room(&self, room: &str, id: &str) {
-        let mut all = lock(&self.0.rooms);
-        if let Some(members) = all.get_mut(room) {
-            members.remove(id);
-            if members.is_empty() {
-                all.remove(room);
-            }
-        }
-    }
-
-    fn recipients(&self, b: &Broadcast) -> Vec<Socket> {
+    fn recipients(&self, opts: &BroadcastOptions) -> Vec<Socket> {
+        let ids = self.0.adapter.sockets(opts);
         let sockets = read(&self.0.sockets);
-        let rooms = lock(&self.0.rooms);
-        let excluded: HashSet<&String> = b
-            .except_rooms
-            .iter()
-            .filter_map(|r| rooms.get(r))
-            .flatten()
-            .collect();
-        let keep =
-            |id: &String| !excluded.contains(id) && b.except_socket.as_deref() != Some(id.as_str());
-        let ids: Vec<&String> = if b.rooms.is_empty() {
-            sockets.keys().filter(|id| keep(id)).collect()
-        } else {
-            let mut set: HashSet<&String> = HashSet::new();
-            for r in &b.rooms {
-                set.extend(rooms.get(r).into_iter().flatten().filter(|id| keep(id)));
-            }
-            set.into_iter().collect()
-        };
-        ids.into_iter()
+        ids.iter()
             .filter_map(|id| sockets.get(id).cloned())
             .collect()
     }
@@ -202,48 +167,40 @@ impl Namespace {
 #[derive(Debug, Clone)]
 pub struct Broadcast {
     ns: Namespace,
-    rooms: Vec<String>,
-    except_rooms: Vec<String>,
-    except_socket: Option<String>,
-    volatile: bool,
+    opts: BroadcastOptions,
 }
 
 impl Broadcast {
     /// Also to the sockets in `room` (`to`/`in` in socket.io).
     pub fn to(mut self, room: &str) -> Broadcast {
-        self.rooms.push(room.to_owned());
+        self.opts.rooms.push(room.to_owned());
         self
     }
 
     /// Not to the sockets in `room`.
     pub fn except(mut self, room: &str) -> Broadcast {
-        self.except_rooms.push(room.to_owned());
-        self
-    }
-
-    pub(crate) fn except_socket(mut self, id: &str) -> Broadcast {
-        self.except_socket = Some(id.to_owned());
+        self.opts.except.push(room.to_owned());
         self
     }
 
     /// Dropped for a client that cannot take it now, rather than
     /// disconnecting that client as too slow.
     pub fn volatile(mut self) -> Broadcast {
-        self.volatile = true;
+        self.opts.volatile = true;
         self
     }
 
-    /// Only the sockets of this node (`local` in socket.io). Every room is
-    /// local to one node here, so this changes nothing yet; it keeps code
-    /// meaning the same once rooms span nodes.
-    pub fn local(self) -> Broadcast {
+    /// Only the sockets of this node (`local` in socket.io): the adapter does
+    /// not forward it to other nodes.
+    pub fn local(mut self) -> Broadcast {
+        self.opts.local = true;
         self
     }
 
     /// Emits; returns how many sockets it was handed to.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<usize, EmitError> {
         let packet = Packet::event(self.ns.name(), event, args)?;
-        Ok(self.send(&packet, self.ns.recipients(self)))
+        Ok(self.send(&packet, self.ns.recipients(&self.opts)))
     }
 
     /// Emits with one ack id and collects every recipient's answer, each
@@ -261,7 +218,7 @@ impl Broadcast {
     {
         let id = self.ns.next_ack_id();
         let packet = Packet::event(self.ns.name(), event, args)?.with_id(id);
-        let recipients = self.ns.recipients(self);
+        let recipients = self.ns.recipients(&self.opts);
         let waits: Vec<_> = recipients
             .iter()
             .map(|s| (s.clone(), s.expect_ack(id)))
@@ -278,11 +235,12 @@ impl Broadcast {
 
     /// Hands one encoded packet to every recipient.
     fn send(&self, packet: &Packet, recipients: Vec<Socket>) -> usize {
+        self.ns.0.adapter.broadcast(packet, &self.opts);
         let wire = payloads(packet);
         let mut n = 0;
         for s in recipients {
             s.outgoing(packet);
-            let sent = if self.volatile {
+            let sent = if self.opts.volatile {
                 s.0.session
                     .try_send(crate::conn::ConnCmd::Send(wire.clone()))
                     .is_ok()
@@ -296,26 +254,26 @@ impl Broadcast {
 
     /// The sockets it would reach (`fetchSockets` in socket.io).
     pub fn fetch_sockets(&self) -> Vec<Socket> {
-        self.ns.recipients(self)
+        self.ns.recipients(&self.opts)
     }
 
     /// Makes the sockets it would reach join `room` (`socketsJoin`).
     pub fn sockets_join(&self, room: &str) {
-        for s in self.ns.recipients(self) {
+        for s in self.ns.recipients(&self.opts) {
             s.join(room);
         }
     }
 
     /// Makes the sockets it would reach leave `room` (`socketsLeave`).
     pub fn sockets_leave(&self, room: &str) {
-        for s in self.ns.recipients(self) {
+        for s in self.ns.recipients(&self.opts) {
             s.leave(room);
         }
     }
 
     /// Disconnects the sockets it would reach.
     pub fn disconnect(&self) {
-        for s in self.ns.recipients(self) {
+        for s in self.ns.recipients(&self.opts) {
             s.disconnect();
         }
     }

@@ -1,6 +1,6 @@
 //! A client's socket in one namespace, and what it can do.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -68,7 +68,6 @@ pub(crate) struct SocketInner {
     pub(crate) handlers: Mutex<HashMap<String, EventFn>>,
     pub(crate) on_disconnect: Mutex<Vec<DisconnectFn>>,
     pub(crate) acks: Mutex<PendingAcks<oneshot::Sender<Packet>>>,
-    pub(crate) rooms: Mutex<HashSet<String>>,
     pub(crate) connected: AtomicBool,
     pub(crate) data: Mutex<http::Extensions>,
     pub(crate) any_incoming: Mutex<Vec<AnyFn>>,
@@ -296,31 +295,29 @@ impl Socket {
 
     /// Joins `room`.
     pub fn join(&self, room: &str) {
-        if lock(&self.0.rooms).insert(room.to_owned()) {
-            self.0.ns.add_to_room(room, self);
+        if self.connected() {
+            self.0.ns.adapter().add_all(self.id(), &[room]);
         }
     }
 
     /// Leaves `room`.
     pub fn leave(&self, room: &str) {
-        if lock(&self.0.rooms).remove(room) {
-            self.0.ns.remove_from_room(room, self.id());
-        }
+        self.0.ns.adapter().del(self.id(), room);
     }
 
     /// The rooms the socket is in (its own id among them).
     pub fn rooms(&self) -> Vec<String> {
-        lock(&self.0.rooms).iter().cloned().collect()
+        self.0.ns.adapter().socket_rooms(self.id())
     }
 
     /// A broadcast to `room`, leaving this socket out.
     pub fn to(&self, room: &str) -> crate::Broadcast {
-        self.0.ns.to(room).except_socket(self.id())
+        self.0.ns.to(room).except(self.id())
     }
 
     /// A broadcast to the whole namespace but this socket.
     pub fn broadcast(&self) -> crate::Broadcast {
-        self.0.ns.broadcast().except_socket(self.id())
+        self.0.ns.broadcast().except(self.id())
     }
 
     /// Closes the client's whole connection, every namespace on it

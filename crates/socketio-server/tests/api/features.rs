@@ -204,3 +204,66 @@ async fn a_client_that_stops_reading_is_let_go_and_others_carry_on() {
     }
     assert_eq!(ns.sockets().len(), 1);
 }
+
+/// The adapter seam: a custom adapter keeps the rooms and hears every
+/// broadcast (where a multi-node adapter would forward it).
+#[tokio::test]
+async fn a_custom_adapter_sees_rooms_and_broadcasts() {
+    use socketio_server::{Adapter, BroadcastOptions, InMemoryAdapter};
+
+    #[derive(Default)]
+    struct Recording {
+        rooms: InMemoryAdapter,
+        log: Mutex<Vec<String>>,
+    }
+    impl Adapter for Recording {
+        fn add_all(&self, sid: &str, rooms: &[&str]) {
+            self.rooms.add_all(sid, rooms)
+        }
+        fn del(&self, sid: &str, room: &str) {
+            self.rooms.del(sid, room)
+        }
+        fn del_all(&self, sid: &str) {
+            self.rooms.del_all(sid)
+        }
+        fn sockets(&self, opts: &BroadcastOptions) -> Vec<String> {
+            self.rooms.sockets(opts)
+        }
+        fn socket_rooms(&self, sid: &str) -> Vec<String> {
+            self.rooms.socket_rooms(sid)
+        }
+        fn broadcast(&self, packet: &socketio_proto::Packet, opts: &BroadcastOptions) {
+            let line = format!(
+                "{} to {:?} local={}",
+                packet.event_name().unwrap_or("?"),
+                opts.rooms,
+                opts.local
+            );
+            self.log.lock().unwrap().push(line);
+        }
+    }
+
+    let recording = Arc::new(Recording::default());
+    let mut options = ServerOptions::default();
+    let r = recording.clone();
+    options.adapter = Arc::new(move |_| r.clone() as Arc<dyn Adapter>);
+    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    server.of("/").on_connect(|s| s.join("news"));
+    let (mut ws, _) = client(&server.local_addr().to_string(), "40").await;
+    server.to("news").emit("headline", &("rust",)).unwrap();
+    assert_eq!(recv(&mut ws).await, r#"42["headline","rust"]"#);
+    server
+        .of("/")
+        .broadcast()
+        .local()
+        .emit("local-only", &())
+        .unwrap();
+    assert_eq!(recv(&mut ws).await, r#"42["local-only"]"#);
+    assert_eq!(
+        *recording.log.lock().unwrap(),
+        [
+            r#"headline to ["news"] local=false"#,
+            "local-only to [] local=true"
+        ]
+    );
+}

@@ -1,0 +1,173 @@
+//! Room membership, behind a trait: the seam where several server nodes will
+//! share rooms and broadcasts.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use socketio_proto::Packet;
+
+/// Which sockets a broadcast is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BroadcastOptions {
+    /// The sockets in any of these rooms; every socket when empty.
+    pub rooms: Vec<String>,
+    /// Minus the sockets in any of these rooms (a socket's own id is a room).
+    pub except: Vec<String>,
+    /// Dropped for clients that cannot take it now.
+    pub volatile: bool,
+    /// Only this node's sockets.
+    pub local: bool,
+}
+
+/// Where a namespace keeps which socket is in which room.
+///
+/// Every socket is in the room named by its id from its connection on. The
+/// namespace calls [`broadcast`](Self::broadcast) before delivering a
+/// broadcast to this node's sockets: an adapter for several nodes forwards it
+/// to its peers there (unless `opts.local`), and answers
+/// [`sockets`](Self::sockets) for this node.
+pub trait Adapter: Send + Sync + 'static {
+    /// `sid` joins `rooms`.
+    fn add_all(&self, sid: &str, rooms: &[&str]);
+    /// `sid` leaves `room`.
+    fn del(&self, sid: &str, room: &str);
+    /// `sid` leaves every room: it disconnected.
+    fn del_all(&self, sid: &str);
+    /// The ids of this node's sockets a broadcast with `opts` reaches.
+    fn sockets(&self, opts: &BroadcastOptions) -> Vec<String>;
+    /// The rooms `sid` is in.
+    fn socket_rooms(&self, sid: &str) -> Vec<String>;
+    /// A broadcast is being sent; the in-memory adapter has no one to tell.
+    fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
+        let _ = (packet, opts);
+    }
+}
+
+/// Makes the adapter of each namespace, from its name.
+pub type AdapterFactory = Arc<dyn Fn(&str) -> Arc<dyn Adapter> + Send + Sync>;
+
+/// Rooms in this process's memory: the default, for one node.
+#[derive(Debug, Default)]
+pub struct InMemoryAdapter {
+    state: Mutex<Rooms>,
+}
+
+#[derive(Debug, Default)]
+struct Rooms {
+    members: HashMap<String, HashSet<String>>,
+    of_socket: HashMap<String, HashSet<String>>,
+}
+
+impl InMemoryAdapter {
+    fn state(&self) -> std::sync::MutexGuard<'_, Rooms> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Adapter for InMemoryAdapter {
+    fn add_all(&self, sid: &str, rooms: &[&str]) {
+        let mut st = self.state();
+        for room in rooms {
+            st.members
+                .entry((*room).to_owned())
+                .or_default()
+                .insert(sid.to_owned());
+            st.of_socket
+                .entry(sid.to_owned())
+                .or_default()
+                .insert((*room).to_owned());
+        }
+    }
+
+    fn del(&self, sid: &str, room: &str) {
+        let mut st = self.state();
+        if let Some(m) = st.members.get_mut(room) {
+            m.remove(sid);
+            if m.is_empty() {
+                st.members.remove(room);
+            }
+        }
+        if let Some(r) = st.of_socket.get_mut(sid) {
+            r.remove(room);
+        }
+    }
+
+    fn del_all(&self, sid: &str) {
+        let mut st = self.state();
+        for room in st.of_socket.remove(sid).unwrap_or_default() {
+            if let Some(m) = st.members.get_mut(&room) {
+                m.remove(sid);
+                if m.is_empty() {
+                    st.members.remove(&room);
+                }
+            }
+        }
+    }
+
+    fn sockets(&self, opts: &BroadcastOptions) -> Vec<String> {
+        let st = self.state();
+        let excluded: HashSet<&String> = opts
+            .except
+            .iter()
+            .filter_map(|r| st.members.get(r))
+            .flatten()
+            .collect();
+        let keep = |sid: &&String| !excluded.contains(*sid);
+        if opts.rooms.is_empty() {
+            return st.of_socket.keys().filter(keep).cloned().collect();
+        }
+        let mut out: HashSet<&String> = HashSet::new();
+        for room in &opts.rooms {
+            out.extend(st.members.get(room).into_iter().flatten().filter(keep));
+        }
+        out.into_iter().cloned().collect()
+    }
+
+    fn socket_rooms(&self, sid: &str) -> Vec<String> {
+        self.state()
+            .of_socket
+            .get(sid)
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(mut v: Vec<String>) -> Vec<String> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn rooms_and_exceptions() {
+        let a = InMemoryAdapter::default();
+        a.add_all("s1", &["s1", "red"]);
+        a.add_all("s2", &["s2", "red", "blue"]);
+        a.add_all("s3", &["s3"]);
+        let opts = |rooms: &[&str], except: &[&str]| BroadcastOptions {
+            rooms: rooms.iter().map(|r| r.to_string()).collect(),
+            except: except.iter().map(|r| r.to_string()).collect(),
+            ..Default::default()
+        };
+        assert_eq!(sorted(a.sockets(&opts(&[], &[]))), ["s1", "s2", "s3"]);
+        assert_eq!(sorted(a.sockets(&opts(&["red"], &[]))), ["s1", "s2"]);
+        assert_eq!(sorted(a.sockets(&opts(&["red", "blue"], &["s1"]))), ["s2"]);
+        assert_eq!(sorted(a.sockets(&opts(&[], &["blue"]))), ["s1", "s3"]);
+        a.del("s2", "red");
+        assert_eq!(sorted(a.socket_rooms("s2")), ["blue", "s2"]);
+        a.del_all("s2");
+        assert!(a.socket_rooms("s2").is_empty());
+        assert_eq!(sorted(a.sockets(&opts(&[], &[]))), ["s1", "s3"]);
+        a.del_all("s1");
+        a.del_all("s3");
+        let st = a.state();
+        assert!(
+            st.members.is_empty() && st.of_socket.is_empty(),
+            "nothing left behind"
+        );
+    }
+}
