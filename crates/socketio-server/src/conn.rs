@@ -23,8 +23,6 @@ pub(crate) enum ConnCmd {
     Send(Arc<[Payload]>),
     /// Disconnect the socket of this namespace.
     Disconnect(String),
-    /// Close the whole connection.
-    Close,
 }
 
 pub(crate) struct Conn {
@@ -132,6 +130,7 @@ impl Conn {
             on_disconnect: Mutex::new(Vec::new()),
             acks: Mutex::new(PendingAcks::default()),
             connected: AtomicBool::new(true),
+            slow_client: self.server.options.slow_client,
             data: Mutex::new(http::Extensions::new()),
             any_incoming: Mutex::new(Vec::new()),
             any_outgoing: Mutex::new(Vec::new()),
@@ -204,7 +203,6 @@ impl Handler for Conn {
                     finish(&s, DisconnectReason::ServerNamespaceDisconnect);
                 }
             }
-            ConnCmd::Close => ctx.close(),
         }
     }
 

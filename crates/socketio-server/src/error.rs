@@ -41,6 +41,10 @@ pub enum EmitError {
     /// The client's queue was full: it is being disconnected as too slow.
     #[error("the client is too slow and is being disconnected")]
     SlowClient,
+    /// The client's queue was full: the message was dropped
+    /// (`SlowClient::Drop`, or a volatile emit).
+    #[error("the client's queue is full; the message was dropped")]
+    Dropped,
 }
 
 /// Why an acknowledgement did not come.

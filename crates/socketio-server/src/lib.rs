@@ -81,6 +81,23 @@ pub struct ServerOptions {
     pub decoder: DecoderConfig,
     /// Makes each namespace's [`Adapter`]. Default: [`InMemoryAdapter`].
     pub adapter: AdapterFactory,
+    /// What a non-volatile emit does to a client whose queue
+    /// (`engine.command_queue`, default 1024 messages) is full. Default
+    /// [`SlowClient::Disconnect`]. Either way nothing waits and nothing
+    /// grows: the queue is the bound.
+    pub slow_client: SlowClient,
+}
+
+/// What happens when a client cannot keep up with what is sent to it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowClient {
+    /// Disconnect it: its state stays consistent (it missed nothing and got
+    /// a disconnect), as socket.io clients expect of non-volatile events.
+    #[default]
+    Disconnect,
+    /// Drop the message and keep the client, as for volatile events.
+    Drop,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -89,6 +106,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("engine", &self.engine)
             .field("connect_timeout", &self.connect_timeout)
             .field("decoder", &self.decoder)
+            .field("slow_client", &self.slow_client)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +120,7 @@ impl Default for ServerOptions {
             connect_timeout: Duration::from_secs(45),
             decoder: DecoderConfig::default(),
             adapter: Arc::new(|_| Arc::new(InMemoryAdapter::default())),
+            slow_client: SlowClient::Disconnect,
         }
     }
 }

@@ -69,6 +69,7 @@ pub(crate) struct SocketInner {
     pub(crate) on_disconnect: Mutex<Vec<DisconnectFn>>,
     pub(crate) acks: Mutex<PendingAcks<oneshot::Sender<Packet>>>,
     pub(crate) connected: AtomicBool,
+    pub(crate) slow_client: crate::SlowClient,
     pub(crate) data: Mutex<http::Extensions>,
     pub(crate) any_incoming: Mutex<Vec<AnyFn>>,
     pub(crate) any_outgoing: Mutex<Vec<AnyFn>>,
@@ -284,11 +285,14 @@ impl Socket {
     pub(crate) fn send_payloads(&self, p: Arc<[engineio::Payload]>) -> Result<(), EmitError> {
         match self.0.session.try_send(ConnCmd::Send(p)) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full) => {
+            Err(TrySendError::Full) => match self.0.slow_client {
                 // Too slow to keep up: better gone than buffered without bound.
-                let _ = self.0.session.try_send(ConnCmd::Close);
-                Err(EmitError::SlowClient)
-            }
+                crate::SlowClient::Disconnect => {
+                    self.0.session.close();
+                    Err(EmitError::SlowClient)
+                }
+                crate::SlowClient::Drop => Err(EmitError::Dropped),
+            },
             Err(TrySendError::Closed) => Err(EmitError::Disconnected),
         }
     }
@@ -324,7 +328,7 @@ impl Socket {
     /// (`socket.disconnect(true)` in socket.io). The client sees a transport
     /// close, and socket.io-client reconnects by itself.
     pub fn close_connection(&self) {
-        let _ = self.0.session.try_send(ConnCmd::Close);
+        self.0.session.close();
     }
 
     /// Disconnects the socket from its namespace ("server namespace

@@ -137,7 +137,6 @@ enum Cmd<C> {
     Post(Bytes, oneshot::Sender<Result<(), RequestError>>),
     AttachWs(Box<WebSocketStream<TcpStream>>),
     App(C),
-    Close,
 }
 
 /// Code that runs on each session's own task. The session calls it inline
@@ -246,6 +245,26 @@ pub struct SessionInfo<C> {
 pub struct SessionSender<C> {
     sid: Arc<str>,
     cmds: mpsc::Sender<Cmd<C>>,
+    close: Arc<CloseSwitch>,
+}
+
+/// Closes a session without going through its (possibly full) queue.
+#[derive(Debug, Default)]
+struct CloseSwitch {
+    requested: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl CloseSwitch {
+    fn trip(&self) {
+        self.requested
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    fn is_tripped(&self) -> bool {
+        self.requested.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 impl<C> Clone for SessionSender<C> {
@@ -253,6 +272,7 @@ impl<C> Clone for SessionSender<C> {
         SessionSender {
             sid: self.sid.clone(),
             cmds: self.cmds.clone(),
+            close: self.close.clone(),
         }
     }
 }
@@ -280,9 +300,11 @@ impl<C: Send + 'static> SessionSender<C> {
         })
     }
 
-    /// Closes the session.
-    pub async fn close(&self) {
-        let _ = self.cmds.send(Cmd::Close).await;
+    /// Closes the session ("forced close"), at once: the request does not
+    /// wait behind the commands already queued, so it works on a session
+    /// whose queue is full.
+    pub fn close(&self) {
+        self.close.trip();
     }
 }
 
@@ -523,7 +545,7 @@ impl SocketSender {
 
     /// Closes the session.
     pub async fn close(&self) {
-        self.0.close().await
+        self.0.close()
     }
 }
 
@@ -534,7 +556,6 @@ impl<C> std::fmt::Debug for Cmd<C> {
             Cmd::Post(..) => "Post",
             Cmd::AttachWs(_) => "AttachWs",
             Cmd::App(_) => "App",
-            Cmd::Close => "Close",
         })
     }
 }
@@ -769,6 +790,7 @@ fn open_session<H: Handler>(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(sid.clone(), cmd_tx.clone());
+    let close = Arc::new(CloseSwitch::default());
     let handler = (shared.make)(SessionInfo {
         sid: sid.clone(),
         request,
@@ -776,9 +798,17 @@ fn open_session<H: Handler>(
         sender: SessionSender {
             sid: sid.into(),
             cmds: cmd_tx.clone(),
+            close: close.clone(),
         },
     });
-    tokio::spawn(run_session(shared.clone(), session, cmd_rx, ws, handler));
+    tokio::spawn(run_session(
+        shared.clone(),
+        session,
+        cmd_rx,
+        ws,
+        handler,
+        close,
+    ));
     cmd_tx
 }
 
@@ -806,6 +836,7 @@ async fn run_session<H: Handler>(
     mut cmds: mpsc::Receiver<Cmd<H::Command>>,
     ws: Option<WebSocketStream<TcpStream>>,
     mut handler: H,
+    close: Arc<CloseSwitch>,
 ) {
     use futures_util::SinkExt;
     let mut ws = ws.map(Box::new);
@@ -857,6 +888,10 @@ async fn run_session<H: Handler>(
         if s.is_finished() {
             break;
         }
+        if close.is_tripped() && !s.is_closed() {
+            s.close();
+            continue;
+        }
         let deadline = [s.poll_timeout(), handler.poll_timeout()]
             .into_iter()
             .flatten()
@@ -880,7 +915,7 @@ async fn run_session<H: Handler>(
                             handler.on_command(&mut Context { session: &mut s }, c).await;
                         }
                     }
-                    Some(Cmd::Close) | None => s.close(),
+                    None => s.close(),
                 }
             }
             msg = next_ws(&mut ws) => {
@@ -890,6 +925,7 @@ async fn run_session<H: Handler>(
                     _ => { s.handle_ws_closed(); ws = None; }
                 }
             }
+            () = close.notify.notified(), if !s.is_closed() => {}
             () = poll_dropped(&mut pending_poll) => {
                 pending_poll = None;
                 s.handle_poll_dropped();

@@ -267,3 +267,54 @@ async fn a_custom_adapter_sees_rooms_and_broadcasts() {
         ]
     );
 }
+
+/// The slow-client policy, with a queue of two so a burst overflows it (the
+/// test runtime has one thread: nothing drains the queue during the burst).
+#[tokio::test]
+async fn slow_client_policy_drop_or_disconnect() {
+    use socketio_server::{EmitError, SlowClient};
+    for policy in [SlowClient::Drop, SlowClient::Disconnect] {
+        let mut options = ServerOptions::default();
+        options.engine.command_queue = 2;
+        options.slow_client = policy;
+        let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+        let (mut ws, _) = client(&server.local_addr().to_string(), "40").await;
+        let socket = server.of("/").sockets().pop().unwrap();
+        let results: Vec<_> = (0..4).map(|i| socket.emit("burst", &(i,))).collect();
+        assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
+        match policy {
+            SlowClient::Drop => {
+                assert!(matches!(results[2], Err(EmitError::Dropped)), "{results:?}");
+                assert_eq!(recv(&mut ws).await, r#"42["burst",0]"#);
+                assert_eq!(recv(&mut ws).await, r#"42["burst",1]"#);
+                socket.emit("still", &()).unwrap();
+                assert_eq!(recv(&mut ws).await, r#"42["still"]"#);
+            }
+            _ => {
+                assert!(
+                    matches!(results[2], Err(EmitError::SlowClient)),
+                    "{results:?}"
+                );
+                // The close overtakes what was queued: the client gets a prefix
+                // of the burst, then the connection ends, promptly.
+                let mut got = Vec::new();
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(2), ws.next())
+                        .await
+                        .unwrap()
+                    {
+                        Some(Ok(Message::Text(t))) => got.push(t.as_str().to_owned()),
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    }
+                }
+                let burst = [r#"42["burst",0]"#, r#"42["burst",1]"#];
+                assert!(
+                    got.len() <= 2 && got.iter().zip(burst).all(|(g, b)| g == b),
+                    "{got:?}"
+                );
+                assert!(server.of("/").sockets().is_empty());
+            }
+        }
+    }
+}
