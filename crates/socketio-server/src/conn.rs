@@ -42,7 +42,10 @@ impl Conn {
     ) -> Self {
         Conn {
             decoder: Decoder::new(server.options.decoder.clone()),
-            connect_deadline: Some(Instant::now() + server.options.connect_timeout),
+            // tokio's clock, so paused time in tests moves it too.
+            connect_deadline: Some(
+                tokio::time::Instant::now().into_std() + server.options.connect_timeout,
+            ),
             server,
             request: info.request,
             remote: info.remote_addr,

@@ -54,7 +54,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use engineio::server::{Listening, SessionInfo};
+use engineio::server::{Listening, Service, SessionInfo};
 use serde_json::value::RawValue;
 use socketio_proto::{DecoderConfig, Json, Packet};
 use tokio::net::ToSocketAddrs;
@@ -160,23 +160,28 @@ impl ServerInner {
     }
 }
 
-/// A Socket.IO server on its own listener.
+/// A Socket.IO server, on its own listener ([`bind`](Self::bind)) or fed
+/// connections by the caller ([`new`](Self::new) and
+/// [`serve_io`](Self::serve_io)).
 pub struct Server {
     inner: Arc<ServerInner>,
-    listening: Listening,
+    service: Service,
+    listening: Option<Listening>,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.listening.local_addr())
+            .field("local_addr", &self.local_addr())
             .finish_non_exhaustive()
     }
 }
 
 impl Server {
-    /// Listens on `addr`. The main namespace `/` exists from the start.
-    pub async fn bind(addr: impl ToSocketAddrs, options: ServerOptions) -> std::io::Result<Server> {
+    /// A server without a listener: give it connections with
+    /// [`serve_io`](Self::serve_io). The main namespace `/` exists from the
+    /// start.
+    pub fn new(options: ServerOptions) -> Server {
         let inner = Arc::new(ServerInner {
             options,
             namespaces: RwLock::new(HashMap::new()),
@@ -187,20 +192,38 @@ impl Server {
             let inner = inner.clone();
             move |info: SessionInfo<ConnCmd>| Conn::new(inner.clone(), info)
         };
-        let listening = engineio::server::serve(addr, engine, make).await?;
-        let server = Server { inner, listening };
+        let server = Server {
+            service: Service::new(engine, make),
+            inner,
+            listening: None,
+        };
         server.of("/");
+        server
+    }
+
+    /// Listens on `addr`.
+    pub async fn bind(addr: impl ToSocketAddrs, options: ServerOptions) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let mut server = Server::new(options);
+        server.listening = Some(engineio::server::listen(listener, server.service.clone())?);
         Ok(server)
     }
 
-    /// The address it listens on.
+    /// Serves one connection (a TLS stream, an in-memory pipe, ...).
+    pub fn serve_io(&self, io: impl engineio::server::Io, remote: SocketAddr) {
+        self.service.serve_io(io, remote)
+    }
+
+    /// The address it listens on (`0.0.0.0:0` without a listener).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listening.local_addr()
+        self.listening
+            .as_ref()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), Listening::local_addr)
     }
 
     /// How many Engine.IO connections are open now.
     pub fn connection_count(&self) -> usize {
-        self.listening.session_count()
+        self.service.session_count()
     }
 
     /// The namespace `name`, created on first use.

@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::{Bytes, BytesMut};
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use ws_frame::handshake::{HandshakeConfig, UpgradeRequest};
@@ -135,7 +136,7 @@ impl ErrorCode {
 enum Cmd<C> {
     Poll(oneshot::Sender<Result<Bytes, RequestError>>),
     Post(Bytes, oneshot::Sender<Result<(), RequestError>>),
-    AttachWs(Box<WebSocketStream<TcpStream>>),
+    AttachWs(Box<WebSocketStream<BoxIo>>),
     App(C),
 }
 
@@ -327,20 +328,75 @@ struct Shared<H: Handler> {
     make: Box<MakeHandler<H>>,
 }
 
-/// A running listener; dropping it stops accepting (sessions in progress
-/// run on until they end).
-pub struct Listening {
-    local_addr: SocketAddr,
-    listener: tokio::task::JoinHandle<()>,
+/// A connection the server can serve: TCP, TLS, an in-memory pipe.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+type BoxIo = Box<dyn Io>;
+
+/// The server without a listener: hand it connections yourself (from your
+/// own listener, a TLS acceptor, or `tokio::io::duplex` in tests).
+#[derive(Clone)]
+pub struct Service {
+    serve_io: Arc<dyn Fn(BoxIo, SocketAddr) + Send + Sync>,
     sessions: Arc<dyn Fn() -> usize + Send + Sync>,
 }
 
-impl std::fmt::Debug for Listening {
+impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Listening")
-            .field("local_addr", &self.local_addr)
-            .finish_non_exhaustive()
+        f.debug_struct("Service")
+            .field("sessions", &(self.sessions)())
+            .finish()
     }
+}
+
+impl Service {
+    /// A service whose sessions get handlers made by `make`.
+    pub fn new<H, F>(options: ServerOptions, make: F) -> Service
+    where
+        H: Handler,
+        F: Fn(SessionInfo<H::Command>) -> H + Send + Sync + 'static,
+    {
+        let shared = Arc::new(Shared {
+            options,
+            sessions: Mutex::new(HashMap::new()),
+            make: Box::new(make),
+        });
+        let count = shared.clone();
+        Service {
+            serve_io: Arc::new(move |io, remote| {
+                tokio::spawn(serve_connection(shared.clone(), io, remote));
+            }),
+            sessions: Arc::new(move || {
+                count
+                    .sessions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .len()
+            }),
+        }
+    }
+
+    /// Serves one connection (HTTP/1.1, possibly upgraded to WebSocket) on
+    /// its own task.
+    pub fn serve_io(&self, io: impl Io, remote: SocketAddr) {
+        (self.serve_io)(Box::new(io), remote)
+    }
+
+    /// How many sessions are open now.
+    pub fn session_count(&self) -> usize {
+        (self.sessions)()
+    }
+}
+
+/// A running listener; dropping it stops accepting (sessions in progress
+/// run on until they end).
+#[derive(Debug)]
+pub struct Listening {
+    local_addr: SocketAddr,
+    listener: tokio::task::JoinHandle<()>,
+    service: Service,
 }
 
 impl Drop for Listening {
@@ -357,7 +413,12 @@ impl Listening {
 
     /// How many sessions are open now.
     pub fn session_count(&self) -> usize {
-        (self.sessions)()
+        self.service.session_count()
+    }
+
+    /// The service behind the listener, to hand it other connections too.
+    pub fn service(&self) -> &Service {
+        &self.service
     }
 }
 
@@ -372,30 +433,23 @@ where
     F: Fn(SessionInfo<H::Command>) -> H + Send + Sync + 'static,
 {
     let listener = TcpListener::bind(addr).await?;
+    listen(listener, Service::new(options, make))
+}
+
+/// Accepts TCP connections from `listener` into `service`.
+pub fn listen(listener: TcpListener, service: Service) -> std::io::Result<Listening> {
     let local_addr = listener.local_addr()?;
-    let shared = Arc::new(Shared {
-        options,
-        sessions: Mutex::new(HashMap::new()),
-        make: Box::new(make),
-    });
-    let count = shared.clone();
-    let sessions = Arc::new(move || {
-        count
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
-    });
+    let accepting = service.clone();
     let listener = tokio::spawn(async move {
         while let Ok((tcp, remote)) = listener.accept().await {
             let _ = tcp.set_nodelay(true);
-            tokio::spawn(serve_connection(shared.clone(), tcp, remote));
+            accepting.serve_io(tcp, remote);
         }
     });
     Ok(Listening {
         local_addr,
         listener,
-        sessions,
+        service,
     })
 }
 
@@ -586,7 +640,7 @@ fn cors_origin(options: &ServerOptions, req: &::http::Request<()>) -> Option<Str
     }
 }
 
-async fn serve_connection<H: Handler>(shared: Arc<Shared<H>>, tcp: TcpStream, remote: SocketAddr) {
+async fn serve_connection<H: Handler>(shared: Arc<Shared<H>>, tcp: BoxIo, remote: SocketAddr) {
     let mut tcp = Some(tcp);
     let mut buf = BytesMut::with_capacity(4096);
     let max_body = shared.options.session.max_payload;
@@ -628,7 +682,7 @@ enum Routed {
 async fn route<H: Handler>(
     shared: &Arc<Shared<H>>,
     req: http::Request,
-    tcp: &mut Option<TcpStream>,
+    tcp: &mut Option<BoxIo>,
     buf: &mut BytesMut,
     remote: SocketAddr,
 ) -> Routed {
@@ -777,7 +831,7 @@ async fn route<H: Handler>(
 fn open_session<H: Handler>(
     shared: &Arc<Shared<H>>,
     transport: Transport,
-    ws: Option<WebSocketStream<TcpStream>>,
+    ws: Option<WebSocketStream<BoxIo>>,
     request: ::http::Request<()>,
     remote_addr: SocketAddr,
 ) -> mpsc::Sender<Cmd<H::Command>> {
@@ -821,7 +875,7 @@ async fn poll_dropped(pending: &mut Option<oneshot::Sender<Result<Bytes, Request
 }
 
 async fn next_ws(
-    ws: &mut Option<Box<WebSocketStream<TcpStream>>>,
+    ws: &mut Option<Box<WebSocketStream<BoxIo>>>,
 ) -> Option<Result<ws_frame::Message, ws_frame::Error>> {
     use futures_util::StreamExt;
     match ws {
@@ -834,7 +888,7 @@ async fn run_session<H: Handler>(
     shared: Arc<Shared<H>>,
     mut s: ServerSession,
     mut cmds: mpsc::Receiver<Cmd<H::Command>>,
-    ws: Option<WebSocketStream<TcpStream>>,
+    ws: Option<WebSocketStream<BoxIo>>,
     mut handler: H,
     close: Arc<CloseSwitch>,
 ) {

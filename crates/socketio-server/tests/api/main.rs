@@ -3,3 +3,4 @@
 mod churn;
 mod features;
 mod protocol_suite;
+mod runtime;
