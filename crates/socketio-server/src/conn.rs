@@ -119,7 +119,8 @@ impl Conn {
             uri: self.request.uri().clone(),
             address: self.remote,
         };
-        if let Err(e) = ns.check(&handshake) {
+        let mut data = http::Extensions::new();
+        if let Err(e) = ns.check(&handshake, &mut data) {
             return refuse(ctx, &e.message, e.data.as_ref());
         }
         let id =
@@ -134,7 +135,7 @@ impl Conn {
             acks: Mutex::new(PendingAcks::default()),
             connected: AtomicBool::new(true),
             slow_client: self.server.options.slow_client,
-            data: Mutex::new(http::Extensions::new()),
+            data: Mutex::new(data),
             any_incoming: Mutex::new(Vec::new()),
             any_outgoing: Mutex::new(Vec::new()),
         }));

@@ -15,7 +15,8 @@ use crate::error::{AckError, ConnectError, EmitError};
 use crate::socket::{Handshake, Socket, payloads};
 
 pub(crate) type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
-pub(crate) type MiddlewareFn = Arc<dyn Fn(&Handshake) -> Result<(), ConnectError> + Send + Sync>;
+pub(crate) type MiddlewareFn =
+    Arc<dyn Fn(&Handshake, &mut http::Extensions) -> Result<(), ConnectError> + Send + Sync>;
 
 /// A namespace. Cheap to clone; every clone is the same namespace.
 #[derive(Clone)]
@@ -98,6 +99,19 @@ impl Namespace {
     where
         F: Fn(&Handshake) -> Result<(), ConnectError> + Send + Sync + 'static,
     {
+        self.use_middleware_with_data(move |hs, _| f(hs));
+    }
+
+    /// Like [`use_middleware`](Self::use_middleware), and what it stores in
+    /// `data` becomes the socket's data ([`Socket::get`]): the user a token
+    /// belongs to, found once at connection.
+    pub fn use_middleware_with_data<F>(&self, f: F)
+    where
+        F: Fn(&Handshake, &mut http::Extensions) -> Result<(), ConnectError>
+            + Send
+            + Sync
+            + 'static,
+    {
         write(&self.0.middleware).push(Arc::new(f));
     }
 
@@ -129,9 +143,13 @@ impl Namespace {
         self.broadcast().emit(event, args)
     }
 
-    pub(crate) fn check(&self, h: &Handshake) -> Result<(), ConnectError> {
+    pub(crate) fn check(
+        &self,
+        h: &Handshake,
+        data: &mut http::Extensions,
+    ) -> Result<(), ConnectError> {
         let chain: Vec<MiddlewareFn> = read(&self.0.middleware).clone();
-        chain.iter().try_for_each(|m| m(h))
+        chain.iter().try_for_each(|m| m(h, data))
     }
 
     pub(crate) fn connect_handler(&self) -> Option<ConnectFn> {

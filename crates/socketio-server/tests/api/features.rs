@@ -21,7 +21,7 @@ async fn server() -> (String, Server) {
 /// A raw client, past the Engine.IO handshake and connected to `nsp`.
 async fn client(addr: &str, connect: &str) -> (Ws, String) {
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket&token=t1");
     let (mut ws, _) = ws_frame::connect(tcp, &url).await.unwrap();
     assert!(recv(&mut ws).await.starts_with("0{"));
     ws.send(Message::text(connect)).await.unwrap();
@@ -42,12 +42,22 @@ async fn recv(ws: &mut Ws) -> String {
     }
 }
 
+#[derive(Clone, Debug, PartialEq)]
+struct User(String);
+
 #[tokio::test]
 async fn catch_all_listeners_and_socket_data() {
     let (addr, server) = server().await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
+    // Middleware finds the user once; handlers read it from the socket.
+    server.of("/").use_middleware_with_data(|hs, data| {
+        let token = hs.query("token").unwrap_or_default();
+        data.insert(User(format!("user-of-{token}")));
+        Ok(())
+    });
     server.of("/").on_connect(move |socket| {
+        assert_eq!(socket.get::<User>(), Some(User("user-of-t1".into())));
         socket.insert(42u32);
         let (a, b) = (log.clone(), log.clone());
         socket.on_any(move |_, name, _| a.lock().unwrap().push(format!("in:{name}")));
