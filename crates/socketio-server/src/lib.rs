@@ -226,6 +226,13 @@ impl Server {
         self.service.session_count()
     }
 
+    /// Stops listening and closes every connection (`io.close()`): sockets
+    /// disconnect with "forced close", and clients see their transport close.
+    pub fn close(mut self) {
+        self.listening = None;
+        self.service.close_all();
+    }
+
     /// The namespace `name`, created on first use.
     pub fn of(&self, name: &str) -> Namespace {
         let mut all = self

@@ -322,9 +322,15 @@ pub enum TrySendError {
 
 type MakeHandler<H> = dyn Fn(SessionInfo<<H as Handler>::Command>) -> H + Send + Sync;
 
+/// A session as the registry knows it: how to reach it, how to close it.
+struct Entry<C> {
+    cmds: mpsc::Sender<Cmd<C>>,
+    close: Arc<CloseSwitch>,
+}
+
 struct Shared<H: Handler> {
     options: ServerOptions,
-    sessions: Mutex<HashMap<String, mpsc::Sender<Cmd<H::Command>>>>,
+    sessions: Mutex<HashMap<String, Entry<H::Command>>>,
     make: Box<MakeHandler<H>>,
 }
 
@@ -341,6 +347,7 @@ type BoxIo = Box<dyn Io>;
 pub struct Service {
     serve_io: Arc<dyn Fn(BoxIo, SocketAddr) + Send + Sync>,
     sessions: Arc<dyn Fn() -> usize + Send + Sync>,
+    close_all: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl std::fmt::Debug for Service {
@@ -364,6 +371,7 @@ impl Service {
             make: Box::new(make),
         });
         let count = shared.clone();
+        let closing = shared.clone();
         Service {
             serve_io: Arc::new(move |io, remote| {
                 tokio::spawn(serve_connection(shared.clone(), io, remote));
@@ -374,6 +382,10 @@ impl Service {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .len()
+            }),
+            close_all: Arc::new(move || {
+                let sessions = closing.sessions.lock().unwrap_or_else(|p| p.into_inner());
+                sessions.values().for_each(|e| e.close.trip());
             }),
         }
     }
@@ -387,6 +399,11 @@ impl Service {
     /// How many sessions are open now.
     pub fn session_count(&self) -> usize {
         (self.sessions)()
+    }
+
+    /// Closes every open session ("forced close").
+    pub fn close_all(&self) {
+        (self.close_all)()
     }
 }
 
@@ -728,7 +745,7 @@ async fn route<H: Handler>(
             .unwrap_or_else(|p| p.into_inner())
             .get(sid)
         {
-            Some(s) => Some(s.clone()),
+            Some(e) => Some(e.cmds.clone()),
             None => return respond(ErrorCode::UnknownSid.response(None)),
         },
         None => {
@@ -839,12 +856,16 @@ fn open_session<H: Handler>(
     let (cmd_tx, cmd_rx) = mpsc::channel(shared.options.command_queue.max(1));
     let now = Instant::now().into_std();
     let session = ServerSession::new(sid.clone(), shared.options.session.clone(), transport, now);
+    let close = Arc::new(CloseSwitch::default());
+    let entry = Entry {
+        cmds: cmd_tx.clone(),
+        close: close.clone(),
+    };
     shared
         .sessions
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(sid.clone(), cmd_tx.clone());
-    let close = Arc::new(CloseSwitch::default());
+        .insert(sid.clone(), entry);
     let handler = (shared.make)(SessionInfo {
         sid: sid.clone(),
         request,

@@ -1,0 +1,4 @@
+//! socketio-client's integration tests, one binary.
+
+mod backoff;
+mod ours;
