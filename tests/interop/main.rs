@@ -7,5 +7,6 @@
 mod engineio;
 mod node;
 mod socketio;
+mod socketio_client;
 mod socketio_parser;
 mod ws;
