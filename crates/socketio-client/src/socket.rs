@@ -144,6 +144,19 @@ impl Socket {
         lock(&self.shared.handlers).insert(event.to_owned(), f);
     }
 
+    /// Registers a handler of the raw packet of `event`: its JSON as sent,
+    /// attachments included (for payloads of no fixed shape, or relaying).
+    pub fn on_raw<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let f: EventFn = Arc::new(move |socket: Socket, packet: &Packet| {
+            Some(Box::pin(handler(socket, packet.clone())) as BoxFuture)
+        });
+        lock(&self.shared.handlers).insert(event.to_owned(), f);
+    }
+
     /// Called for every incoming event, before its own handler (`onAny`).
     pub fn on_any<F>(&self, f: F)
     where
