@@ -50,6 +50,8 @@ pub mod payload;
 #[cfg(feature = "server")]
 pub mod server;
 mod session;
+#[cfg(any(feature = "server", feature = "client"))]
+pub mod task;
 
 pub use client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
 pub use error::DecodeError;

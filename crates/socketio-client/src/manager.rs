@@ -4,7 +4,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Waker};
 
 use engineio::client::Client;
 use engineio::{ClientEvent, Payload};
@@ -15,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::DisconnectReason;
 use crate::backoff::Backoff;
-use crate::socket::{BoxFuture, EmitError, Socket, SocketShared, lock};
+use crate::socket::{EmitError, Socket, SocketShared, lock};
 
 /// Client settings, with socket.io-client's defaults.
 #[derive(Clone, Debug)]
@@ -202,15 +201,6 @@ impl Manager {
             mpsc::error::TrySendError::Full(_) => EmitError::BufferFull,
             mpsc::error::TrySendError::Closed(_) => EmitError::Closed,
         })
-    }
-}
-
-/// Runs a handler's future: to completion here if it never waits, else on
-/// its own task.
-fn run(mut fut: BoxFuture) {
-    let mut cx = TaskContext::from_waker(Waker::noop());
-    if fut.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(fut);
     }
 }
 
@@ -499,7 +489,7 @@ impl Task {
                 any.iter().for_each(|f| f(s, name, &p));
                 let handler = lock(&s.shared.handlers).get(name).cloned();
                 if let Some(fut) = handler.and_then(|h| h(s.clone(), &p)) {
-                    run(fut);
+                    engineio::task::run_or_spawn(fut);
                 }
             }
             Kind::Ack => {

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,8 +14,7 @@ use tokio::sync::oneshot;
 use crate::DisconnectReason;
 use crate::manager::{Cmd, Manager};
 
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-pub(crate) type EventFn = Arc<dyn Fn(Socket, &Packet) -> Option<BoxFuture> + Send + Sync>;
+pub(crate) type EventFn = socketio_proto::handler::EventFn<Socket>;
 pub(crate) type AnyFn = Arc<dyn Fn(&Socket, &str, &Packet) + Send + Sync>;
 type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
 type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
@@ -133,13 +131,9 @@ impl Socket {
         F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: EventFn = Arc::new(move |socket: Socket, packet: &Packet| {
-            let args = packet.event_args::<T>().ok()?;
-            let ack = packet.id().map(|id| AckSender {
-                socket: socket.clone(),
-                id,
-            });
-            Some(Box::pin(handler(socket, args, ack)) as BoxFuture)
+        let f = socketio_proto::handler::typed(handler, |socket: &Socket, id| AckSender {
+            socket: socket.clone(),
+            id,
         });
         lock(&self.shared.handlers).insert(event.to_owned(), f);
     }
@@ -151,10 +145,7 @@ impl Socket {
         F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: EventFn = Arc::new(move |socket: Socket, packet: &Packet| {
-            Some(Box::pin(handler(socket, packet.clone())) as BoxFuture)
-        });
-        lock(&self.shared.handlers).insert(event.to_owned(), f);
+        lock(&self.shared.handlers).insert(event.to_owned(), socketio_proto::handler::raw(handler));
     }
 
     /// Called for every incoming event, before its own handler (`onAny`).

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Waker};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -15,7 +14,7 @@ use socketio_proto::{Decoder, Json, Kind, Packet, PendingAcks};
 
 use crate::ServerInner;
 use crate::error::DisconnectReason;
-use crate::socket::{BoxFuture, Handshake, Socket, SocketInner, lock};
+use crate::socket::{Handshake, Socket, SocketInner, lock};
 
 /// What other tasks ask of a connection.
 pub(crate) enum ConnCmd {
@@ -83,7 +82,7 @@ impl Conn {
                     .event_name()
                     .and_then(|n| lock(&s.0.handlers).get(n).cloned());
                 if let Some(fut) = handler.and_then(|h| h(s.clone(), &p)) {
-                    run(fut);
+                    engineio::task::run_or_spawn(fut);
                 }
             }
             Kind::Ack => {
@@ -163,15 +162,6 @@ fn finish(s: &Socket, reason: DisconnectReason) {
     let handlers = lock(&s.0.on_disconnect).clone();
     for h in handlers {
         h(s.clone(), reason);
-    }
-}
-
-/// Runs a handler's future: to completion right here if it never waits
-/// (no task, no hop), else on its own task.
-fn run(mut fut: BoxFuture) {
-    let mut cx = TaskContext::from_waker(Waker::noop());
-    if fut.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(fut);
     }
 }
 

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,9 +18,7 @@ use crate::conn::ConnCmd;
 use crate::error::{AckError, DisconnectReason, EmitError};
 use crate::namespace::Namespace;
 
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-/// An event handler: `None` when the arguments did not fit its type.
-pub(crate) type EventFn = Arc<dyn Fn(Socket, &Packet) -> Option<BoxFuture> + Send + Sync>;
+pub(crate) type EventFn = socketio_proto::handler::EventFn<Socket>;
 pub(crate) type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
 /// A catch-all listener: the socket, the event name, the whole packet.
 pub(crate) type AnyFn = Arc<dyn Fn(&Socket, &str, &Packet) + Send + Sync>;
@@ -134,13 +131,9 @@ impl Socket {
         F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: EventFn = Arc::new(move |socket: Socket, packet: &Packet| {
-            let args = packet.event_args::<T>().ok()?;
-            let ack = packet.id().map(|id| AckSender {
-                socket: socket.clone(),
-                id,
-            });
-            Some(Box::pin(handler(socket, args, ack)) as BoxFuture)
+        let f = socketio_proto::handler::typed(handler, |socket: &Socket, id| AckSender {
+            socket: socket.clone(),
+            id,
         });
         lock(&self.0.handlers).insert(event.to_owned(), f);
     }
@@ -152,10 +145,7 @@ impl Socket {
         F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: EventFn = Arc::new(move |socket: Socket, packet: &Packet| {
-            Some(Box::pin(handler(socket, packet.clone())) as BoxFuture)
-        });
-        lock(&self.0.handlers).insert(event.to_owned(), f);
+        lock(&self.0.handlers).insert(event.to_owned(), socketio_proto::handler::raw(handler));
     }
 
     /// Called once when the socket disconnects, with the reason.
