@@ -1,0 +1,298 @@
+//! Drives a WebSocket or Socket.IO server on loopback and prints one JSON
+//! line of results.
+//!
+//! ```text
+//! loadgen ws-echo   --url ws://127.0.0.1:9001/ --conns 64 --size 32 [--binary] [--secs 5] [--pid PID]
+//! loadgen sio-echo  --url ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket --conns 64 --size 32 [--secs 5] [--pid PID]
+//! loadgen sio-broadcast --url ... --conns 1000 [--rounds 20] [--pid PID]
+//! loadgen sio-idle  --url ... --conns 10000 [--pid PID]
+//! ```
+//!
+//! Echo is closed-loop: each connection sends one message and waits for it
+//! back (Socket.IO: an event with an ack) before the next; messages/s counts
+//! round trips. Socket.IO speaks the wire protocol directly over ws-frame, so
+//! the client costs the same against every server. Server memory comes from
+//! `/proc/PID/status` (peak `VmHWM`, current `VmRSS`). Loopback only.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use ws_frame::{Message, WebSocketStream};
+
+type Ws = WebSocketStream<TcpStream>;
+
+struct Args {
+    mode: String,
+    url: String,
+    conns: usize,
+    size: usize,
+    binary: bool,
+    secs: u64,
+    rounds: usize,
+    pid: Option<u32>,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        mode: String::new(),
+        url: String::new(),
+        conns: 1,
+        size: 32,
+        binary: false,
+        secs: 5,
+        rounds: 20,
+        pid: None,
+    };
+    let mut it = std::env::args().skip(1);
+    a.mode = it.next().unwrap_or_default();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--url" => a.url = value(),
+            "--conns" => a.conns = value().parse().unwrap_or(1),
+            "--size" => a.size = value().parse().unwrap_or(32),
+            "--binary" => a.binary = true,
+            "--secs" => a.secs = value().parse().unwrap_or(5),
+            "--rounds" => a.rounds = value().parse().unwrap_or(20),
+            "--pid" => a.pid = value().parse().ok(),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+/// `(VmHWM, VmRSS)` of `pid`, in KiB.
+fn memory_kib(pid: Option<u32>) -> (u64, u64) {
+    let Some(pid) = pid else { return (0, 0) };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// Connects, spreading connections over 127.0.0.x source addresses so tens
+/// of thousands do not exhaust one address pair's ports.
+async fn connect(url: &str, i: usize) -> Ws {
+    let uri: http::Uri = url.parse().expect("a ws:// URL");
+    let host = uri.host().unwrap_or("127.0.0.1");
+    let port = uri.port_u16().unwrap_or(80);
+    let target: std::net::SocketAddr = format!("{host}:{port}").parse().expect("an IP address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    let source = std::net::Ipv4Addr::new(127, 0, 0, 1 + (i / 20_000) as u8);
+    socket
+        .bind((source, 0).into())
+        .expect("bind a loopback source");
+    let tcp = socket.connect(target).await.expect("connect");
+    tcp.set_nodelay(true).ok();
+    ws_frame::connect(tcp, url)
+        .await
+        .expect("WebSocket handshake")
+        .0
+}
+
+async fn next_text(ws: &mut Ws) -> String {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t == "2" => {
+                // Engine.IO heartbeat: answer, keep waiting.
+                ws.send(Message::text("3")).await.expect("pong");
+            }
+            Some(Ok(Message::Text(t))) => return t.as_str().to_owned(),
+            Some(Ok(_)) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+}
+
+/// A Socket.IO socket in the main namespace, past both handshakes.
+async fn sio_connect(url: &str, i: usize) -> Ws {
+    let mut ws = connect(url, i).await;
+    let open = next_text(&mut ws).await;
+    assert!(open.starts_with('0'), "Engine.IO open, got {open}");
+    ws.send(Message::text("40")).await.expect("send CONNECT");
+    let ok = next_text(&mut ws).await;
+    assert!(ok.starts_with("40"), "Socket.IO CONNECT, got {ok}");
+    ws
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn report(mode: &str, a: &Args, count: u64, elapsed: Duration, mut lat: Vec<u32>, extra: &str) {
+    lat.sort_unstable();
+    let (hwm, rss) = memory_kib(a.pid);
+    println!(
+        "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"binary\":{},\"count\":{count},\"secs\":{:.3},\
+\"per_sec\":{:.0},\"p50_us\":{},\"p99_us\":{},\"server_peak_rss_kib\":{hwm},\"server_rss_kib\":{rss}{extra}}}",
+        a.conns,
+        a.size,
+        a.binary,
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64(),
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+    );
+}
+
+/// Runs `conns` closed loops until the deadline; returns counts and latencies.
+async fn closed_loops<F, Fut>(a: &Args, one: F) -> (u64, Duration, Vec<u32>)
+where
+    F: Fn(usize, Instant) -> Fut,
+    Fut: std::future::Future<Output = (u64, Vec<u32>)> + Send + 'static,
+{
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(a.secs);
+    let tasks: Vec<_> = (0..a.conns)
+        .map(|i| tokio::spawn(one(i, deadline)))
+        .collect();
+    let (mut count, mut lat) = (0, Vec::new());
+    for t in tasks {
+        let (c, l) = t.await.expect("a load task");
+        count += c;
+        lat.extend(l);
+    }
+    (count, start.elapsed(), lat)
+}
+
+#[tokio::main]
+async fn main() {
+    let a = parse_args();
+    match a.mode.as_str() {
+        "ws-echo" => {
+            let payload = bytes::Bytes::from(vec![b'x'; a.size]);
+            let mut conns = Vec::with_capacity(a.conns);
+            for i in 0..a.conns {
+                conns.push(connect(&a.url, i).await);
+            }
+            let conns = std::sync::Arc::new(std::sync::Mutex::new(conns));
+            let binary = a.binary;
+            let (count, elapsed, lat) = closed_loops(&a, |_, deadline| {
+                let mut ws = conns.lock().unwrap().pop().expect("a connection");
+                let payload = payload.clone();
+                async move {
+                    let (mut n, mut lat) = (0u64, Vec::new());
+                    let msg = if binary {
+                        Message::Binary(payload)
+                    } else {
+                        Message::Text(ws_frame::Utf8Bytes::try_from_bytes(payload).expect("ASCII"))
+                    };
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        ws.send(msg.clone()).await.expect("send");
+                        loop {
+                            match ws.next().await {
+                                Some(Ok(m)) if m.is_data() => break,
+                                Some(Ok(_)) => {}
+                                other => panic!("echo ended: {other:?}"),
+                            }
+                        }
+                        lat.push(t.elapsed().as_micros() as u32);
+                        n += 1;
+                    }
+                    (n, lat)
+                }
+            })
+            .await;
+            report("ws-echo", &a, count, elapsed, lat, "");
+        }
+        "sio-echo" => {
+            let body = "x".repeat(a.size);
+            let mut conns = Vec::with_capacity(a.conns);
+            for i in 0..a.conns {
+                conns.push(sio_connect(&a.url, i).await);
+            }
+            let conns = std::sync::Arc::new(std::sync::Mutex::new(conns));
+            let (count, elapsed, lat) = closed_loops(&a, |_, deadline| {
+                let mut ws = conns.lock().unwrap().pop().expect("a connection");
+                let body = body.clone();
+                async move {
+                    let (mut n, mut lat) = (0u64, Vec::new());
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        ws.send(Message::text(format!("42{n}[\"echo\",\"{body}\"]")))
+                            .await
+                            .expect("send");
+                        let ack = next_text(&mut ws).await;
+                        debug_assert!(ack.starts_with(&format!("43{n}[")), "{ack}");
+                        lat.push(t.elapsed().as_micros() as u32);
+                        n += 1;
+                    }
+                    (n, lat)
+                }
+            })
+            .await;
+            report("sio-echo", &a, count, elapsed, lat, "");
+        }
+        "sio-broadcast" => {
+            // Receivers, then one emitter asks the server to broadcast; time
+            // until every receiver has it.
+            let mut receivers = Vec::with_capacity(a.conns);
+            for i in 0..a.conns {
+                receivers.push(sio_connect(&a.url, i).await);
+            }
+            let mut emitter = sio_connect(&a.url, a.conns).await;
+            let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+            for mut ws in receivers {
+                let done = done_tx.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let t = next_text(&mut ws).await;
+                        if t.starts_with("42[\"bcast\"") && done.send(Instant::now()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            let mut times = Vec::with_capacity(a.rounds);
+            let start = Instant::now();
+            for r in 0..a.rounds {
+                let t = Instant::now();
+                emitter
+                    .send(Message::text(format!("42[\"broadcast\",{r}]")))
+                    .await
+                    .expect("send");
+                let mut last = t;
+                for _ in 0..a.conns {
+                    last = tokio::time::timeout(Duration::from_secs(30), done_rx.recv())
+                        .await
+                        .expect("every receiver in time")
+                        .expect("open");
+                }
+                times.push(last.duration_since(t).as_micros() as u32);
+            }
+            let elapsed = start.elapsed();
+            let deliveries = (a.conns * a.rounds) as u64;
+            report("sio-broadcast", &a, deliveries, elapsed, times, "");
+        }
+        "sio-idle" => {
+            let before = memory_kib(a.pid).1;
+            let mut conns = Vec::with_capacity(a.conns);
+            let start = Instant::now();
+            for i in 0..a.conns {
+                conns.push(sio_connect(&a.url, i).await);
+            }
+            let elapsed = start.elapsed();
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let after = memory_kib(a.pid).1;
+            let per = (after.saturating_sub(before) as f64 * 1024.0) / a.conns as f64;
+            let extra = format!(",\"rss_before_kib\":{before},\"bytes_per_conn\":{per:.0}");
+            report("sio-idle", &a, a.conns as u64, elapsed, Vec::new(), &extra);
+            drop(conns);
+        }
+        other => {
+            eprintln!("unknown mode {other:?}; see the crate docs");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Every comparison, side by side in one run, on loopback:
+#   WebSocket echo: ws-frame vs tokio-tungstenite vs fastwebsockets vs Node ws,
+#     at 1, 64 and 1000 connections, 32 B text, 1 KiB and 64 KiB binary;
+#   Socket.IO: socketio-server vs socketioxide vs Node socket.io, echo with
+#     ack at 1, 64 and 1000 connections, broadcast to 1000 (and 10 000 with
+#     FULL=1), RSS per idle connection at 10 000.
+# Results: target/bench/results.jsonl and target/bench/table.md.
+#   benches/run.sh                 # SECS=5 per measurement by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS="${SECS:-5}"
+OUT=target/bench; mkdir -p "$OUT"; : > "$OUT/results.jsonl"
+
+cargo build --release -p loadgen -p ws-frame --example autobahn_server -p socketio-server --example bench_server
+(cd benches/peers && cargo build --release)
+[ -d node_modules ] || npm ci --no-audit --no-fund
+LG=./target/release/loadgen
+PEERS=benches/peers/target/release
+ulimit -n 20000 2>/dev/null || true
+
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+run() { # name port cmd... ; runs the scenarios in $SCENARIOS against it
+  local name=$1 port=$2; shift 2
+  "$@" > "$OUT/$name.log" 2>&1 & local pid=$!
+  wait_port "$port" || { echo "$name did not start" >&2; kill $pid; return 1; }
+  echo "== $name (pid $pid)" >&2
+  while read -r mode args; do
+    [ -n "$mode" ] || continue
+    # shellcheck disable=SC2086
+    $LG "$mode" --url "$(url "$port")" $args --secs "$SECS" --pid $pid \
+      | sed "s/^{/{\"server\":\"$name\",/" | tee -a "$OUT/results.jsonl" >&2
+  done <<< "$SCENARIOS"
+  kill $pid; wait $pid 2>/dev/null || true
+}
+
+url() { echo "ws://127.0.0.1:$1/"; }
+SCENARIOS="$(for c in 1 64 1000; do
+  echo "ws-echo --conns $c --size 32"
+  echo "ws-echo --conns $c --size 1024 --binary"
+  echo "ws-echo --conns $c --size 65536 --binary"
+done)"
+run ws-frame 9301 ./target/release/examples/autobahn_server 127.0.0.1:9301
+run tokio-tungstenite 9302 $PEERS/tungstenite_echo 127.0.0.1:9302
+run fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
+run node-ws 9304 node benches/peers/ws_echo.js 9304
+
+url() { echo "ws://127.0.0.1:$1/socket.io/?EIO=4&transport=websocket"; }
+BCAST="sio-broadcast --conns 1000 --rounds 20"
+[ "${FULL:-0}" = 1 ] && BCAST="$BCAST
+sio-broadcast --conns 10000 --rounds 5"
+SCENARIOS="sio-echo --conns 1 --size 32
+sio-echo --conns 64 --size 32
+sio-echo --conns 1000 --size 32
+$BCAST"
+run socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301
+run socketioxide 3302 $PEERS/socketioxide_bench 127.0.0.1:3302
+run node-socket.io 3303 node benches/peers/sio_bench.js 3303
+# Idle memory on a fresh server each.
+SCENARIOS="sio-idle --conns 10000"
+run socketio-server 3311 ./target/release/examples/bench_server 127.0.0.1:3311
+run socketioxide 3312 $PEERS/socketioxide_bench 127.0.0.1:3312
+run node-socket.io 3313 node benches/peers/sio_bench.js 3313
+
+python3 benches/table.py "$OUT/results.jsonl" | tee "$OUT/table.md"

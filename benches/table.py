@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Markdown tables from benches/run.sh results (one JSON object a line):
+ours first, then each peer, with the ratio ours / peer (above 1: ours ahead;
+for memory, peer / ours)."""
+import json
+import sys
+from collections import OrderedDict
+
+OURS = {"ws-frame", "socketio-server"}
+
+
+def key(r):
+    return (r["mode"], r["conns"], r["size"], r["binary"])
+
+
+def label(r):
+    kind = "binary" if r["binary"] else "text"
+    if r["mode"] == "ws-echo":
+        return f"echo {r['conns']} conns, {r['size']} B {kind}"
+    if r["mode"] == "sio-echo":
+        return f"echo+ack {r['conns']} conns"
+    if r["mode"] == "sio-broadcast":
+        return f"broadcast to {r['conns']}"
+    return f"idle {r['conns']} conns"
+
+
+def main():
+    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    for title, modes in (("WebSocket echo", ("ws-echo",)), ("Socket.IO", ("sio-echo", "sio-broadcast", "sio-idle"))):
+        group = [r for r in rows if r["mode"] in modes]
+        if not group:
+            continue
+        servers = list(OrderedDict.fromkeys(r["server"] for r in group))
+        ours = [s for s in servers if s in OURS]
+        peers = [s for s in servers if s not in OURS]
+        by = {(r["server"],) + key(r): r for r in group}
+        print(f"\n### {title}\n")
+        head = "| case | " + " | ".join(servers) + " | " + " | ".join(f"vs {p}" for p in peers) + " |"
+        print(head)
+        print("|" + "---|" * (1 + len(servers) + len(peers)))
+        for k in OrderedDict.fromkeys(key(r) for r in group):
+            cells, mine = [], None
+            idle = k[0] == "sio-idle"
+            for s in servers:
+                r = by.get((s,) + k)
+                if r is None:
+                    cells.append("-")
+                    continue
+                v = r["bytes_per_conn"] if idle else r["per_sec"]
+                if k[0] == "sio-broadcast":
+                    cells.append(f"{v:,.0f}/s (p50 {r['p50_us'] / 1000:.1f} ms)")
+                elif idle:
+                    cells.append(f"{v / 1024:.1f} KiB/conn")
+                else:
+                    cells.append(f"{v:,.0f}/s (p99 {r['p99_us']} µs)")
+                if s in ours:
+                    mine = v
+            ratios = []
+            for p in peers:
+                r = by.get((p,) + k)
+                theirs = None if r is None else (r["bytes_per_conn"] if idle else r["per_sec"])
+                if not mine or not theirs:
+                    ratios.append("-")
+                else:
+                    ratios.append(f"**{(theirs / mine if idle else mine / theirs):.2f}x**")
+            print(f"| {label(dict(zip(('mode', 'conns', 'size', 'binary'), k)))} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+
+
+if __name__ == "__main__":
+    main()
