@@ -4,7 +4,8 @@
 #     at 1, 64 and 1000 connections, 32 B text, 1 KiB and 64 KiB binary;
 #   Socket.IO: socketio-server vs socketioxide vs Node socket.io, echo with
 #     ack at 1, 64 and 1000 connections, broadcast to 1000 (and 10 000 with
-#     FULL=1), RSS per idle connection at 10 000.
+#     FULL=1), RSS per connection of 10 000 left idle for 30 s (heartbeats
+#     answered), so idle-time housekeeping counts.
 # Results: target/bench/results.jsonl and target/bench/table.md.
 #   benches/run.sh                 # SECS=5 per measurement by default
 set -euo pipefail
@@ -28,7 +29,7 @@ run() { # name port cmd... ; runs the scenarios in $SCENARIOS against it
   while read -r mode args; do
     [ -n "$mode" ] || continue
     # shellcheck disable=SC2086
-    $LG "$mode" --url "$(url "$port")" $args --secs "$SECS" --pid $pid \
+    $LG "$mode" --url "$(url "$port")" --secs "$SECS" $args --pid $pid \
       | sed "s/^{/{\"server\":\"$name\",/" | tee -a "$OUT/results.jsonl" >&2
   done <<< "$SCENARIOS"
   kill $pid; wait $pid 2>/dev/null || true
@@ -57,7 +58,7 @@ run socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301
 run socketioxide 3302 $PEERS/socketioxide_bench 127.0.0.1:3302
 run node-socket.io 3303 node benches/peers/sio_bench.js 3303
 # Idle memory on a fresh server each.
-SCENARIOS="sio-idle --conns 10000"
+SCENARIOS="sio-idle --conns 10000 --secs 30"
 run socketio-server 3311 ./target/release/examples/bench_server 127.0.0.1:3311
 run socketioxide 3312 $PEERS/socketioxide_bench 127.0.0.1:3312
 run node-socket.io 3313 node benches/peers/sio_bench.js 3313

@@ -283,7 +283,24 @@ async fn main() {
                 conns.push(sio_connect(&a.url, i).await);
             }
             let elapsed = start.elapsed();
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            // Idle for `--secs` (heartbeats included) before measuring.
+            let idle_until = Instant::now() + Duration::from_secs(a.secs);
+            let mut keep = Vec::with_capacity(conns.len());
+            for mut ws in conns {
+                keep.push(tokio::spawn(async move {
+                    // Answer heartbeats only, as an idle browser tab does.
+                    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(idle_until.into(), ws.next()).await {
+                        if matches!(&m, Message::Text(t) if t == "2") && ws.send(Message::text("3")).await.is_err() {
+                            break;
+                        }
+                    }
+                    ws
+                }));
+            }
+            let mut conns = Vec::with_capacity(keep.len());
+            for k in keep {
+                conns.push(k.await.expect("an idle connection"));
+            }
             let after = memory_kib(a.pid).1;
             let per = (after.saturating_sub(before) as f64 * 1024.0) / a.conns as f64;
             let extra = format!(",\"rss_before_kib\":{before},\"bytes_per_conn\":{per:.0}");
