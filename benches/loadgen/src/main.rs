@@ -289,8 +289,12 @@ async fn main() {
             for mut ws in conns {
                 keep.push(tokio::spawn(async move {
                     // Answer heartbeats only, as an idle browser tab does.
-                    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(idle_until.into(), ws.next()).await {
-                        if matches!(&m, Message::Text(t) if t == "2") && ws.send(Message::text("3")).await.is_err() {
+                    while let Ok(Some(Ok(m))) =
+                        tokio::time::timeout_at(idle_until.into(), ws.next()).await
+                    {
+                        if matches!(&m, Message::Text(t) if t == "2")
+                            && ws.send(Message::text("3")).await.is_err()
+                        {
                             break;
                         }
                     }
