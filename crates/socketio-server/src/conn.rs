@@ -26,7 +26,7 @@ pub(crate) enum ConnCmd {
 
 pub(crate) struct Conn {
     server: Arc<ServerInner>,
-    request: http::Request<()>,
+    request: Arc<http::Request<()>>,
     remote: SocketAddr,
     sender: SessionSender<ConnCmd>,
     decoder: Decoder,
@@ -46,7 +46,7 @@ impl Conn {
                 tokio::time::Instant::now().into_std() + server.options.connect_timeout,
             ),
             server,
-            request: info.request,
+            request: Arc::new(info.request),
             remote: info.remote_addr,
             sender: info.sender,
             sockets: HashMap::new(),
@@ -114,8 +114,7 @@ impl Conn {
         }
         let handshake = Handshake {
             auth: p.raw_data().cloned(),
-            headers: self.request.headers().clone(),
-            uri: self.request.uri().clone(),
+            request: self.request.clone(),
             address: self.remote,
         };
         let mut data = http::Extensions::new();

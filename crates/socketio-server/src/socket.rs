@@ -29,18 +29,27 @@ pub(crate) type AnyFn = Arc<dyn Fn(&Socket, &str, &Packet) + Send + Sync>;
 pub struct Handshake {
     /// The CONNECT payload (`auth` in socket.io-client), if any.
     pub auth: Option<Json>,
-    /// The headers of the request that opened the Engine.IO session.
-    pub headers: http::HeaderMap,
-    /// Its URI (path and query string).
-    pub uri: http::Uri,
+    /// The request that opened the Engine.IO session, shared by every socket
+    /// of the connection (one copy of its headers per connection).
+    pub(crate) request: Arc<http::Request<()>>,
     /// The client's address.
     pub address: SocketAddr,
 }
 
 impl Handshake {
+    /// The headers of the request that opened the connection.
+    pub fn headers(&self) -> &http::HeaderMap {
+        self.request.headers()
+    }
+
+    /// Its URI (path and query string).
+    pub fn uri(&self) -> &http::Uri {
+        self.request.uri()
+    }
+
     /// One query parameter of the opening request.
     pub fn query(&self, key: &str) -> Option<&str> {
-        self.uri.query()?.split('&').find_map(|kv| {
+        self.uri().query()?.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             (k == key).then_some(v)
         })
