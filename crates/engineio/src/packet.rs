@@ -137,44 +137,53 @@ impl Packet {
     /// Encodes the packet as a WebSocket message: binary messages go as
     /// binary frames without a copy, everything else as text.
     pub fn to_ws(&self) -> ws_frame::Message {
-        match self {
-            Packet::Message(Payload::Binary(b)) => ws_frame::Message::Binary(b.clone()),
-            other => {
-                let mut out = BytesMut::new();
-                other.encode_text(&mut out);
-                let text = Utf8Bytes::try_from_bytes(out.freeze());
-                ws_frame::Message::Text(text.unwrap_or_default())
+        match self.text_form() {
+            None => match self {
+                Packet::Message(Payload::Binary(b)) => ws_frame::Message::Binary(b.clone()),
+                _ => ws_frame::Message::Binary(Bytes::new()),
+            },
+            // Built as a String: valid UTF-8 by construction, so no second
+            // check of what was just encoded.
+            Some((digit, data)) => {
+                let mut text = String::with_capacity(1 + data.len());
+                text.push(digit as char);
+                text.push_str(&data);
+                ws_frame::Message::Text(Utf8Bytes::from(text))
             }
         }
+    }
+
+    /// The type digit and the data of a packet sent as text; `None` for a
+    /// binary message (raw bytes, or `b` + base64 over polling).
+    fn text_form(&self) -> Option<(u8, std::borrow::Cow<'_, str>)> {
+        Some(match self {
+            Packet::Open(h) => (b'0', h.to_json().into()),
+            Packet::Close => (b'1', "".into()),
+            Packet::Ping(d) => (b'2', d.as_str().into()),
+            Packet::Pong(d) => (b'3', d.as_str().into()),
+            Packet::Message(Payload::Text(t)) => (b'4', t.as_str().into()),
+            Packet::Message(Payload::Binary(_)) => return None,
+            Packet::Upgrade => (b'5', "".into()),
+            Packet::Noop => (b'6', "".into()),
+        })
     }
 
     /// Appends the text form of the packet: the type digit and its data, or
     /// for a binary message `b` and base64 (the polling form).
     pub fn encode_text(&self, out: &mut BytesMut) {
-        let (digit, data): (u8, &[u8]) = match self {
-            Packet::Open(h) => {
-                out.put_u8(b'0');
-                out.put_slice(h.to_json().as_bytes());
-                return;
-            }
-            Packet::Close => (b'1', b""),
-            Packet::Ping(d) => (b'2', d.as_bytes()),
-            Packet::Pong(d) => (b'3', d.as_bytes()),
-            Packet::Message(Payload::Text(t)) => (b'4', t.as_bytes()),
-            Packet::Message(Payload::Binary(b)) => {
+        let Some((digit, data)) = self.text_form() else {
+            if let Packet::Message(Payload::Binary(b)) = self {
                 out.put_u8(b'b');
                 let start = out.len();
                 out.resize(start + base64::encoded_len(b.len(), true).unwrap_or(0), 0);
                 let n = BASE64.encode_slice(b, &mut out[start..]).unwrap_or(0);
                 out.truncate(start + n);
-                return;
             }
-            Packet::Upgrade => (b'5', b""),
-            Packet::Noop => (b'6', b""),
+            return;
         };
         out.reserve(1 + data.len());
         out.put_u8(digit);
-        out.put_slice(data);
+        out.put_slice(data.as_bytes());
     }
 
     /// Decodes one polling record: `b` + base64 is a binary message.
