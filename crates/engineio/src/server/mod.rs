@@ -27,6 +27,9 @@ use ws_frame::handshake::{HandshakeConfig, UpgradeRequest};
 use ws_frame::{Connection, WebSocketStream};
 
 use crate::http::{self, ReadError, Response};
+use queue::{PushError, Queue, Recv};
+
+mod queue;
 use crate::packet::Payload;
 use crate::session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};
 
@@ -245,26 +248,12 @@ pub struct SessionInfo<C> {
 #[derive(Debug)]
 pub struct SessionSender<C> {
     sid: Arc<str>,
-    cmds: mpsc::Sender<Cmd<C>>,
-    close: Arc<CloseSwitch>,
+    cmds: Arc<Queue<Cmd<C>>>,
 }
 
-/// Closes a session without going through its (possibly full) queue.
-#[derive(Debug, Default)]
-struct CloseSwitch {
-    requested: std::sync::atomic::AtomicBool,
-    notify: tokio::sync::Notify,
-}
-
-impl CloseSwitch {
-    fn trip(&self) {
-        self.requested
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.notify.notify_one();
-    }
-
-    fn is_tripped(&self) -> bool {
-        self.requested.load(std::sync::atomic::Ordering::Acquire)
+impl<C> std::fmt::Debug for Queue<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Queue")
     }
 }
 
@@ -273,7 +262,6 @@ impl<C> Clone for SessionSender<C> {
         SessionSender {
             sid: self.sid.clone(),
             cmds: self.cmds.clone(),
-            close: self.close.clone(),
         }
     }
 }
@@ -287,7 +275,7 @@ impl<C: Send + 'static> SessionSender<C> {
     /// Sends a command; waits while the session's queue is full.
     pub async fn send(&self, cmd: C) -> Result<(), SessionClosed> {
         self.cmds
-            .send(Cmd::App(cmd))
+            .push(Cmd::App(cmd))
             .await
             .map_err(|_| SessionClosed)
     }
@@ -295,9 +283,9 @@ impl<C: Send + 'static> SessionSender<C> {
     /// Sends a command if there is room now: the building block of a
     /// broadcast that must not wait on a slow client.
     pub fn try_send(&self, cmd: C) -> Result<(), TrySendError> {
-        self.cmds.try_send(Cmd::App(cmd)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => TrySendError::Full,
-            mpsc::error::TrySendError::Closed(_) => TrySendError::Closed,
+        self.cmds.try_push(Cmd::App(cmd)).map_err(|e| match e {
+            PushError::Full(_) => TrySendError::Full,
+            PushError::Closed(_) => TrySendError::Closed,
         })
     }
 
@@ -305,7 +293,7 @@ impl<C: Send + 'static> SessionSender<C> {
     /// wait behind the commands already queued, so it works on a session
     /// whose queue is full.
     pub fn close(&self) {
-        self.close.trip();
+        self.cmds.request_close();
     }
 }
 
@@ -324,8 +312,7 @@ type MakeHandler<H> = dyn Fn(SessionInfo<<H as Handler>::Command>) -> H + Send +
 
 /// A session as the registry knows it: how to reach it, how to close it.
 struct Entry<C> {
-    cmds: mpsc::Sender<Cmd<C>>,
-    close: Arc<CloseSwitch>,
+    cmds: Arc<Queue<Cmd<C>>>,
 }
 
 struct Shared<H: Handler> {
@@ -385,7 +372,7 @@ impl Service {
             }),
             close_all: Arc::new(move || {
                 let sessions = closing.sessions.lock().unwrap_or_else(|p| p.into_inner());
-                sessions.values().for_each(|e| e.close.trip());
+                sessions.values().for_each(|e| e.cmds.request_close());
             }),
         }
     }
@@ -793,7 +780,7 @@ async fn route<H: Handler>(
         let ws = WebSocketStream::from_parts(io, Connection::server(opts.ws_config()), rest);
         match session {
             Some(s) => {
-                let _ = s.send(Cmd::AttachWs(Box::new(ws))).await;
+                let _ = s.push(Cmd::AttachWs(Box::new(ws))).await;
             }
             None => {
                 open_session(shared, Transport::WebSocket, Some(ws), request, remote);
@@ -809,7 +796,7 @@ async fn route<H: Handler>(
     match *head.method() {
         ::http::Method::GET => {
             let (tx, mut rx) = oneshot::channel();
-            if session.send(Cmd::Poll(tx)).await.is_err() {
+            if session.push(Cmd::Poll(tx)).await.is_err() {
                 return respond(ErrorCode::UnknownSid.response(None));
             }
             let Some(io) = tcp.as_mut() else {
@@ -832,7 +819,7 @@ async fn route<H: Handler>(
         }
         ::http::Method::POST => {
             let (tx, rx) = oneshot::channel();
-            if session.send(Cmd::Post(body, tx)).await.is_err() {
+            if session.push(Cmd::Post(body, tx)).await.is_err() {
                 return respond(ErrorCode::UnknownSid.response(None));
             }
             match rx.await {
@@ -851,16 +838,12 @@ fn open_session<H: Handler>(
     ws: Option<WebSocketStream<BoxIo>>,
     request: ::http::Request<()>,
     remote_addr: SocketAddr,
-) -> mpsc::Sender<Cmd<H::Command>> {
+) -> Arc<Queue<Cmd<H::Command>>> {
     let sid = new_sid();
-    let (cmd_tx, cmd_rx) = mpsc::channel(shared.options.command_queue.max(1));
+    let cmds = Arc::new(Queue::new(shared.options.command_queue));
     let now = Instant::now().into_std();
     let session = ServerSession::new(sid.clone(), shared.options.session.clone(), transport, now);
-    let close = Arc::new(CloseSwitch::default());
-    let entry = Entry {
-        cmds: cmd_tx.clone(),
-        close: close.clone(),
-    };
+    let entry = Entry { cmds: cmds.clone() };
     shared
         .sessions
         .lock()
@@ -872,19 +855,17 @@ fn open_session<H: Handler>(
         remote_addr,
         sender: SessionSender {
             sid: sid.into(),
-            cmds: cmd_tx.clone(),
-            close: close.clone(),
+            cmds: cmds.clone(),
         },
     });
     tokio::spawn(run_session(
         shared.clone(),
         session,
-        cmd_rx,
+        cmds.clone(),
         ws,
         handler,
-        close,
     ));
-    cmd_tx
+    cmds
 }
 
 /// Waits for the client of a pending poll to go away.
@@ -908,10 +889,9 @@ async fn next_ws(
 async fn run_session<H: Handler>(
     shared: Arc<Shared<H>>,
     mut s: ServerSession,
-    mut cmds: mpsc::Receiver<Cmd<H::Command>>,
+    cmds: Arc<Queue<Cmd<H::Command>>>,
     ws: Option<WebSocketStream<BoxIo>>,
     mut handler: H,
-    close: Arc<CloseSwitch>,
 ) {
     use futures_util::SinkExt;
     let mut ws = ws.map(Box::new);
@@ -963,49 +943,48 @@ async fn run_session<H: Handler>(
         if s.is_finished() {
             break;
         }
-        if close.is_tripped() && !s.is_closed() {
-            s.close();
-            continue;
-        }
         let deadline = [s.poll_timeout(), handler.poll_timeout()]
             .into_iter()
             .flatten()
             .min();
         tokio::select! {
-            cmd = cmds.recv() => {
+            cmd = std::future::poll_fn(|cx| cmds.poll_recv(cx)) => {
+                cmds.unregister();
                 let now = Instant::now().into_std();
                 match cmd {
-                    Some(Cmd::Poll(tx)) => match s.handle_poll() {
+                    Recv::Item(Cmd::Poll(tx)) => match s.handle_poll() {
                         Ok(()) => pending_poll = Some(tx),
                         Err(e) => { let _ = tx.send(Err(e)); }
                     },
-                    Some(Cmd::Post(body, tx)) => { let _ = tx.send(s.handle_post(now, body)); }
-                    Some(Cmd::AttachWs(new)) => {
+                    Recv::Item(Cmd::Post(body, tx)) => { let _ = tx.send(s.handle_post(now, body)); }
+                    Recv::Item(Cmd::AttachWs(new)) => {
                         if s.attach_websocket(now).is_ok() {
                             ws = Some(new);
                         }
                     }
-                    Some(Cmd::App(c)) => {
+                    Recv::Item(Cmd::App(c)) => {
                         if !s.is_closed() {
                             handler.on_command(&mut Context { session: &mut s }, c).await;
                         }
                     }
-                    None => s.close(),
+                    Recv::Close => if !s.is_closed() { s.close() },
                 }
             }
             msg = next_ws(&mut ws) => {
+                cmds.unregister();
                 let now = Instant::now().into_std();
                 match msg {
                     Some(Ok(m)) => s.handle_ws_message(now, m),
                     _ => { s.handle_ws_closed(); ws = None; }
                 }
             }
-            () = close.notify.notified(), if !s.is_closed() => {}
             () = poll_dropped(&mut pending_poll) => {
+                cmds.unregister();
                 pending_poll = None;
                 s.handle_poll_dropped();
             }
             () = sleep_until(deadline.map(Instant::from_std)) => {
+                cmds.unregister();
                 let now = Instant::now().into_std();
                 s.handle_timeout(now);
                 if handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
@@ -1014,6 +993,7 @@ async fn run_session<H: Handler>(
             }
         }
     }
+    cmds.close();
     // A poll that was never answered gets a 400, not a hang.
     if let Some(tx) = pending_poll.take() {
         let _ = tx.send(Err(RequestError::Closed));
