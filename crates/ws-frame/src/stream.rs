@@ -11,7 +11,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_core::Stream;
 use futures_sink::Sink;
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_util::io::poll_read_buf;
 
 use crate::connection::{Config, Connection, State};
@@ -19,9 +19,16 @@ use crate::error::{Error, HandshakeError};
 use crate::handshake::{self, ClientRequest, HandshakeConfig, UpgradeRequest};
 use crate::message::Message;
 
-/// How much room a read asks for. Small enough that an idle connection holds
-/// little, large enough that a busy one makes few system calls.
+/// How much room a read into the connection's own buffer asks for: large
+/// enough that a busy connection makes few system calls.
 const READ_SIZE: usize = 8 << 10;
+
+/// A read with nothing buffered goes to the stack first, and only what it
+/// got is copied to the heap: an idle connection holds no read buffer, and
+/// one that receives small messages holds one only while they are in use. A
+/// read that fills this switches the connection to [`READ_SIZE`] reads into
+/// its own buffer until that is used up.
+const STACK_READ: usize = 4 << 10;
 
 /// `poll_ready` holds new messages back once this much output is waiting.
 const WRITE_BACKPRESSURE: usize = 128 << 10;
@@ -145,10 +152,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
             if this.conn.has_message() || this.conn.state() == State::Closed {
                 continue;
             }
-            if this.rbuf.capacity() - this.rbuf.len() < READ_SIZE / 2 {
-                this.rbuf.reserve(READ_SIZE);
-            }
-            let n = ready!(poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf))?;
+            let spare = this.rbuf.capacity() - this.rbuf.len();
+            let n = if this.rbuf.is_empty() && spare < READ_SIZE / 2 {
+                // Let go of what is left of the last buffer before waiting.
+                this.rbuf = BytesMut::new();
+                let mut stack = [std::mem::MaybeUninit::<u8>::uninit(); STACK_READ];
+                let mut read = ReadBuf::uninit(&mut stack);
+                ready!(Pin::new(&mut this.io).poll_read(cx, &mut read))?;
+                let got = read.filled();
+                if got.len() == STACK_READ {
+                    this.rbuf.reserve(READ_SIZE);
+                }
+                this.rbuf.extend_from_slice(got);
+                got.len()
+            } else {
+                if spare < READ_SIZE / 2 {
+                    this.rbuf.reserve(READ_SIZE);
+                }
+                ready!(poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf))?
+            };
             if n == 0 {
                 this.eof = true;
                 return Poll::Ready(Some(Err(Error::AbnormalClosure)));

@@ -174,3 +174,45 @@ async fn many_small_messages_are_batched_and_all_arrive() {
     while ws.next().await.is_some() {}
     assert_eq!(server.await.unwrap(), 10_000);
 }
+
+#[tokio::test]
+async fn reads_switch_between_stack_and_own_buffer_without_losing_bytes() {
+    // Sizes around the 4 KiB stack read and the 8 KiB buffer, sent both one
+    // at a time (small reads) and back to back (full reads), through pipes
+    // narrower and wider than a read.
+    let sizes = [
+        0, 1, 125, 126, 4089, 4090, 4096, 4097, 8192, 65_535, 65_536, 70_000, 3, 12_000,
+    ];
+    for pipe in [1000, 4096, 1 << 20] {
+        let (a, b) = duplex(pipe);
+        let server = tokio::spawn(async move {
+            let mut ws = ws_frame::accept(a).await.unwrap();
+            let mut got = Vec::new();
+            while let Some(Ok(msg)) = ws.next().await {
+                if let Message::Binary(b) = msg {
+                    got.push(b);
+                }
+            }
+            got
+        });
+        let (mut ws, _) = ws_frame::connect(b, URL).await.unwrap();
+        let payload =
+            |n: usize, seed: usize| -> Vec<u8> { (0..n).map(|i| (i * 31 + seed) as u8).collect() };
+        let mut want = Vec::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            ws.send(Message::binary(payload(n, i))).await.unwrap();
+            want.push(payload(n, i));
+        }
+        for (i, &n) in sizes.iter().enumerate() {
+            ws.feed(Message::binary(payload(n, 100 + i))).await.unwrap();
+            want.push(payload(n, 100 + i));
+        }
+        ws.close().await.unwrap();
+        while ws.next().await.is_some() {}
+        let got = server.await.unwrap();
+        assert_eq!(got.len(), want.len(), "pipe {pipe}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(&g[..], &w[..], "pipe {pipe}");
+        }
+    }
+}
