@@ -8,29 +8,40 @@
 #     answered), so idle-time housekeeping counts.
 # Results: target/bench/results.jsonl and target/bench/table.md.
 #   benches/run.sh                 # SECS=5 per measurement by default
+# With two or more cores the server under test runs on core 0 and the load
+# generator on core 1 (taskset), so every server, Node included, gets one
+# core to itself; PIN=0 lets the scheduler place both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${SECS:-5}"
-OUT=target/bench; mkdir -p "$OUT"; : > "$OUT/results.jsonl"
+OUT=target/bench; mkdir -p "$OUT"; : > "$OUT/results.jsonl"; : > "$OUT/failed.txt"; : > "$OUT/loadgen.log"
 
 cargo build --release -p loadgen -p ws-frame --example autobahn_server -p socketio-server --example bench_server
 (cd benches/peers && cargo build --release)
 [ -d node_modules ] || npm ci --no-audit --no-fund
 LG=./target/release/loadgen
+SRV_PIN=(); LG_PIN=()
+if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  SRV_PIN=(taskset -c 0); LG_PIN=(taskset -c 1)
+fi
 PEERS=benches/peers/target/release
 ulimit -n 20000 2>/dev/null || true
 
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 run() { # name port cmd... ; runs the scenarios in $SCENARIOS against it
   local name=$1 port=$2; shift 2
-  "$@" > "$OUT/$name.log" 2>&1 & local pid=$!
+  "${SRV_PIN[@]}" "$@" > "$OUT/$name.log" 2>&1 & local pid=$!
   wait_port "$port" || { echo "$name did not start" >&2; kill $pid; return 1; }
   echo "== $name (pid $pid)" >&2
   while read -r mode args; do
     [ -n "$mode" ] || continue
+    # A scenario a server cannot finish is reported, and the run goes on.
     # shellcheck disable=SC2086
-    $LG "$mode" --url "$(url "$port")" --secs "$SECS" $args --pid $pid \
-      | sed "s/^{/{\"server\":\"$name\",/" | tee -a "$OUT/results.jsonl" >&2
+    if line=$("${LG_PIN[@]}" $LG "$mode" --url "$(url "$port")" --secs "$SECS" $args --pid $pid 2>> "$OUT/loadgen.log"); then
+      echo "$line" | sed "s/^{/{\"server\":\"$name\",/" | tee -a "$OUT/results.jsonl" >&2
+    else
+      echo "$name: $mode $args FAILED (target/bench/loadgen.log)" | tee -a "$OUT/failed.txt" >&2
+    fi
   done <<< "$SCENARIOS"
   kill $pid; wait $pid 2>/dev/null || true
 }
@@ -47,9 +58,9 @@ run fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
 run node-ws 9304 node benches/peers/ws_echo.js 9304
 
 url() { echo "ws://127.0.0.1:$1/socket.io/?EIO=4&transport=websocket"; }
-BCAST="sio-broadcast --conns 1000 --rounds 20"
+BCAST="sio-broadcast --conns 1000 --rounds 100"
 [ "${FULL:-0}" = 1 ] && BCAST="$BCAST
-sio-broadcast --conns 10000 --rounds 5"
+sio-broadcast --conns 10000 --rounds 20"
 SCENARIOS="sio-echo --conns 1 --size 32
 sio-echo --conns 64 --size 32
 sio-echo --conns 1000 --size 32
@@ -63,4 +74,8 @@ run socketio-server 3311 ./target/release/examples/bench_server 127.0.0.1:3311
 run socketioxide 3312 $PEERS/socketioxide_bench 127.0.0.1:3312
 run node-socket.io 3313 node benches/peers/sio_bench.js 3313
 
+echo "pinned: ${SRV_PIN[*]:-no}" >&2
 python3 benches/table.py "$OUT/results.jsonl" | tee "$OUT/table.md"
+if [ -s "$OUT/failed.txt" ]; then
+  { echo; echo "Failed:"; sed 's/^/- /' "$OUT/failed.txt"; } | tee -a "$OUT/table.md"
+fi

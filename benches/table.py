@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Markdown tables from benches/run.sh results (one JSON object a line):
 ours first, then each peer, with the ratio ours / peer (above 1: ours ahead;
-for memory, peer / ours)."""
+for memory and CPU time, peer / ours). After each rate table, a table of the
+server's CPU time per message, user + kernel, with ratios of the user part:
+the kernel's part of a loopback round trip is alike for every server."""
 import json
 import sys
 from collections import OrderedDict
@@ -64,6 +66,27 @@ def main():
                 else:
                     ratios.append(f"**{(theirs / mine if idle else mine / theirs):.2f}x**")
             print(f"| {label(dict(zip(('mode', 'conns', 'size', 'binary'), k)))} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        cpu_rows = [k for k in OrderedDict.fromkeys(key(r) for r in group) if k[0] != "sio-idle"]
+        if cpu_rows and any("server_user_us" in r for r in group):
+            print(f"\n#### {title}: server CPU per message, user + kernel (µs)\n")
+            print(head.replace("| vs ", "| user vs ", len(peers)))
+            print("|" + "---|" * (1 + len(servers) + len(peers)))
+            for k in cpu_rows:
+                cells, mine = [], None
+                for s in servers:
+                    r = by.get((s,) + k)
+                    if r is None or "server_user_us" not in r:
+                        cells.append("-")
+                        continue
+                    cells.append(f"{r['server_user_us']:.2f} + {r['server_sys_us']:.2f}")
+                    if s in ours:
+                        mine = r["server_user_us"]
+                ratios = []
+                for p in peers:
+                    r = by.get((p,) + k)
+                    theirs = None if r is None else r.get("server_user_us")
+                    ratios.append("-" if not mine or not theirs else f"**{theirs / mine:.2f}x**")
+                print(f"| {label(dict(zip(('mode', 'conns', 'size', 'binary'), k)))} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
 
 
 if __name__ == "__main__":

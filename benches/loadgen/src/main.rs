@@ -12,7 +12,11 @@
 //! back (Socket.IO: an event with an ack) before the next; messages/s counts
 //! round trips. Socket.IO speaks the wire protocol directly over ws-frame, so
 //! the client costs the same against every server. Server memory comes from
-//! `/proc/PID/status` (peak `VmHWM`, current `VmRSS`). Loopback only.
+//! `/proc/PID/status` (peak `VmHWM`, current `VmRSS`), and the server's CPU
+//! time over the measured window from `/proc/PID/stat`, reported per message
+//! split into user and kernel (`server_user_us`, `server_sys_us`): on
+//! loopback the kernel's share is the same for every server, the user share
+//! is what the implementation costs. Loopback only.
 
 use std::time::{Duration, Instant};
 
@@ -77,6 +81,29 @@ fn memory_kib(pid: Option<u32>) -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// The server's CPU time so far, user and kernel, in clock ticks.
+fn cpu_ticks(pid: Option<u32>) -> (u64, u64) {
+    let Some(pid) = pid else { return (0, 0) };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which may hold spaces: state is the
+    // first, utime and stime the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let mut f = rest.split_whitespace().skip(11);
+    let mut next = || f.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    (next(), next())
+}
+
+/// Clock ticks per second, for [`cpu_ticks`].
+fn ticks_per_sec() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
 /// Connects, spreading connections over 127.0.0.x source addresses so tens
 /// of thousands do not exhaust one address pair's ports.
 async fn connect(url: &str, i: usize) -> Ws {
@@ -129,12 +156,27 @@ fn percentile(sorted: &[u32], p: f64) -> u32 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn report(mode: &str, a: &Args, count: u64, elapsed: Duration, mut lat: Vec<u32>, extra: &str) {
+#[allow(clippy::too_many_arguments)]
+fn report(
+    mode: &str,
+    a: &Args,
+    count: u64,
+    elapsed: Duration,
+    mut lat: Vec<u32>,
+    cpu0: (u64, u64),
+    extra: &str,
+) {
     lat.sort_unstable();
     let (hwm, rss) = memory_kib(a.pid);
+    let cpu1 = cpu_ticks(a.pid);
+    let per_msg = |t0: u64, t1: u64| {
+        (t1.saturating_sub(t0)) as f64 * 1e6 / ticks_per_sec() / count.max(1) as f64
+    };
+    let (user, sys) = (per_msg(cpu0.0, cpu1.0), per_msg(cpu0.1, cpu1.1));
     println!(
         "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"binary\":{},\"count\":{count},\"secs\":{:.3},\
-\"per_sec\":{:.0},\"p50_us\":{},\"p99_us\":{},\"server_peak_rss_kib\":{hwm},\"server_rss_kib\":{rss}{extra}}}",
+\"per_sec\":{:.0},\"p50_us\":{},\"p99_us\":{},\"server_peak_rss_kib\":{hwm},\"server_rss_kib\":{rss},\
+\"server_user_us\":{user:.3},\"server_sys_us\":{sys:.3}{extra}}}",
         a.conns,
         a.size,
         a.binary,
@@ -146,11 +188,12 @@ fn report(mode: &str, a: &Args, count: u64, elapsed: Duration, mut lat: Vec<u32>
 }
 
 /// Runs `conns` closed loops until the deadline; returns counts and latencies.
-async fn closed_loops<F, Fut>(a: &Args, one: F) -> (u64, Duration, Vec<u32>)
+async fn closed_loops<F, Fut>(a: &Args, one: F) -> (u64, Duration, Vec<u32>, (u64, u64))
 where
     F: Fn(usize, Instant) -> Fut,
     Fut: std::future::Future<Output = (u64, Vec<u32>)> + Send + 'static,
 {
+    let cpu0 = cpu_ticks(a.pid);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(a.secs);
     let tasks: Vec<_> = (0..a.conns)
@@ -162,7 +205,7 @@ where
         count += c;
         lat.extend(l);
     }
-    (count, start.elapsed(), lat)
+    (count, start.elapsed(), lat, cpu0)
 }
 
 #[tokio::main]
@@ -177,7 +220,7 @@ async fn main() {
             }
             let conns = std::sync::Arc::new(std::sync::Mutex::new(conns));
             let binary = a.binary;
-            let (count, elapsed, lat) = closed_loops(&a, |_, deadline| {
+            let (count, elapsed, lat, cpu0) = closed_loops(&a, |_, deadline| {
                 let mut ws = conns.lock().unwrap().pop().expect("a connection");
                 let payload = payload.clone();
                 async move {
@@ -204,7 +247,7 @@ async fn main() {
                 }
             })
             .await;
-            report("ws-echo", &a, count, elapsed, lat, "");
+            report("ws-echo", &a, count, elapsed, lat, cpu0, "");
         }
         "sio-echo" => {
             let body = "x".repeat(a.size);
@@ -213,7 +256,7 @@ async fn main() {
                 conns.push(sio_connect(&a.url, i).await);
             }
             let conns = std::sync::Arc::new(std::sync::Mutex::new(conns));
-            let (count, elapsed, lat) = closed_loops(&a, |_, deadline| {
+            let (count, elapsed, lat, cpu0) = closed_loops(&a, |_, deadline| {
                 let mut ws = conns.lock().unwrap().pop().expect("a connection");
                 let body = body.clone();
                 async move {
@@ -232,18 +275,16 @@ async fn main() {
                 }
             })
             .await;
-            report("sio-echo", &a, count, elapsed, lat, "");
+            report("sio-echo", &a, count, elapsed, lat, cpu0, "");
         }
         "sio-broadcast" => {
             // Receivers, then one emitter asks the server to broadcast; time
             // until every receiver has it.
-            let mut receivers = Vec::with_capacity(a.conns);
-            for i in 0..a.conns {
-                receivers.push(sio_connect(&a.url, i).await);
-            }
-            let mut emitter = sio_connect(&a.url, a.conns).await;
+            // Each receiver reads from the moment it connects, so the first
+            // ones answer heartbeats while the last ones are still connecting.
             let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
-            for mut ws in receivers {
+            for i in 0..a.conns {
+                let mut ws = sio_connect(&a.url, i).await;
                 let done = done_tx.clone();
                 tokio::spawn(async move {
                     loop {
@@ -254,7 +295,9 @@ async fn main() {
                     }
                 });
             }
+            let mut emitter = sio_connect(&a.url, a.conns).await;
             let mut times = Vec::with_capacity(a.rounds);
+            let cpu0 = cpu_ticks(a.pid);
             let start = Instant::now();
             for r in 0..a.rounds {
                 let t = Instant::now();
@@ -273,10 +316,11 @@ async fn main() {
             }
             let elapsed = start.elapsed();
             let deliveries = (a.conns * a.rounds) as u64;
-            report("sio-broadcast", &a, deliveries, elapsed, times, "");
+            report("sio-broadcast", &a, deliveries, elapsed, times, cpu0, "");
         }
         "sio-idle" => {
             let before = memory_kib(a.pid).1;
+            let cpu0 = cpu_ticks(a.pid);
             let mut conns = Vec::with_capacity(a.conns);
             let start = Instant::now();
             for i in 0..a.conns {
@@ -308,7 +352,7 @@ async fn main() {
             let after = memory_kib(a.pid).1;
             let per = (after.saturating_sub(before) as f64 * 1024.0) / a.conns as f64;
             let extra = format!(",\"rss_before_kib\":{before},\"bytes_per_conn\":{per:.0}");
-            report("sio-idle", &a, a.conns as u64, elapsed, Vec::new(), &extra);
+            report("sio-idle", &a, a.conns as u64, elapsed, Vec::new(), cpu0, &extra);
             drop(conns);
         }
         other => {
