@@ -27,11 +27,17 @@ fi
 PEERS=benches/peers/target/release
 ulimit -n 20000 2>/dev/null || true
 
+SERVER=
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null || true' EXIT
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 run() { # name port cmd... ; runs the scenarios in $SCENARIOS against it
   local name=$1 port=$2; shift 2
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is taken: stop what listens there first" >&2; exit 1
+  fi
   "${SRV_PIN[@]}" "$@" > "$OUT/$name.log" 2>&1 & local pid=$!
-  wait_port "$port" || { echo "$name did not start" >&2; kill $pid; return 1; }
+  SERVER=$pid
+  wait_port "$port" && kill -0 $pid 2>/dev/null || { echo "$name did not start" >&2; exit 1; }
   echo "== $name (pid $pid)" >&2
   while read -r mode args; do
     [ -n "$mode" ] || continue
@@ -43,7 +49,7 @@ run() { # name port cmd... ; runs the scenarios in $SCENARIOS against it
       echo "$name: $mode $args FAILED (target/bench/loadgen.log)" | tee -a "$OUT/failed.txt" >&2
     fi
   done <<< "$SCENARIOS"
-  kill $pid; wait $pid 2>/dev/null || true
+  kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
 }
 
 url() { echo "ws://127.0.0.1:$1/"; }

@@ -112,10 +112,16 @@ async fn connect(url: &str, i: usize) -> Ws {
     let port = uri.port_u16().unwrap_or(80);
     let target: std::net::SocketAddr = format!("{host}:{port}").parse().expect("an IP address");
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    let source = std::net::Ipv4Addr::new(127, 0, 0, 1 + (i / 20_000) as u8);
-    socket
-        .bind((source, 0).into())
-        .expect("bind a loopback source");
+    if i >= 20_000 {
+        // connect() picks a free port per destination (and may reuse ports
+        // in TIME_WAIT on loopback); past one address pair's ports, bind
+        // other 127.0.0.x sources.
+        socket.set_reuseaddr(true).ok();
+        let source = std::net::Ipv4Addr::new(127, 0, 0, 1 + (i / 20_000) as u8);
+        socket
+            .bind((source, 0).into())
+            .expect("bind a loopback source");
+    }
     let tcp = socket.connect(target).await.expect("connect");
     tcp.set_nodelay(true).ok();
     ws_frame::connect(tcp, url)
