@@ -358,7 +358,15 @@ async fn main() {
             let after = memory_kib(a.pid).1;
             let per = (after.saturating_sub(before) as f64 * 1024.0) / a.conns as f64;
             let extra = format!(",\"rss_before_kib\":{before},\"bytes_per_conn\":{per:.0}");
-            report("sio-idle", &a, a.conns as u64, elapsed, Vec::new(), cpu0, &extra);
+            report(
+                "sio-idle",
+                &a,
+                a.conns as u64,
+                elapsed,
+                Vec::new(),
+                cpu0,
+                &extra,
+            );
             drop(conns);
         }
         other => {
