@@ -175,9 +175,9 @@ fn report(
     lat.sort_unstable();
     let (hwm, rss) = memory_kib(a.pid);
     let cpu1 = cpu_ticks(a.pid);
-    let per_msg = |t0: u64, t1: u64| {
-        (t1.saturating_sub(t0)) as f64 * 1e6 / ticks_per_sec() / count.max(1) as f64
-    };
+    let us_per_tick = 1e6 / ticks_per_sec();
+    let per_msg =
+        |t0: u64, t1: u64| t1.saturating_sub(t0) as f64 * us_per_tick / count.max(1) as f64;
     let (user, sys) = (per_msg(cpu0.0, cpu1.0), per_msg(cpu0.1, cpu1.1));
     println!(
         "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"binary\":{},\"count\":{count},\"secs\":{:.3},\

@@ -898,6 +898,8 @@ async fn run_session<H: Handler>(
     let mut pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>> = None;
     handler.on_open(&mut Context { session: &mut s }).await;
     loop {
+        // Working now: sends from this task need not wake it (see queue.rs).
+        cmds.unregister();
         while let Some(e) = s.poll_event() {
             let mut ctx = Context { session: &mut s };
             match e {
@@ -949,7 +951,6 @@ async fn run_session<H: Handler>(
             .min();
         tokio::select! {
             cmd = std::future::poll_fn(|cx| cmds.poll_recv(cx)) => {
-                cmds.unregister();
                 let now = Instant::now().into_std();
                 match cmd {
                     Recv::Item(Cmd::Poll(tx)) => match s.handle_poll() {
@@ -971,7 +972,6 @@ async fn run_session<H: Handler>(
                 }
             }
             msg = next_ws(&mut ws) => {
-                cmds.unregister();
                 let now = Instant::now().into_std();
                 match msg {
                     Some(Ok(m)) => s.handle_ws_message(now, m),
@@ -979,12 +979,10 @@ async fn run_session<H: Handler>(
                 }
             }
             () = poll_dropped(&mut pending_poll) => {
-                cmds.unregister();
                 pending_poll = None;
                 s.handle_poll_dropped();
             }
             () = sleep_until(deadline.map(Instant::from_std)) => {
-                cmds.unregister();
                 let now = Instant::now().into_std();
                 s.handle_timeout(now);
                 if handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
