@@ -25,12 +25,16 @@ async fn main() -> std::io::Result<()> {
                 return;
             };
             // Errors are yielded once, after the core has sent its close frame;
-            // the stream then ends.
+            // the stream then ends. Answers to messages that arrived together
+            // are written together.
             while let Some(msg) = ws.next().await {
                 if let Ok(msg) = msg {
-                    if msg.is_data() && ws.send(msg).await.is_err() {
+                    if msg.is_data() && ws.feed(msg).await.is_err() {
                         break;
                     }
+                }
+                if !ws.has_buffered_message() && ws.flush().await.is_err() {
+                    break;
                 }
             }
         });

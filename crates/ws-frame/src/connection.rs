@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -404,6 +405,52 @@ impl Connection {
             return Some(b);
         }
         (!self.out.is_empty()).then(|| self.out.split().freeze())
+    }
+
+    /// Fills `dst` with the waiting output, in order, without consuming it:
+    /// the slices for one vectored write, so a large frame's header and
+    /// payload (kept apart to avoid copying the payload) go out in one system
+    /// call. Returns how many slices were filled; follow the write with
+    /// [`advance_transmit`](Self::advance_transmit). An alternative to
+    /// [`poll_transmit`](Self::poll_transmit); the two may be mixed.
+    pub fn transmit_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let queued = self.out_queue.iter().map(|b| &b[..]);
+        let rest = (!self.out.is_empty()).then_some(&self.out[..]);
+        let mut n = 0;
+        for (slot, chunk) in dst.iter_mut().zip(queued.chain(rest)) {
+            *slot = IoSlice::new(chunk);
+            n += 1;
+        }
+        n
+    }
+
+    /// Marks `n` bytes of the waiting output as written.
+    ///
+    /// # Panics
+    ///
+    /// If fewer than `n` bytes are waiting.
+    pub fn advance_transmit(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.out_queue.front_mut() else {
+                self.out.advance(n);
+                return;
+            };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.out_queue.pop_front();
+        }
+    }
+
+    /// The payload length of the frame being read, when its header has
+    /// arrived but not all of its payload: the payload starts at the front of
+    /// the read buffer, so a runtime can size its next read to the rest of it
+    /// (bounded by [`Config::max_frame_size`], which the header was checked
+    /// against).
+    pub fn partial_frame_len(&self) -> Option<usize> {
+        self.frame.as_ref().map(|f| f.len)
     }
 
     /// How many bytes wait in [`poll_transmit`](Self::poll_transmit); a

@@ -3,11 +3,11 @@
 //! No protocol logic lives here: the adapter moves bytes between the transport
 //! and the core, and closes the transport when the core says it is done.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use futures_core::Stream;
 use futures_sink::Sink;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -30,6 +30,14 @@ const READ_SIZE: usize = 8 << 10;
 /// its own buffer until that is used up.
 const STACK_READ: usize = 4 << 10;
 
+/// At most this many chunks go in one vectored write.
+const MAX_SLICES: usize = 16;
+
+/// A read never reserves more than this ahead of what has arrived, however
+/// long the frame being read says it is: a peer cannot make us allocate
+/// much more than it sends.
+const MAX_READ_AHEAD: usize = 256 << 10;
+
 /// `poll_ready` holds new messages back once this much output is waiting.
 const WRITE_BACKPRESSURE: usize = 128 << 10;
 
@@ -41,13 +49,14 @@ const WRITE_BACKPRESSURE: usize = 128 << 10;
 /// over and the transport is shut down; a protocol error is yielded once
 /// (after its close frame was written) and then the stream ends. Closing the
 /// sink starts the close handshake; keep polling the stream to finish it.
+///
+/// Messages given to the sink go out on `flush` (which `send` includes), or
+/// earlier with an obliged reply, or past the backpressure mark.
 #[derive(Debug)]
 pub struct WebSocketStream<S> {
     io: S,
     conn: Connection,
     rbuf: BytesMut,
-    /// The chunk being written, what is left of it.
-    wchunk: Bytes,
     needs_flush: bool,
     /// A protocol error, returned after its close frame went out.
     error: Option<Error>,
@@ -63,7 +72,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             io,
             conn,
             rbuf: read,
-            wchunk: Bytes::new(),
             needs_flush: false,
             error: None,
             eof: false,
@@ -86,20 +94,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         &mut self.io
     }
 
+    /// Whether the next message is already here: the bytes read so far
+    /// hold it, so polling the stream returns it without touching the
+    /// transport.
+    ///
+    /// A peer that pipelines requests sends many in one segment; a server
+    /// that `feed`s each answer and `flush`es only when this is `false`
+    /// writes the whole batch of answers with one system call.
+    pub fn has_buffered_message(&mut self) -> bool {
+        if self.conn.has_message() {
+            return true;
+        }
+        if self.error.is_some() || self.conn.state() == State::Closed {
+            return false;
+        }
+        if let Err(e) = self.conn.handle_read(&mut self.rbuf) {
+            // Reported by the next poll, as if it had been found there.
+            self.error = Some(e);
+            return false;
+        }
+        self.conn.has_message()
+    }
+
     /// Writes out everything the connection has queued, then flushes.
+    /// Queued chunks go out together in one vectored write where the
+    /// transport supports it.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            if self.wchunk.is_empty() {
-                match self.conn.poll_transmit() {
-                    Some(chunk) => self.wchunk = chunk,
-                    None => break,
-                }
-            }
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.wchunk))?;
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let n = match self.conn.transmit_slices(&mut slices) {
+                0 => break,
+                1 => ready!(Pin::new(&mut self.io).poll_write(cx, &slices[0]))?,
+                k => ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..k]))?,
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.wchunk.advance(n);
+            self.conn.advance_transmit(n);
             self.needs_flush = true;
         }
         if self.needs_flush {
@@ -110,7 +141,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     fn output_waiting(&self) -> usize {
-        self.wchunk.len() + self.conn.transmit_len()
+        self.conn.transmit_len()
     }
 
     /// The end of the stream: the close frames are out, the transport is shut.
@@ -133,9 +164,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
         let this = self.get_mut();
         loop {
             if let Some(msg) = this.conn.poll_message() {
-                // Send obliged replies (pong, close echo) now, without waiting on them.
-                if let Poll::Ready(Err(e)) = this.poll_write_out(cx) {
-                    return Poll::Ready(Some(Err(e.into())));
+                // Obliged replies (pong, close echo) go out now, without
+                // waiting on them. Answers fed since the last flush wait for
+                // the flush, so a server answering pipelined messages can
+                // write them in one batch.
+                if !msg.is_data() {
+                    if let Poll::Ready(Err(e)) = this.poll_write_out(cx) {
+                        return Poll::Ready(Some(Err(e.into())));
+                    }
                 }
                 return Poll::Ready(Some(Ok(msg)));
             }
@@ -166,8 +202,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 this.rbuf.extend_from_slice(got);
                 got.len()
             } else {
-                if spare < READ_SIZE / 2 {
-                    this.rbuf.reserve(READ_SIZE);
+                // The rest of a large frame arrives in one read when it can.
+                let rest = this.conn.partial_frame_len().unwrap_or(0);
+                let want = rest
+                    .saturating_sub(this.rbuf.len())
+                    .clamp(READ_SIZE, MAX_READ_AHEAD);
+                if spare < want / 2 {
+                    this.rbuf.reserve(want);
                 }
                 ready!(poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf))?
             };

@@ -192,4 +192,46 @@ proptest! {
             Err(_) => prop_assert!(matches!(err, Some(Error::Protocol(ws_frame::ProtocolError::InvalidUtf8)))),
         }
     }
+
+    /// Output taken as slices and advanced by writes of any size is the same
+    /// byte stream `poll_transmit` gives, large frames (queued apart from
+    /// their headers) included, in either role.
+    #[test]
+    fn vectored_output_equals_chunked_output(
+        sizes in proptest::collection::vec(prop_oneof![0..200usize, 4000..9000usize], 0..6),
+        writes in proptest::collection::vec(1..20_000usize, 1..40),
+        max_slices in 1..5usize,
+        client_role in any::<bool>(),
+    ) {
+        let make = || if client_role { client() } else { server() };
+        let (mut a, mut b) = (make(), make());
+        for (i, n) in sizes.iter().enumerate() {
+            let m = Message::binary(vec![i as u8; *n]);
+            a.send(m.clone()).unwrap();
+            b.send(m).unwrap();
+        }
+        let want = drain(&mut a);
+        let mut got = Vec::new();
+        let mut writes = writes.iter().cycle();
+        loop {
+            let mut slices = [std::io::IoSlice::new(&[]); 4];
+            let k = b.transmit_slices(&mut slices[..max_slices.min(4)]);
+            if k == 0 {
+                break;
+            }
+            // A write takes some prefix of what it is offered.
+            let offered: usize = slices[..k].iter().map(|s| s.len()).sum();
+            let n = (*writes.next().unwrap()).min(offered);
+            let mut left = n;
+            for s in &slices[..k] {
+                let take = left.min(s.len());
+                got.extend_from_slice(&s[..take]);
+                left -= take;
+            }
+            prop_assert!(offered <= b.transmit_len());
+            b.advance_transmit(n);
+        }
+        prop_assert_eq!(b.transmit_len(), 0);
+        prop_assert_eq!(got, want);
+    }
 }

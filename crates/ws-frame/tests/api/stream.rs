@@ -216,3 +216,218 @@ async fn reads_switch_between_stack_and_own_buffer_without_losing_bytes() {
         }
     }
 }
+
+/// A transport that takes at most `chunk` bytes a call and records how it
+/// was written to.
+#[derive(Default)]
+struct Recorder {
+    /// Handed out by reads, then reads wait forever.
+    input: Vec<u8>,
+    bytes: Vec<u8>,
+    chunk: usize,
+    vectored_calls: usize,
+    plain_calls: usize,
+}
+
+impl tokio::io::AsyncRead for Recorder {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.input.is_empty() {
+            return std::task::Poll::Pending;
+        }
+        let n = this.input.len().min(buf.remaining());
+        buf.put_slice(&this.input[..n]);
+        this.input.drain(..n);
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for Recorder {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.plain_calls += 1;
+        let n = buf.len().min(this.chunk);
+        this.bytes.extend_from_slice(&buf[..n]);
+        std::task::Poll::Ready(Ok(n))
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.vectored_calls += 1;
+        let mut n = 0;
+        for b in bufs {
+            let take = b.len().min(this.chunk - n);
+            this.bytes.extend_from_slice(&b[..take]);
+            n += take;
+        }
+        std::task::Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_large_frame_goes_out_with_its_header_in_one_vectored_write() {
+    let wire = |chunk: usize, sizes: &'static [usize]| async move {
+        let io = Recorder {
+            chunk,
+            ..Recorder::default()
+        };
+        let mut ws = ws_frame::WebSocketStream::from_parts(
+            io,
+            ws_frame::Connection::server(Config::default()),
+            bytes::BytesMut::new(),
+        );
+        for (i, &n) in sizes.iter().enumerate() {
+            ws.feed(Message::binary(vec![i as u8; n])).await.unwrap();
+        }
+        ws.flush().await.unwrap();
+        let io = ws.get_ref();
+        (io.bytes.clone(), io.vectored_calls, io.plain_calls)
+    };
+    // Header (10 bytes) + 64 KiB payload kept apart: one call.
+    let (bytes, vectored, plain) = wire(usize::MAX, &[65_536]).await;
+    assert_eq!((vectored, plain), (1, 0));
+    assert_eq!(bytes.len(), 10 + 65_536);
+    assert_eq!(&bytes[..10], &[0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0][..]);
+    // Small frames coalesce into one plain write.
+    let (_, vectored, plain) = wire(usize::MAX, &[10, 20, 30]).await;
+    assert_eq!((vectored, plain), (0, 1));
+    // Short writes split anywhere (inside headers too) lose nothing.
+    let sizes: &'static [usize] = &[5, 70_000, 3, 9_000, 0, 100_000];
+    let (whole, ..) = wire(usize::MAX, sizes).await;
+    for chunk in [1, 3, 1000, 4099, 65_536] {
+        let (bytes, ..) = wire(chunk, sizes).await;
+        assert_eq!(bytes, whole, "writes of {chunk}");
+    }
+    let mut expect = ws_frame::Connection::server(Config::default());
+    for (i, &n) in sizes.iter().enumerate() {
+        expect.send(Message::binary(vec![i as u8; n])).unwrap();
+    }
+    let mut want = Vec::new();
+    while let Some(c) = expect.poll_transmit() {
+        want.extend_from_slice(&c);
+    }
+    assert_eq!(whole, want);
+}
+
+#[tokio::test]
+async fn pipelined_messages_are_known_to_be_buffered() {
+    let (a, mut b) = duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let mut ws = ws_frame::accept(a).await.unwrap();
+        let mut seen = Vec::new();
+        while let Some(Ok(msg)) = ws.next().await {
+            seen.push((msg, ws.has_buffered_message()));
+        }
+        seen
+    });
+    // A client request and three masked frames written at once; then half a
+    // frame, whose rest comes later.
+    let req = ClientRequest::new(URL, [7; 16]).unwrap();
+    b.write_all(&req.encode()).await.unwrap();
+    let mut head = [0u8; 1024];
+    let mut got = 0;
+    while !head[..got].ends_with(b"\r\n\r\n") {
+        got += b.read(&mut head[got..]).await.unwrap();
+    }
+    let frame = |p: &[u8]| {
+        let key = [1, 2, 3, 4];
+        let mut f = vec![0x81, 0x80 | p.len() as u8];
+        f.extend_from_slice(&key);
+        f.extend(p.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        f
+    };
+    let batch = [frame(b"a"), frame(b"b"), frame(b"c")].concat();
+    b.write_all(&batch).await.unwrap();
+    let last = frame(b"d");
+    b.write_all(&last[..4]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    b.write_all(&last[4..]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    b.write_all(&[0x88, 0x80, 0, 0, 0, 0]).await.unwrap();
+    let mut rest = Vec::new();
+    b.read_to_end(&mut rest).await.unwrap();
+    let seen: Vec<(String, bool)> = server
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|(m, more)| match m {
+            Message::Text(t) => Some((t.as_str().to_owned(), more)),
+            _ => None,
+        })
+        .collect();
+    let want = [("a", true), ("b", true), ("c", false), ("d", false)];
+    assert_eq!(
+        seen,
+        want.map(|(t, m)| (t.to_owned(), m)).to_vec(),
+        "which messages had another behind them"
+    );
+}
+
+#[tokio::test]
+async fn answers_to_a_pipelined_batch_go_out_in_one_write() {
+    let frame = |p: &[u8]| {
+        let key = [9, 8, 7, 6];
+        let mut f = vec![0x82, 0x80 | p.len() as u8];
+        f.extend_from_slice(&key);
+        f.extend(p.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        f
+    };
+    let io = Recorder {
+        input: [frame(b"one"), frame(b"two"), frame(b"three")].concat(),
+        chunk: usize::MAX,
+        ..Recorder::default()
+    };
+    let mut ws = ws_frame::WebSocketStream::from_parts(
+        io,
+        ws_frame::Connection::server(Config::default()),
+        bytes::BytesMut::new(),
+    );
+    for _ in 0..3 {
+        let msg = ws.next().await.unwrap().unwrap();
+        ws.feed(msg).await.unwrap();
+        if !ws.has_buffered_message() {
+            ws.flush().await.unwrap();
+        }
+    }
+    let io = ws.get_ref();
+    assert_eq!(
+        io.plain_calls + io.vectored_calls,
+        1,
+        "one write for three answers"
+    );
+    let want: Vec<u8> = [&b"one"[..], b"two", b"three"]
+        .iter()
+        .flat_map(|p| [&[0x82, p.len() as u8][..], p].concat())
+        .collect();
+    assert_eq!(io.bytes, want);
+}
