@@ -527,6 +527,11 @@ impl ServerSession {
         Some(out.freeze())
     }
 
+    /// Whether [`poll_ws`](Self::poll_ws) has a message.
+    pub fn has_ws_output(&self) -> bool {
+        !self.ws_out.is_empty()
+    }
+
     /// The next message for the attached WebSocket.
     #[must_use]
     pub fn poll_ws(&mut self) -> Option<ws_frame::Message> {

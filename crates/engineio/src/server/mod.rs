@@ -886,6 +886,10 @@ async fn next_ws(
     }
 }
 
+/// How many rounds in a row a session may answer input at hand before it
+/// flushes what it has written.
+const MAX_DEFERRED_FLUSHES: u32 = 64;
+
 async fn run_session<H: Handler>(
     shared: Arc<Shared<H>>,
     mut s: ServerSession,
@@ -896,6 +900,8 @@ async fn run_session<H: Handler>(
     use futures_util::SinkExt;
     let mut ws = ws.map(Box::new);
     let mut pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>> = None;
+    // Output fed to the WebSocket but not flushed, and for how many rounds.
+    let (mut unflushed, mut deferred) = (false, 0);
     handler.on_open(&mut Context { session: &mut s }).await;
     loop {
         // Working now: sends from this task need not wake it (see queue.rs).
@@ -914,16 +920,21 @@ async fn run_session<H: Handler>(
             }
         }
         if let Some(w) = ws.as_mut() {
-            let mut batch = Vec::new();
-            while let Some(m) = s.poll_ws() {
-                batch.push(m);
-            }
-            if !batch.is_empty() {
+            // More input is at hand without waiting (pipelined messages
+            // already read, queued commands such as a burst of broadcasts):
+            // answer it first and write everything with one system call.
+            // Bounded, so a busy session still writes regularly; the stream
+            // also writes before it reads and past its backpressure mark.
+            let more =
+                deferred < MAX_DEFERRED_FLUSHES && (w.has_buffered_message() || !cmds.is_idle());
+            if s.has_ws_output() || unflushed {
+                deferred = if more { deferred + 1 } else { 0 };
+                unflushed = more;
                 let write = async {
-                    for m in batch {
+                    while let Some(m) = s.poll_ws() {
                         w.feed(m).await?;
                     }
-                    w.flush().await
+                    if more { Ok(()) } else { w.flush().await }
                 };
                 let written = tokio::time::timeout(shared.options.write_timeout, write).await;
                 if !matches!(written, Ok(Ok(()))) {

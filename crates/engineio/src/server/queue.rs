@@ -112,6 +112,12 @@ impl<T> Queue<T> {
         }
     }
 
+    /// Whether nothing is waiting for the session, close request included.
+    pub(crate) fn is_idle(&self) -> bool {
+        let inner = self.lock();
+        inner.items.is_empty() && !inner.close_requested
+    }
+
     /// The session's side: the close request first, then items in order.
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Recv<T>> {
         let mut inner = self.lock();

@@ -328,3 +328,50 @@ async fn slow_client_policy_drop_or_disconnect() {
         }
     }
 }
+
+#[tokio::test]
+async fn pipelined_events_and_bursts_of_broadcasts_all_arrive_in_order() {
+    let (addr, server) = server().await;
+    server.of("/").on_connect(|socket| {
+        socket.on_raw("echo", |s, p| async move {
+            if let Some(id) = p.id() {
+                let _ = s.ack_raw_args(id, &p);
+            }
+        });
+        socket.on_raw("shout", |s, p| async move {
+            let args = p.event_args::<Vec<serde_json::Value>>().unwrap();
+            let _ = s.ns().broadcast().emit("heard", &args);
+        });
+    });
+    let (mut a, _) = client(&addr, "40").await;
+    let (mut b, _) = client(&addr, "40").await;
+    // Many events in one write: the server answers them as a batch, and the
+    // last answers must not wait for more input.
+    for round in 0..3 {
+        let n = [1, 7, 300][round];
+        for i in 0..n {
+            a.feed(Message::text(format!("42{i}[\"echo\",{i}]")))
+                .await
+                .unwrap();
+        }
+        // Last, an event nobody listens to: it adds no output, and what the
+        // batch wrote must still go out.
+        a.feed(Message::text("42[\"unheard\"]")).await.unwrap();
+        a.flush().await.unwrap();
+        for i in 0..n {
+            assert_eq!(recv(&mut a).await, format!("43{i}[{i}]"));
+        }
+    }
+    // A burst of broadcasts queues many commands on each receiver's session.
+    for i in 0..200 {
+        a.feed(Message::text(format!("42[\"shout\",{i}]")))
+            .await
+            .unwrap();
+    }
+    a.flush().await.unwrap();
+    for ws in [&mut a, &mut b] {
+        for i in 0..200 {
+            assert_eq!(recv(ws).await, format!("42[\"heard\",{i}]"));
+        }
+    }
+}
