@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every comparison, side by side in one run, on loopback:
 #   WebSocket echo: ws-frame vs tokio-tungstenite vs fastwebsockets vs Node ws,
-#     at 1, 64 and 1000 connections, 32 B text, 1 KiB and 64 KiB binary;
+#     at 1, 64 and 1000 connections, 32 B text, 1 KiB and 64 KiB binary, one
+#     message at a time and in batches of 16 per write;
 #   Socket.IO: socketio-server vs socketioxide vs Node socket.io, echo with
-#     ack at 1, 64 and 1000 connections, broadcast to 1000 (and 10 000 with
+#     ack at 1, 64 and 1000 connections (one at a time, and in batches of 16),
+#     broadcast to 1000 (one at a time, and in bursts of 16; 10 000 with
 #     FULL=1), RSS per connection of 10 000 left idle for 30 s (heartbeats
 #     answered), so idle-time housekeeping counts.
 # Results: target/bench/results.jsonl and target/bench/table.md.
@@ -57,7 +59,10 @@ SCENARIOS="$(for c in 1 64 1000; do
   echo "ws-echo --conns $c --size 32"
   echo "ws-echo --conns $c --size 1024 --binary"
   echo "ws-echo --conns $c --size 65536 --binary"
-done)"
+done)
+ws-echo --conns 64 --size 32 --batch 16
+ws-echo --conns 64 --size 1024 --binary --batch 16
+ws-echo --conns 1000 --size 32 --batch 16"
 run ws-frame 9301 ./target/release/examples/autobahn_server 127.0.0.1:9301
 run tokio-tungstenite 9302 $PEERS/tungstenite_echo 127.0.0.1:9302
 run fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
@@ -70,7 +75,10 @@ sio-broadcast --conns 10000 --rounds 20"
 SCENARIOS="sio-echo --conns 1 --size 32
 sio-echo --conns 64 --size 32
 sio-echo --conns 1000 --size 32
-$BCAST"
+sio-echo --conns 64 --size 32 --batch 16
+sio-echo --conns 1000 --size 32 --batch 16
+$BCAST
+sio-broadcast --conns 1000 --rounds 20 --burst 16"
 run socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301
 run socketioxide 3302 $PEERS/socketioxide_bench 127.0.0.1:3302
 run node-socket.io 3303 node benches/peers/sio_bench.js 3303

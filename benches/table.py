@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Markdown tables from benches/run.sh results (one JSON object a line):
 ours first, then each peer, with the ratio ours / peer (above 1: ours ahead;
-for memory and CPU time, peer / ours). After each rate table, a table of the
+for memory and CPU time, peer / ours). Batched echo rows (`--batch`) and
+broadcast bursts (`--burst`) are rows of their own. After each rate table, a table of the
 server's CPU time per message, user + kernel, with ratios of the user part:
 the kernel's part of a loopback round trip is alike for every server."""
 import json
@@ -11,18 +12,24 @@ from collections import OrderedDict
 OURS = {"ws-frame", "socketio-server"}
 
 
+FIELDS = ("mode", "conns", "size", "binary", "batch", "burst")
+
+
 def key(r):
-    return (r["mode"], r["conns"], r["size"], r["binary"])
+    return tuple(r.get(f, 1) for f in FIELDS)
 
 
-def label(r):
+def label(k):
+    r = dict(zip(FIELDS, k))
     kind = "binary" if r["binary"] else "text"
+    batch = f", batches of {r['batch']}" if r["batch"] > 1 else ""
     if r["mode"] == "ws-echo":
-        return f"echo {r['conns']} conns, {r['size']} B {kind}"
+        return f"echo {r['conns']} conns, {r['size']} B {kind}{batch}"
     if r["mode"] == "sio-echo":
-        return f"echo+ack {r['conns']} conns"
+        return f"echo+ack {r['conns']} conns{batch}"
     if r["mode"] == "sio-broadcast":
-        return f"broadcast to {r['conns']}"
+        burst = f", bursts of {r['burst']}" if r["burst"] > 1 else ""
+        return f"broadcast to {r['conns']}{burst}"
     return f"idle {r['conns']} conns"
 
 
@@ -65,7 +72,7 @@ def main():
                     ratios.append("-")
                 else:
                     ratios.append(f"**{(theirs / mine if idle else mine / theirs):.2f}x**")
-            print(f"| {label(dict(zip(('mode', 'conns', 'size', 'binary'), k)))} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+            print(f"| {label(k)} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
         cpu_rows = [k for k in OrderedDict.fromkeys(key(r) for r in group) if k[0] != "sio-idle"]
         if cpu_rows and any("server_user_us" in r for r in group):
             print(f"\n#### {title}: server CPU per message, user + kernel (µs)\n")
@@ -86,7 +93,7 @@ def main():
                     r = by.get((p,) + k)
                     theirs = None if r is None else r.get("server_user_us")
                     ratios.append("-" if not mine or not theirs else f"**{theirs / mine:.2f}x**")
-                print(f"| {label(dict(zip(('mode', 'conns', 'size', 'binary'), k)))} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+                print(f"| {label(k)} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,19 @@
 //! line of results.
 //!
 //! ```text
-//! loadgen ws-echo   --url ws://127.0.0.1:9001/ --conns 64 --size 32 [--binary] [--secs 5] [--pid PID]
-//! loadgen sio-echo  --url ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket --conns 64 --size 32 [--secs 5] [--pid PID]
-//! loadgen sio-broadcast --url ... --conns 1000 [--rounds 20] [--pid PID]
+//! loadgen ws-echo   --url ws://127.0.0.1:9001/ --conns 64 --size 32 [--binary] [--batch 1] [--secs 5] [--pid PID]
+//! loadgen sio-echo  --url ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket --conns 64 --size 32 [--batch 1] [--secs 5] [--pid PID]
+//! loadgen sio-broadcast --url ... --conns 1000 [--rounds 20] [--burst 1] [--pid PID]
 //! loadgen sio-idle  --url ... --conns 10000 [--pid PID]
 //! ```
 //!
-//! Echo is closed-loop: each connection sends one message and waits for it
-//! back (Socket.IO: an event with an ack) before the next; messages/s counts
-//! round trips. Socket.IO speaks the wire protocol directly over ws-frame, so
+//! Echo is closed-loop: each connection sends `--batch` messages in one
+//! write (Socket.IO: events with acks) and waits for every answer before the
+//! next batch; with the default batch of 1 it sends one message and waits for
+//! it back. Messages/s counts answers; latency is from a batch's send to each
+//! answer. Batches show what a server does with messages that arrive
+//! together: answering them with one write or with one each. Broadcast: each round the emitter sends `--burst` broadcasts back
+//! to back and the round ends when every receiver has all of them. Socket.IO speaks the wire protocol directly over ws-frame, so
 //! the client costs the same against every server. Server memory comes from
 //! `/proc/PID/status` (peak `VmHWM`, current `VmRSS`), and the server's CPU
 //! time over the measured window from `/proc/PID/stat`, reported per message
@@ -34,6 +38,8 @@ struct Args {
     binary: bool,
     secs: u64,
     rounds: usize,
+    batch: usize,
+    burst: usize,
     pid: Option<u32>,
 }
 
@@ -46,6 +52,8 @@ fn parse_args() -> Args {
         binary: false,
         secs: 5,
         rounds: 20,
+        batch: 1,
+        burst: 1,
         pid: None,
     };
     let mut it = std::env::args().skip(1);
@@ -59,6 +67,8 @@ fn parse_args() -> Args {
             "--binary" => a.binary = true,
             "--secs" => a.secs = value().parse().unwrap_or(5),
             "--rounds" => a.rounds = value().parse().unwrap_or(20),
+            "--batch" => a.batch = value().parse::<usize>().unwrap_or(1).max(1),
+            "--burst" => a.burst = value().parse::<usize>().unwrap_or(1).max(1),
             "--pid" => a.pid = value().parse().ok(),
             other => panic!("unknown flag {other}"),
         }
@@ -180,12 +190,14 @@ fn report(
         |t0: u64, t1: u64| t1.saturating_sub(t0) as f64 * us_per_tick / count.max(1) as f64;
     let (user, sys) = (per_msg(cpu0.0, cpu1.0), per_msg(cpu0.1, cpu1.1));
     println!(
-        "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"binary\":{},\"count\":{count},\"secs\":{:.3},\
+        "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"binary\":{},\"batch\":{},\"burst\":{},\"count\":{count},\"secs\":{:.3},\
 \"per_sec\":{:.0},\"p50_us\":{},\"p99_us\":{},\"server_peak_rss_kib\":{hwm},\"server_rss_kib\":{rss},\
 \"server_user_us\":{user:.3},\"server_sys_us\":{sys:.3}{extra}}}",
         a.conns,
         a.size,
         a.binary,
+        a.batch,
+        a.burst,
         elapsed.as_secs_f64(),
         count as f64 / elapsed.as_secs_f64(),
         percentile(&lat, 0.50),
@@ -225,7 +237,7 @@ async fn main() {
                 conns.push(connect(&a.url, i).await);
             }
             let conns = std::sync::Arc::new(std::sync::Mutex::new(conns));
-            let binary = a.binary;
+            let (binary, batch) = (a.binary, a.batch);
             let (count, elapsed, lat, cpu0) = closed_loops(&a, |_, deadline| {
                 let mut ws = conns.lock().unwrap().pop().expect("a connection");
                 let payload = payload.clone();
@@ -238,16 +250,22 @@ async fn main() {
                     };
                     while Instant::now() < deadline {
                         let t = Instant::now();
-                        ws.send(msg.clone()).await.expect("send");
-                        loop {
+                        for _ in 0..batch {
+                            ws.feed(msg.clone()).await.expect("send");
+                        }
+                        ws.flush().await.expect("send");
+                        let mut left = batch;
+                        while left > 0 {
                             match ws.next().await {
-                                Some(Ok(m)) if m.is_data() => break,
+                                Some(Ok(m)) if m.is_data() => {
+                                    lat.push(t.elapsed().as_micros() as u32);
+                                    left -= 1;
+                                }
                                 Some(Ok(_)) => {}
                                 other => panic!("echo ended: {other:?}"),
                             }
                         }
-                        lat.push(t.elapsed().as_micros() as u32);
-                        n += 1;
+                        n += batch as u64;
                     }
                     (n, lat)
                 }
@@ -262,6 +280,7 @@ async fn main() {
                 conns.push(sio_connect(&a.url, i).await);
             }
             let conns = std::sync::Arc::new(std::sync::Mutex::new(conns));
+            let batch = a.batch;
             let (count, elapsed, lat, cpu0) = closed_loops(&a, |_, deadline| {
                 let mut ws = conns.lock().unwrap().pop().expect("a connection");
                 let body = body.clone();
@@ -269,13 +288,27 @@ async fn main() {
                     let (mut n, mut lat) = (0u64, Vec::new());
                     while Instant::now() < deadline {
                         let t = Instant::now();
-                        ws.send(Message::text(format!("42{n}[\"echo\",\"{body}\"]")))
-                            .await
-                            .expect("send");
-                        let ack = next_text(&mut ws).await;
-                        debug_assert!(ack.starts_with(&format!("43{n}[")), "{ack}");
-                        lat.push(t.elapsed().as_micros() as u32);
-                        n += 1;
+                        for k in 0..batch as u64 {
+                            let id = n + k;
+                            ws.feed(Message::text(format!("42{id}[\"echo\",\"{body}\"]")))
+                                .await
+                                .expect("send");
+                        }
+                        ws.flush().await.expect("send");
+                        for _ in 0..batch {
+                            let ack = next_text(&mut ws).await;
+                            // "43<id>[...]", for an id of this batch.
+                            let id = ack
+                                .strip_prefix("43")
+                                .and_then(|r| r.split('[').next())
+                                .and_then(|i| i.parse::<u64>().ok());
+                            assert!(
+                                id.is_some_and(|id| (n..n + batch as u64).contains(&id)),
+                                "an ack of this batch, got {ack}"
+                            );
+                            lat.push(t.elapsed().as_micros() as u32);
+                        }
+                        n += batch as u64;
                     }
                     (n, lat)
                 }
@@ -307,12 +340,18 @@ async fn main() {
             let start = Instant::now();
             for r in 0..a.rounds {
                 let t = Instant::now();
-                emitter
-                    .send(Message::text(format!("42[\"broadcast\",{r}]")))
-                    .await
-                    .expect("send");
+                for b in 0..a.burst {
+                    emitter
+                        .feed(Message::text(format!(
+                            "42[\"broadcast\",{}]",
+                            r * a.burst + b
+                        )))
+                        .await
+                        .expect("send");
+                }
+                emitter.flush().await.expect("send");
                 let mut last = t;
-                for _ in 0..a.conns {
+                for _ in 0..a.conns * a.burst {
                     last = tokio::time::timeout(Duration::from_secs(30), done_rx.recv())
                         .await
                         .expect("every receiver in time")
@@ -321,7 +360,7 @@ async fn main() {
                 times.push(last.duration_since(t).as_micros() as u32);
             }
             let elapsed = start.elapsed();
-            let deliveries = (a.conns * a.rounds) as u64;
+            let deliveries = (a.conns * a.rounds * a.burst) as u64;
             report("sio-broadcast", &a, deliveries, elapsed, times, cpu0, "");
         }
         "sio-idle" => {
