@@ -924,7 +924,7 @@ async fn run_session<H: Handler>(
             // already read, queued commands such as a burst of broadcasts):
             // answer it first and write everything with one system call.
             // Bounded, so a busy session still writes regularly; the stream
-            // also writes before it reads and past its backpressure mark.
+            // also writes once past its backpressure mark.
             let more =
                 deferred < MAX_DEFERRED_FLUSHES && (w.has_buffered_message() || !cmds.is_idle());
             if s.has_ws_output() || unflushed {
