@@ -925,9 +925,9 @@ async fn run_session<H: Handler>(
             // answer it first and write everything with one system call.
             // Bounded, so a busy session still writes regularly; the stream
             // also writes once past its backpressure mark.
-            let more =
-                deferred < MAX_DEFERRED_FLUSHES && (w.has_buffered_message() || !cmds.is_idle());
             if s.has_ws_output() || unflushed {
+                let more = deferred < MAX_DEFERRED_FLUSHES
+                    && (w.has_buffered_message() || !cmds.is_idle());
                 deferred = if more { deferred + 1 } else { 0 };
                 unflushed = more;
                 let write = async {
