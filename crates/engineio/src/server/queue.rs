@@ -120,24 +120,9 @@ impl<T> Queue<T> {
 
     /// The session's side: the close request first, then items in order.
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Recv<T>> {
-        let mut inner = self.lock();
-        if std::mem::take(&mut inner.close_requested) {
-            return Poll::Ready(Recv::Close);
-        }
-        match inner.items.pop_front() {
-            Some(item) => {
-                let was_full = inner.items.len() + 1 >= self.capacity;
-                if inner.items.is_empty() && inner.items.capacity() > 64 {
-                    // A burst is over: give its memory back.
-                    inner.items = VecDeque::new();
-                }
-                drop(inner);
-                if was_full {
-                    self.space.notify_one();
-                }
-                Poll::Ready(Recv::Item(item))
-            }
-            None => {
+        match self.take(self.lock()) {
+            Ok(r) => Poll::Ready(r),
+            Err(mut inner) => {
                 match &mut inner.waker {
                     Some(w) => w.clone_from(cx.waker()),
                     None => inner.waker = Some(cx.waker().clone()),
@@ -145,6 +130,35 @@ impl<T> Queue<T> {
                 Poll::Pending
             }
         }
+    }
+
+    /// What [`poll_recv`](Self::poll_recv) would give now, without leaving
+    /// a waker: the session drains a burst in one round.
+    pub(crate) fn try_recv(&self) -> Option<Recv<T>> {
+        self.take(self.lock()).ok()
+    }
+
+    /// The next item, or the lock back when there is none.
+    fn take<'a>(
+        &self,
+        mut inner: MutexGuard<'a, Inner<T>>,
+    ) -> Result<Recv<T>, MutexGuard<'a, Inner<T>>> {
+        if std::mem::take(&mut inner.close_requested) {
+            return Ok(Recv::Close);
+        }
+        let Some(item) = inner.items.pop_front() else {
+            return Err(inner);
+        };
+        let was_full = inner.items.len() + 1 >= self.capacity;
+        if inner.items.is_empty() && inner.items.capacity() > 64 {
+            // A burst is over: give its memory back.
+            inner.items = VecDeque::new();
+        }
+        drop(inner);
+        if was_full {
+            self.space.notify_one();
+        }
+        Ok(Recv::Item(item))
     }
 
     /// The session is working, not waiting: sends need not wake it, it
@@ -235,5 +249,33 @@ mod tests {
         tokio::task::yield_now().await;
         q.close();
         assert!(refused.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn try_recv_drains_in_order_leaves_no_waker_and_makes_room() {
+        let (count, w) = waker();
+        let mut cx = Context::from_waker(&w);
+        let q = Arc::new(Queue::new(2));
+        assert!(q.try_recv().is_none());
+        q.try_push(1).ok();
+        q.try_push(2).ok();
+        let q2 = q.clone();
+        let sender = tokio::spawn(async move { q2.push(3).await.is_ok() });
+        tokio::task::yield_now().await;
+        q.request_close();
+        assert!(matches!(q.try_recv(), Some(Recv::Close)));
+        assert!(matches!(q.try_recv(), Some(Recv::Item(1))));
+        // Taking from a full queue lets the waiting sender in.
+        assert!(sender.await.unwrap());
+        assert!(matches!(q.try_recv(), Some(Recv::Item(2))));
+        assert!(matches!(q.try_recv(), Some(Recv::Item(3))));
+        assert!(q.try_recv().is_none());
+        // try_recv left no waker: a push now wakes no one until poll_recv waits.
+        q.try_push(4).ok();
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert!(matches!(q.poll_recv(&mut cx), Poll::Ready(Recv::Item(4))));
+        assert!(q.poll_recv(&mut cx).is_pending());
+        q.try_push(5).ok();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
     }
 }
