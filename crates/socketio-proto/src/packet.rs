@@ -294,8 +294,24 @@ impl Packet {
     /// Encodes the packet's text part. Attachments follow it, one binary
     /// message each, in order.
     pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(self.encoded_len_hint());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// An upper bound on the length of [`encode`](Self::encode)'s output,
+    /// to size a buffer for [`encode_into`](Self::encode_into).
+    pub fn encoded_len_hint(&self) -> usize {
         let data_len = self.data.as_ref().map_or(0, |d| d.as_bytes().len());
-        let mut out = String::with_capacity(self.nsp.len() + data_len + 24);
+        // Type digit, two u64 numbers (attachments, ack id) with their `-`,
+        // and the namespace's `,`.
+        1 + 21 + 20 + self.nsp.len() + 1 + data_len
+    }
+
+    /// Appends the packet's text part to `out` (after an Engine.IO type
+    /// digit, say, so the message is built in one buffer).
+    pub fn encode_into(&self, out: &mut String) {
+        out.reserve(self.encoded_len_hint());
         out.push(self.type_digit() as char);
         if !self.attachments.is_empty() {
             let _ = write!(out, "{}-", self.attachments.len());
@@ -310,7 +326,6 @@ impl Packet {
         if let Some(d) = &self.data {
             out.push_str(d.as_str());
         }
-        out
     }
 }
 

@@ -87,6 +87,15 @@ proptest! {
     }
 
     #[test]
+    fn encode_into_appends_what_encode_gives_within_the_hint(p in packet(), prefix in "[0-9a-z]{0,3}") {
+        let mut out = prefix.clone();
+        p.encode_into(&mut out);
+        let text = p.encode();
+        prop_assert_eq!(&out[prefix.len()..], text.as_str());
+        prop_assert!(text.len() <= p.encoded_len_hint());
+    }
+
+    #[test]
     fn event_arguments_come_back_as_sent(
         nsp in nsp(),
         args in proptest::collection::vec(arg(), 0..5),
