@@ -55,5 +55,5 @@ pub mod task;
 
 pub use client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
 pub use error::DecodeError;
-pub use packet::{Handshake, Packet, Payload};
+pub use packet::{Handshake, Packet, Payload, Prepared};
 pub use session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};

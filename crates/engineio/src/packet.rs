@@ -16,6 +16,50 @@ pub enum Payload {
     Binary(Bytes),
 }
 
+/// A message encoded once for many sessions (a broadcast, or an emit with
+/// attachments to one client): each session on WebSocket sends the same
+/// bytes, without an allocation or a copy of its own. Sessions on polling
+/// send its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared(ws_frame::Message);
+
+impl Prepared {
+    /// Prepares `payload`: text is copied once, after its type digit.
+    pub fn new(payload: Payload) -> Prepared {
+        Prepared(Packet::Message(payload).to_ws())
+    }
+
+    /// A text message written by `write` straight after its type digit, so
+    /// that a caller encoding its own packet copies nothing.
+    pub fn text_with(capacity: usize, write: impl FnOnce(&mut String)) -> Prepared {
+        let mut text = String::with_capacity(1 + capacity);
+        text.push('4');
+        write(&mut text);
+        Prepared(ws_frame::Message::Text(Utf8Bytes::from(text)))
+    }
+
+    /// The message, as a handler would have sent it.
+    pub fn payload(&self) -> Payload {
+        match &self.0 {
+            // `4` is one byte: the rest starts on a character boundary.
+            ws_frame::Message::Text(t) => Payload::Text(t.slice(1..t.len()).unwrap_or_default()),
+            ws_frame::Message::Binary(b) => Payload::Binary(b.clone()),
+            _ => Payload::Binary(Bytes::new()),
+        }
+    }
+
+    /// The WebSocket message: `4` + text, or the bytes as a binary frame.
+    pub fn to_ws(&self) -> ws_frame::Message {
+        self.0.clone()
+    }
+}
+
+impl From<Payload> for Prepared {
+    fn from(payload: Payload) -> Prepared {
+        Prepared::new(payload)
+    }
+}
+
 /// The handshake the server opens a session with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handshake {
@@ -247,5 +291,20 @@ mod tests {
         assert_eq!(bin.to_ws(), ws_frame::Message::binary(vec![0u8, 255]));
         assert_eq!(Packet::from_ws(bin.to_ws()), Some(Ok(bin)));
         assert_eq!(Packet::from_ws(ws_frame::Message::Pong(Bytes::new())), None);
+    }
+
+    #[test]
+    fn prepared_is_the_packet_encoded_once() {
+        for payload in [
+            Payload::Text("héllo".into()),
+            Payload::Text("".into()),
+            Payload::Binary(Bytes::from_static(&[0, 255])),
+        ] {
+            let p = Prepared::new(payload.clone());
+            assert_eq!(p.to_ws(), Packet::Message(payload.clone()).to_ws());
+            assert_eq!(p.payload(), payload);
+        }
+        let p = Prepared::text_with(3, |s| s.push_str("2[\"a\"]"));
+        assert_eq!(p, Prepared::new(Payload::Text("2[\"a\"]".into())));
     }
 }

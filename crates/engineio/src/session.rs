@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::packet::{Handshake, Packet, Payload};
+use crate::packet::{Handshake, Packet, Payload, Prepared};
 use crate::payload;
 
 /// A transport a session runs on.
@@ -279,6 +279,18 @@ impl ServerSession {
     /// Queues a message for the client.
     pub fn send(&mut self, payload: Payload) {
         self.push(Packet::Message(payload));
+    }
+
+    /// Queues a message encoded once for many sessions: on WebSocket its
+    /// bytes are shared, not copied.
+    pub fn send_prepared(&mut self, message: &Prepared) {
+        if self.transport == Transport::WebSocket {
+            if !self.closed {
+                self.ws_out.push_back(message.to_ws());
+            }
+            return;
+        }
+        self.push(Packet::Message(message.payload()));
     }
 
     /// Closes the session from the server side ("forced close"). A pending

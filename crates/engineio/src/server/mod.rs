@@ -30,7 +30,7 @@ use crate::http::{self, ReadError, Response};
 use queue::{PushError, Queue, Recv};
 
 mod queue;
-use crate::packet::Payload;
+use crate::packet::{Payload, Prepared};
 use crate::session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};
 
 /// A check on every new session's first request (auth, Origin, rate
@@ -218,6 +218,11 @@ impl Context<'_> {
     /// Queues a message for the client.
     pub fn send(&mut self, payload: Payload) {
         self.session.send(payload);
+    }
+
+    /// Queues a message encoded once for many sessions (see [`Prepared`]).
+    pub fn send_prepared(&mut self, message: &Prepared) {
+        self.session.send_prepared(message);
     }
 
     /// Closes the session ("forced close").

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use engineio::{CloseReason, Event, Payload, RequestError, ServerConfig, ServerSession, Transport};
+use engineio::{
+    CloseReason, Event, Payload, Prepared, RequestError, ServerConfig, ServerSession, Transport,
+};
 use ws_frame::Message;
 
 const INTERVAL: Duration = Duration::from_millis(300);
@@ -132,6 +134,48 @@ fn websocket_messages_text_and_binary() {
         h.ws_out(),
         [Message::text("4hello"), Message::binary(vec![1u8, 2, 3, 4])]
     );
+}
+
+#[test]
+fn a_prepared_message_goes_out_as_the_same_bytes_on_every_transport() {
+    let text = Prepared::new(Payload::Text("2[\"news\"]".into()));
+    let bin = Prepared::new(Payload::Binary(Bytes::from_static(&[1, 2, 3, 4])));
+    let mut ws = [
+        Harness::new(Transport::WebSocket),
+        Harness::new(Transport::WebSocket),
+    ];
+    for h in &mut ws {
+        h.ws_out();
+        h.s.send_prepared(&text);
+        h.s.send_prepared(&bin);
+        let out = h.ws_out();
+        assert_eq!(
+            out,
+            [
+                Message::text("42[\"news\"]"),
+                Message::binary(vec![1u8, 2, 3, 4])
+            ]
+        );
+        let (Message::Text(t), Some(Message::Text(shared))) = (&out[0], Some(text.to_ws())) else {
+            panic!("{out:?}")
+        };
+        // Shared, not copied.
+        assert_eq!(t.as_bytes().as_ptr(), shared.as_bytes().as_ptr());
+    }
+    let mut h = Harness::polling();
+    h.s.send_prepared(&text);
+    h.s.send_prepared(&bin);
+    assert_eq!(
+        h.get().unwrap().as_deref(),
+        Some("42[\"news\"]\x1ebAQIDBA==")
+    );
+    // After a close nothing more is queued.
+    let mut h = Harness::new(Transport::WebSocket);
+    h.ws_out();
+    h.s.close();
+    h.ws_out();
+    h.s.send_prepared(&text);
+    assert!(h.ws_out().is_empty());
 }
 
 #[test]
