@@ -14,12 +14,12 @@ use socketio_proto::{Decoder, Json, Kind, Packet, PendingAcks};
 
 use crate::ServerInner;
 use crate::error::DisconnectReason;
-use crate::socket::{Handshake, Socket, SocketInner, lock};
+use crate::socket::{Handshake, Socket, SocketInner, Wire, lock};
 
 /// What other tasks ask of a connection.
 pub(crate) enum ConnCmd {
     /// Send an encoded packet (text, then attachments).
-    Send(Arc<[Payload]>),
+    Send(Wire),
     /// Disconnect the socket of this namespace.
     Disconnect(String),
 }
@@ -54,10 +54,7 @@ impl Conn {
     }
 
     fn write(ctx: &mut Context<'_>, p: &Packet) {
-        ctx.send(Payload::Text(p.encode().into()));
-        for a in p.attachments() {
-            ctx.send(Payload::Binary(a.clone()));
-        }
+        Wire::new(p).send(ctx);
     }
 
     fn on_packet(&mut self, ctx: &mut Context<'_>, p: Packet) {
@@ -183,11 +180,7 @@ impl Handler for Conn {
 
     async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: ConnCmd) {
         match cmd {
-            ConnCmd::Send(payloads) => {
-                for p in payloads.iter() {
-                    ctx.send(p.clone());
-                }
-            }
+            ConnCmd::Send(wire) => wire.send(ctx),
             ConnCmd::Disconnect(nsp) => {
                 if let Some(s) = self.sockets.remove(&nsp) {
                     if let Ok(p) = Packet::disconnect(&nsp) {

@@ -12,7 +12,7 @@ use socketio_proto::Packet;
 
 use crate::adapter::{Adapter, BroadcastOptions};
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::socket::{Handshake, Socket, payloads};
+use crate::socket::{Handshake, Socket, Wire};
 
 pub(crate) type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
 pub(crate) type MiddlewareFn =
@@ -254,7 +254,7 @@ impl Broadcast {
     /// Hands one encoded packet to every recipient.
     fn send(&self, packet: &Packet, recipients: Vec<Socket>) -> usize {
         self.ns.0.adapter.broadcast(packet, &self.opts);
-        let wire = payloads(packet);
+        let wire = Wire::new(packet);
         let mut n = 0;
         for s in recipients {
             s.outgoing(packet);
@@ -263,7 +263,7 @@ impl Broadcast {
                     .try_send(crate::conn::ConnCmd::Send(wire.clone()))
                     .is_ok()
             } else {
-                s.send_payloads(wire.clone()).is_ok()
+                s.send_wire(wire.clone()).is_ok()
             };
             n += usize::from(sent);
         }

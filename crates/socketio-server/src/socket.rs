@@ -95,17 +95,36 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The wire form of a packet: its text, then its attachments.
-pub(crate) fn payloads(p: &Packet) -> Arc<[engineio::Payload]> {
-    let mut v = Vec::with_capacity(1 + p.attachments().len());
-    v.push(engineio::Payload::Text(p.encode().into()));
-    v.extend(
-        p.attachments()
-            .iter()
-            .cloned()
-            .map(engineio::Payload::Binary),
-    );
-    v.into()
+/// A packet's wire form, encoded once however many sockets it goes to: its
+/// text, then its attachments.
+#[derive(Clone, Debug)]
+pub(crate) struct Wire {
+    text: engineio::Prepared,
+    attachments: Option<Arc<[engineio::Prepared]>>,
+}
+
+impl Wire {
+    pub(crate) fn new(p: &Packet) -> Wire {
+        let attachments = p.attachments();
+        Wire {
+            // Written straight after the Engine.IO digit: one buffer.
+            text: engineio::Prepared::text_with(p.encoded_len_hint(), |s| p.encode_into(s)),
+            attachments: (!attachments.is_empty()).then(|| {
+                attachments
+                    .iter()
+                    .map(|a| engineio::Prepared::new(engineio::Payload::Binary(a.clone())))
+                    .collect()
+            }),
+        }
+    }
+
+    /// Queues it on the connection it is for.
+    pub(crate) fn send(&self, ctx: &mut engineio::server::Context<'_>) {
+        ctx.send_prepared(&self.text);
+        for a in self.attachments.iter().flat_map(|a| a.iter()) {
+            ctx.send_prepared(a);
+        }
+    }
 }
 
 impl Socket {
@@ -224,7 +243,7 @@ impl Socket {
         args: &T,
     ) -> Result<(), EmitError> {
         let packet = Packet::event(self.0.ns.name(), event, args)?;
-        match self.0.session.try_send(ConnCmd::Send(payloads(&packet))) {
+        match self.0.session.try_send(ConnCmd::Send(Wire::new(&packet))) {
             Ok(()) | Err(TrySendError::Full) => Ok(()),
             Err(TrySendError::Closed) => Err(EmitError::Disconnected),
         }
@@ -278,10 +297,10 @@ impl Socket {
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
         self.outgoing(packet);
-        self.send_payloads(payloads(packet))
+        self.send_wire(Wire::new(packet))
     }
 
-    pub(crate) fn send_payloads(&self, p: Arc<[engineio::Payload]>) -> Result<(), EmitError> {
+    pub(crate) fn send_wire(&self, p: Wire) -> Result<(), EmitError> {
         match self.0.session.try_send(ConnCmd::Send(p)) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full) => match self.0.slow_client {
