@@ -116,6 +116,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         self.conn.has_message()
     }
 
+    /// After a read of small frames that filled its room: takes what else
+    /// has arrived, without waiting, so that a batch of small pipelined
+    /// messages is parsed, answered and flushed together rather than in
+    /// read-sized parts. It stops at a large frame, which the reads sized to
+    /// the frame take, and after [`MAX_READ_AHEAD`]. End of stream and
+    /// errors are left for the next read, which meets them again.
+    fn read_available(&mut self, cx: &mut Context<'_>) {
+        let mut taken = 0;
+        while taken < MAX_READ_AHEAD {
+            if let Err(e) = self.conn.handle_read(&mut self.rbuf) {
+                self.error = Some(e);
+                return;
+            }
+            if self.conn.state() == State::Closed || self.reserve_read() {
+                return;
+            }
+            let room = self.rbuf.capacity() - self.rbuf.len();
+            match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf) {
+                Poll::Ready(Ok(n)) if n == room => taken += n,
+                _ => return,
+            }
+        }
+    }
+
+    /// Room for the next read into the connection's buffer: the rest of a
+    /// large frame in one read when it can, [`READ_SIZE`] at least. Returns
+    /// whether the read is for the rest of a frame larger than that.
+    fn reserve_read(&mut self) -> bool {
+        let rest = self
+            .conn
+            .partial_frame_len()
+            .unwrap_or(0)
+            .saturating_sub(self.rbuf.len());
+        let want = rest.clamp(READ_SIZE, MAX_READ_AHEAD);
+        if self.rbuf.capacity() - self.rbuf.len() < want / 2 {
+            self.rbuf.reserve(want);
+        }
+        rest > READ_SIZE
+    }
+
     /// Writes out everything the connection has queued, then flushes.
     /// Queued chunks go out together in one vectored write where the
     /// transport supports it.
@@ -196,21 +236,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 let mut read = ReadBuf::uninit(&mut stack);
                 ready!(Pin::new(&mut this.io).poll_read(cx, &mut read))?;
                 let got = read.filled();
-                if got.len() == STACK_READ {
+                let full = got.len() == STACK_READ;
+                if full {
                     this.rbuf.reserve(READ_SIZE);
                 }
                 this.rbuf.extend_from_slice(got);
+                if full {
+                    this.read_available(cx);
+                }
                 got.len()
             } else {
-                // The rest of a large frame arrives in one read when it can.
-                let rest = this.conn.partial_frame_len().unwrap_or(0);
-                let want = rest
-                    .saturating_sub(this.rbuf.len())
-                    .clamp(READ_SIZE, MAX_READ_AHEAD);
-                if spare < want / 2 {
-                    this.rbuf.reserve(want);
+                let large = this.reserve_read();
+                let room = this.rbuf.capacity() - this.rbuf.len();
+                let n = ready!(poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf))?;
+                // A read sized to a large frame that it filled is done: the
+                // next is likely not there yet, and trying costs a call.
+                if n == room && !large {
+                    this.read_available(cx);
                 }
-                ready!(poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf))?
+                n
             };
             if n == 0 {
                 this.eof = true;

@@ -227,6 +227,8 @@ struct Recorder {
     chunk: usize,
     vectored_calls: usize,
     plain_calls: usize,
+    /// Calls to poll_read, those that found nothing included.
+    reads: usize,
 }
 
 impl tokio::io::AsyncRead for Recorder {
@@ -236,6 +238,7 @@ impl tokio::io::AsyncRead for Recorder {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         let this = self.get_mut();
+        this.reads += 1;
         if this.input.is_empty() {
             return std::task::Poll::Pending;
         }
@@ -430,4 +433,73 @@ async fn answers_to_a_pipelined_batch_go_out_in_one_write() {
         .flat_map(|p| [&[0x82, p.len() as u8][..], p].concat())
         .collect();
     assert_eq!(io.bytes, want);
+}
+
+fn masked_binary(p: &[u8]) -> Vec<u8> {
+    let key = [9, 8, 7, 6];
+    let mut f = vec![0x82];
+    match p.len() {
+        n @ 0..=125 => f.push(0x80 | n as u8),
+        n @ 126..=65535 => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&key);
+    f.extend(p.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    f
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_one_read_is_answered_in_one_write() {
+    // 40 KiB of 1 KiB messages: more than the first read and the next take.
+    let payloads: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1024]).collect();
+    let io = Recorder {
+        input: payloads.iter().flat_map(|p| masked_binary(p)).collect(),
+        chunk: usize::MAX,
+        ..Recorder::default()
+    };
+    let mut ws = ws_frame::WebSocketStream::from_parts(
+        io,
+        ws_frame::Connection::server(Config::default()),
+        bytes::BytesMut::new(),
+    );
+    for p in &payloads {
+        let msg = ws.next().await.unwrap().unwrap();
+        assert_eq!(msg, Message::binary(p.clone()));
+        ws.feed(msg).await.unwrap();
+        if !ws.has_buffered_message() {
+            ws.flush().await.unwrap();
+        }
+    }
+    let io = ws.get_ref();
+    assert_eq!(
+        io.plain_calls + io.vectored_calls,
+        1,
+        "one write for 40 answers"
+    );
+    assert_eq!(io.bytes.len(), 40 * (4 + 1024));
+}
+
+#[tokio::test]
+async fn a_large_frame_is_taken_in_a_read_sized_to_it_and_no_more() {
+    let payload = vec![7u8; 100_000];
+    let io = Recorder {
+        input: masked_binary(&payload),
+        chunk: usize::MAX,
+        ..Recorder::default()
+    };
+    let mut ws = ws_frame::WebSocketStream::from_parts(
+        io,
+        ws_frame::Connection::server(Config::default()),
+        bytes::BytesMut::new(),
+    );
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::binary(payload));
+    // The first read, then the rest of the frame: no read to see whether
+    // more has come, which one message at a time costs a system call each.
+    assert_eq!(ws.get_ref().reads, 2);
 }
