@@ -218,10 +218,15 @@ impl Socket {
     }
 
     pub(crate) fn outgoing(&self, packet: &Packet) {
+        // Looked at before the event name, which costs a parse: a broadcast
+        // calls this for every recipient, and few have listeners.
+        let listeners = lock(&self.0.any_outgoing).clone();
+        if listeners.is_empty() {
+            return;
+        }
         let Some(name) = packet.event_name() else {
             return;
         };
-        let listeners = lock(&self.0.any_outgoing).clone();
         for l in listeners {
             l(self, name, packet);
         }
