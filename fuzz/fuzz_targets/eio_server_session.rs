@@ -1,5 +1,5 @@
 //! The server session state machine under arbitrary sequences of requests,
-//! WebSocket traffic, sends and timers. Oracles: messages the application
+//! WebSocket traffic, sends (plain and prepared) and timers. Oracles: messages the application
 //! sends reach the client (over polling and WebSocket together) in order and
 //! never twice; at most one Closed event; nothing is handed out after close
 //! except what was already decided.
@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use engineio::{Event, Packet, Payload, ServerConfig, ServerSession, Transport, payload};
+use engineio::{Event, Packet, Payload, Prepared, ServerConfig, ServerSession, Transport, payload};
 use libfuzzer_sys::fuzz_target;
 
 const WS_INPUTS: [&str; 8] = ["2probe", "5", "3", "4hi", "1", "2", "6", "x"];
@@ -40,8 +40,13 @@ fuzz_target!(|data: &[u8]| {
             3 => s.handle_ws_message(now, ws_frame::Message::text(WS_INPUTS[(op / 12) as usize % 8])),
             4 => s.handle_ws_closed(),
             5 => s.handle_poll_dropped(),
-            6 | 7 => {
+            6 => {
                 s.send(Payload::Text(format!("m{sent}").into()));
+                sent += 1;
+            }
+            // The same, encoded once as a broadcast would be.
+            7 => {
+                s.send_prepared(&Prepared::new(Payload::Text(format!("m{sent}").into())));
                 sent += 1;
             }
             8 => now += Duration::from_millis(u64::from(op) * 300),

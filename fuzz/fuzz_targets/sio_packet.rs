@@ -1,5 +1,6 @@
 //! One text packet. Oracle (round trip): whatever decodes, re-encoded,
-//! decodes to the same packet, and its encoding is then stable.
+//! decodes to the same packet, and its encoding is then stable; encode_into
+//! after a prefix appends the same text, within encoded_len_hint.
 #![no_main]
 
 use bytes::Bytes;
@@ -24,6 +25,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = p.encode();
+    assert!(text.len() <= p.encoded_len_hint());
+    let mut prefixed = String::from("4");
+    p.encode_into(&mut prefixed);
+    assert_eq!(prefixed[1..], text, "encode_into appends what encode gives");
     let (again, waiting) = decode_text(Bytes::from(text.clone())).expect("re-encoding decodes");
     assert!(!waiting);
     assert_eq!(again, p);

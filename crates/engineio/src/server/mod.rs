@@ -497,6 +497,8 @@ impl Server {
 pub enum SocketCmd {
     /// Send a message.
     Send(Payload),
+    /// Send a message encoded once for many sessions.
+    SendPrepared(Prepared),
 }
 
 /// The handler behind [`Server::bind`]: events go to the [`Socket`] over a
@@ -543,8 +545,10 @@ impl Handler for ChannelHandler {
     }
 
     async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: SocketCmd) {
-        let SocketCmd::Send(p) = cmd;
-        ctx.send(p);
+        match cmd {
+            SocketCmd::Send(p) => ctx.send(p),
+            SocketCmd::SendPrepared(m) => ctx.send_prepared(&m),
+        }
     }
 
     async fn on_upgrade(&mut self, ctx: &mut Context<'_>) {
@@ -585,6 +589,12 @@ impl Socket {
         self.sender.send(payload).await
     }
 
+    /// Sends a message encoded once for many sessions (a broadcast): on
+    /// WebSocket every session shares its bytes.
+    pub async fn send_prepared(&self, message: Prepared) -> Result<(), SessionClosed> {
+        self.sender.send_prepared(message).await
+    }
+
     /// Closes the session ("forced close").
     pub async fn close(&self) {
         self.sender.close().await
@@ -604,6 +614,12 @@ impl SocketSender {
     /// Sends a message; waits while the session's queue is full.
     pub async fn send(&self, payload: Payload) -> Result<(), SessionClosed> {
         self.0.send(SocketCmd::Send(payload)).await
+    }
+
+    /// Sends a message encoded once for many sessions; waits while the
+    /// session's queue is full.
+    pub async fn send_prepared(&self, message: Prepared) -> Result<(), SessionClosed> {
+        self.0.send(SocketCmd::SendPrepared(message)).await
     }
 
     /// Closes the session.

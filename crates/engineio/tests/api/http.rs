@@ -527,3 +527,30 @@ async fn a_handler_runs_on_the_session_task() {
     ws.send(Message::text("1")).await.unwrap();
     assert_eq!(log.recv().await.unwrap(), "closed: transport close");
 }
+
+#[tokio::test]
+async fn a_prepared_message_reaches_websocket_and_polling_sessions_alike() {
+    let mut server = Server::bind("127.0.0.1:0", ServerOptions::default())
+        .await
+        .unwrap();
+    let addr = server.local_addr().to_string();
+    let mut clients = Vec::new();
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let mut ws = websocket(&addr, "EIO=4&transport=websocket").await;
+        assert!(next_text(&mut ws).await.starts_with("0{"));
+        clients.push(ws);
+        sockets.push(server.accept().await.unwrap());
+    }
+    let sid = polling_session(&addr).await;
+    sockets.push(server.accept().await.unwrap());
+    let news = engineio::Prepared::new(engineio::Payload::Text("news".into()));
+    for s in &sockets {
+        s.sender().send_prepared(news.clone()).await.unwrap();
+    }
+    for ws in &mut clients {
+        assert_eq!(next_text(ws).await, "4news");
+    }
+    let r = get(&addr, &format!("EIO=4&transport=polling&sid={sid}")).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "4news"));
+}
