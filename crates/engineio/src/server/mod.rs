@@ -14,7 +14,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -927,11 +929,6 @@ async fn run_session<H: Handler>(
     let mut pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>> = None;
     // Output fed to the WebSocket but not flushed, and for how many rounds.
     let (mut unflushed, mut deferred) = (false, 0);
-    // One timer for the session's life, moved only when its deadline moves:
-    // arming a new one every round showed in profiles of busy sessions.
-    let sleep = tokio::time::sleep_until(Instant::now());
-    tokio::pin!(sleep);
-    let mut armed: Option<std::time::Instant> = None;
     handler.on_open(&mut Context { session: &mut s }).await;
     loop {
         // Working now: sends from this task need not wake it (see queue.rs).
@@ -966,7 +963,7 @@ async fn run_session<H: Handler>(
                     }
                     if more { Ok(()) } else { w.flush().await }
                 };
-                let written = within(shared.options.write_timeout, write).await;
+                let written = within(shared.options.write_timeout, std::pin::pin!(write)).await;
                 if !matches!(written, Some(Ok(()))) {
                     // It cannot take a close frame either: just drop it, and
                     // go round again so the handler hears of the close.
@@ -990,12 +987,6 @@ async fn run_session<H: Handler>(
             .into_iter()
             .flatten()
             .min();
-        if deadline != armed {
-            if let Some(d) = deadline {
-                sleep.as_mut().reset(Instant::from_std(d));
-            }
-            armed = deadline;
-        }
         tokio::select! {
             cmd = std::future::poll_fn(|cx| cmds.poll_recv(cx)) => {
                 // A burst (broadcasts, a handler's emits) is taken in one
@@ -1038,7 +1029,7 @@ async fn run_session<H: Handler>(
                 pending_poll = None;
                 s.handle_poll_dropped();
             }
-            () = &mut sleep, if armed.is_some() => {
+            () = sleep_until(deadline.map(Instant::from_std)) => {
                 let now = Instant::now().into_std();
                 s.handle_timeout(now);
                 if handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
@@ -1059,13 +1050,24 @@ async fn run_session<H: Handler>(
         .remove(s.sid());
 }
 
-/// `fut` within `limit`, or `None`. The clock is read and a timer armed
-/// only when `fut` does not finish at once, as most writes do.
-async fn within<F: Future>(limit: std::time::Duration, fut: F) -> Option<F::Output> {
-    let mut fut = std::pin::pin!(fut);
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
-    match first {
-        std::task::Poll::Ready(v) => Some(v),
-        std::task::Poll::Pending => tokio::time::timeout(limit, fut).await.ok(),
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
+}
+
+/// `fut` within `limit`, or `None`. The clock is read and a timer made
+/// only when `fut` does not finish at once, as most writes do; the timer is
+/// boxed so that it takes no room in the session's task while it idles.
+async fn within<F: Future>(limit: std::time::Duration, mut fut: Pin<&mut F>) -> Option<F::Output> {
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
