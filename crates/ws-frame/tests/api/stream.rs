@@ -396,32 +396,40 @@ async fn pipelined_messages_are_known_to_be_buffered() {
     );
 }
 
-#[tokio::test]
-async fn answers_to_a_pipelined_batch_go_out_in_one_write() {
-    let frame = |p: &[u8]| {
-        let key = [9, 8, 7, 6];
-        let mut f = vec![0x82, 0x80 | p.len() as u8];
-        f.extend_from_slice(&key);
-        f.extend(p.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        f
-    };
+/// A server stream reading `input` from a [`Recorder`] that takes any write.
+fn server_reading(input: Vec<u8>) -> ws_frame::WebSocketStream<Recorder> {
     let io = Recorder {
-        input: [frame(b"one"), frame(b"two"), frame(b"three")].concat(),
+        input,
         chunk: usize::MAX,
         ..Recorder::default()
     };
-    let mut ws = ws_frame::WebSocketStream::from_parts(
+    ws_frame::WebSocketStream::from_parts(
         io,
         ws_frame::Connection::server(Config::default()),
         bytes::BytesMut::new(),
-    );
-    for _ in 0..3 {
+    )
+}
+
+/// Echoes `n` messages as a batching server does: feed each answer, flush
+/// when nothing more is already read. Returns what it echoed.
+async fn echo_batched(ws: &mut ws_frame::WebSocketStream<Recorder>, n: usize) -> Vec<Message> {
+    let mut seen = Vec::new();
+    for _ in 0..n {
         let msg = ws.next().await.unwrap().unwrap();
+        seen.push(msg.clone());
         ws.feed(msg).await.unwrap();
         if !ws.has_buffered_message() {
             ws.flush().await.unwrap();
         }
     }
+    seen
+}
+
+#[tokio::test]
+async fn answers_to_a_pipelined_batch_go_out_in_one_write() {
+    let input = [&b"one"[..], b"two", b"three"].map(masked_binary).concat();
+    let mut ws = server_reading(input);
+    echo_batched(&mut ws, 3).await;
     let io = ws.get_ref();
     assert_eq!(
         io.plain_calls + io.vectored_calls,
@@ -458,24 +466,15 @@ fn masked_binary(p: &[u8]) -> Vec<u8> {
 async fn a_batch_larger_than_one_read_is_answered_in_one_write() {
     // 40 KiB of 1 KiB messages: more than the first read and the next take.
     let payloads: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1024]).collect();
-    let io = Recorder {
-        input: payloads.iter().flat_map(|p| masked_binary(p)).collect(),
-        chunk: usize::MAX,
-        ..Recorder::default()
-    };
-    let mut ws = ws_frame::WebSocketStream::from_parts(
-        io,
-        ws_frame::Connection::server(Config::default()),
-        bytes::BytesMut::new(),
+    let mut ws = server_reading(payloads.iter().flat_map(|p| masked_binary(p)).collect());
+    let seen = echo_batched(&mut ws, payloads.len()).await;
+    assert_eq!(
+        seen,
+        payloads
+            .into_iter()
+            .map(Message::binary)
+            .collect::<Vec<_>>()
     );
-    for p in &payloads {
-        let msg = ws.next().await.unwrap().unwrap();
-        assert_eq!(msg, Message::binary(p.clone()));
-        ws.feed(msg).await.unwrap();
-        if !ws.has_buffered_message() {
-            ws.flush().await.unwrap();
-        }
-    }
     let io = ws.get_ref();
     assert_eq!(
         io.plain_calls + io.vectored_calls,
@@ -488,16 +487,7 @@ async fn a_batch_larger_than_one_read_is_answered_in_one_write() {
 #[tokio::test]
 async fn a_large_frame_is_taken_in_a_read_sized_to_it_and_no_more() {
     let payload = vec![7u8; 100_000];
-    let io = Recorder {
-        input: masked_binary(&payload),
-        chunk: usize::MAX,
-        ..Recorder::default()
-    };
-    let mut ws = ws_frame::WebSocketStream::from_parts(
-        io,
-        ws_frame::Connection::server(Config::default()),
-        bytes::BytesMut::new(),
-    );
+    let mut ws = server_reading(masked_binary(&payload));
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::binary(payload));
     // The first read, then the rest of the frame: no read to see whether
     // more has come, which one message at a time costs a system call each.
