@@ -16,10 +16,9 @@ pub enum Payload {
     Binary(Bytes),
 }
 
-/// A message encoded once for many sessions (a broadcast, or an emit with
-/// attachments to one client): each session on WebSocket sends the same
-/// bytes, without an allocation or a copy of its own. Sessions on polling
-/// send its payload.
+/// A message encoded once for many sessions (a broadcast): each session on
+/// WebSocket sends the same bytes, without an allocation or a copy of its
+/// own. Sessions on polling send its payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prepared(ws_frame::Message);
 
