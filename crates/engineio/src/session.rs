@@ -284,13 +284,11 @@ impl ServerSession {
     /// Queues a message encoded once for many sessions: on WebSocket its
     /// bytes are shared, not copied.
     pub fn send_prepared(&mut self, message: &Prepared) {
-        if self.transport == Transport::WebSocket {
-            if !self.closed {
-                self.ws_out.push_back(message.to_ws());
-            }
-            return;
+        if self.transport == Transport::WebSocket && !self.closed {
+            self.ws_out.push_back(message.to_ws());
+        } else {
+            self.push(Packet::Message(message.payload()));
         }
-        self.push(Packet::Message(message.payload()));
     }
 
     /// Closes the session from the server side ("forced close"). A pending

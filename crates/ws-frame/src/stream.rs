@@ -108,12 +108,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         if self.error.is_some() || self.conn.state() == State::Closed {
             return false;
         }
-        if let Err(e) = self.conn.handle_read(&mut self.rbuf) {
-            // Reported by the next poll, as if it had been found there.
-            self.error = Some(e);
-            return false;
+        self.parse_buffered() && self.conn.has_message()
+    }
+
+    /// Parses what has been read. A protocol error is kept for the next
+    /// poll to report, as if it had been found there; `false` then.
+    fn parse_buffered(&mut self) -> bool {
+        match self.conn.handle_read(&mut self.rbuf) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
         }
-        self.conn.has_message()
+    }
+
+    /// Room left in the read buffer without growing it.
+    fn read_room(&self) -> usize {
+        self.rbuf.capacity() - self.rbuf.len()
     }
 
     /// After a read of small frames that filled its room: takes what else
@@ -125,14 +137,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     fn read_available(&mut self, cx: &mut Context<'_>) {
         let mut taken = 0;
         while taken < MAX_READ_AHEAD {
-            if let Err(e) = self.conn.handle_read(&mut self.rbuf) {
-                self.error = Some(e);
+            if !self.parse_buffered() || self.conn.state() == State::Closed || self.reserve_read() {
                 return;
             }
-            if self.conn.state() == State::Closed || self.reserve_read() {
-                return;
-            }
-            let room = self.rbuf.capacity() - self.rbuf.len();
+            let room = self.read_room();
             match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf) {
                 Poll::Ready(Ok(n)) if n == room => taken += n,
                 _ => return,
@@ -150,7 +158,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             .unwrap_or(0)
             .saturating_sub(self.rbuf.len());
         let want = rest.clamp(READ_SIZE, MAX_READ_AHEAD);
-        if self.rbuf.capacity() - self.rbuf.len() < want / 2 {
+        if self.read_room() < want / 2 {
             self.rbuf.reserve(want);
         }
         rest > READ_SIZE
@@ -228,8 +236,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
             if this.conn.has_message() || this.conn.state() == State::Closed {
                 continue;
             }
-            let spare = this.rbuf.capacity() - this.rbuf.len();
-            let n = if this.rbuf.is_empty() && spare < READ_SIZE / 2 {
+            let n = if this.rbuf.is_empty() && this.read_room() < READ_SIZE / 2 {
                 // Let go of what is left of the last buffer before waiting.
                 this.rbuf = BytesMut::new();
                 let mut stack = [std::mem::MaybeUninit::<u8>::uninit(); STACK_READ];
@@ -247,7 +254,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 got.len()
             } else {
                 let large = this.reserve_read();
-                let room = this.rbuf.capacity() - this.rbuf.len();
+                let room = this.read_room();
                 let n = ready!(poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf))?;
                 // A read sized to a large frame that it filled is done: the
                 // next is likely not there yet, and trying costs a call.

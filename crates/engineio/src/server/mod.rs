@@ -29,11 +29,11 @@ use ws_frame::handshake::{HandshakeConfig, UpgradeRequest};
 use ws_frame::{Connection, WebSocketStream};
 
 use crate::http::{self, ReadError, Response};
+use crate::packet::{Payload, Prepared};
+use crate::session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};
 use queue::{PushError, Queue, Recv};
 
 mod queue;
-use crate::packet::{Payload, Prepared};
-use crate::session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};
 
 /// A check on every new session's first request (auth, Origin, rate
 /// limits): return `Err(status)` to refuse it with 403 or another status.
@@ -256,12 +256,6 @@ pub struct SessionInfo<C> {
 pub struct SessionSender<C> {
     sid: Arc<str>,
     cmds: Arc<Queue<Cmd<C>>>,
-}
-
-impl<C> std::fmt::Debug for Queue<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Queue")
-    }
 }
 
 impl<C> Clone for SessionSender<C> {

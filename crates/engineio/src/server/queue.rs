@@ -26,6 +26,12 @@ pub(crate) struct Queue<T> {
     space: Notify,
 }
 
+impl<T> std::fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Queue")
+    }
+}
+
 struct Inner<T> {
     items: VecDeque<T>,
     /// The session task, while it waits.
@@ -66,6 +72,15 @@ impl<T> Queue<T> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Wakes the session if it waits, after letting go of the lock.
+    fn wake_receiver(mut inner: MutexGuard<'_, Inner<T>>) {
+        let waker = inner.waker.take();
+        drop(inner);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
     /// Queues `item` if there is room now.
     pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
         let mut inner = self.lock();
@@ -76,11 +91,7 @@ impl<T> Queue<T> {
             return Err(PushError::Full(item));
         }
         inner.items.push_back(item);
-        let waker = inner.waker.take();
-        drop(inner);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        Self::wake_receiver(inner);
         Ok(())
     }
 
@@ -105,11 +116,7 @@ impl<T> Queue<T> {
     pub(crate) fn request_close(&self) {
         let mut inner = self.lock();
         inner.close_requested = true;
-        let waker = inner.waker.take();
-        drop(inner);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        Self::wake_receiver(inner);
     }
 
     /// Whether nothing is waiting for the session, close request included.
