@@ -12,7 +12,8 @@
 #   benches/run.sh                 # SECS=5 per measurement by default
 # With two or more cores the server under test runs on core 0 and the load
 # generator on core 1 (taskset), so every server, Node included, gets one
-# core to itself; PIN=0 lets the scheduler place both.
+# core to itself (and the Rust servers one tokio worker); PIN=0 lets the
+# scheduler place both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${SECS:-5}"
@@ -25,6 +26,10 @@ LG=./target/release/loadgen
 SRV_PIN=(); LG_PIN=()
 if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   SRV_PIN=(taskset -c 0); LG_PIN=(taskset -c 1)
+  # One core, one worker: every Rust server here starts tokio's multi-thread
+  # runtime, which reads this; two workers sharing one core only pass
+  # wake-ups between each other. Node has one thread anyway.
+  export TOKIO_WORKER_THREADS=1
 fi
 PEERS=benches/peers/target/release
 ulimit -n 20000 2>/dev/null || true
@@ -69,7 +74,7 @@ run fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
 run node-ws 9304 node benches/peers/ws_echo.js 9304
 
 url() { echo "ws://127.0.0.1:$1/socket.io/?EIO=4&transport=websocket"; }
-BCAST="sio-broadcast --conns 1000 --rounds 100"
+BCAST="sio-broadcast --conns 1000 --rounds 300"
 [ "${FULL:-0}" = 1 ] && BCAST="$BCAST
 sio-broadcast --conns 10000 --rounds 20"
 SCENARIOS="sio-echo --conns 1 --size 32
@@ -78,7 +83,7 @@ sio-echo --conns 1000 --size 32
 sio-echo --conns 64 --size 32 --batch 16
 sio-echo --conns 1000 --size 32 --batch 16
 $BCAST
-sio-broadcast --conns 1000 --rounds 20 --burst 16"
+sio-broadcast --conns 1000 --rounds 100 --burst 16"
 run socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301
 run socketioxide 3302 $PEERS/socketioxide_bench 127.0.0.1:3302
 run node-socket.io 3303 node benches/peers/sio_bench.js 3303

@@ -4,7 +4,9 @@ ours first, then each peer, with the ratio ours / peer (above 1: ours ahead;
 for memory and CPU time, peer / ours). Batched echo rows (`--batch`) and
 broadcast bursts (`--burst`) are rows of their own. After each rate table, a table of the
 server's CPU time per message, user + kernel, with ratios of the user part:
-the kernel's part of a loopback round trip is alike for every server."""
+the kernel's part of a loopback round trip is alike for every server. In
+brackets, the share of one core the server was busy: below ~95% it waited
+for the load generator or for round trips rather than setting the pace."""
 import json
 import sys
 from collections import OrderedDict
@@ -85,7 +87,8 @@ def main():
                     if r is None or "server_user_us" not in r:
                         cells.append("-")
                         continue
-                    cells.append(f"{r['server_user_us']:.2f} + {r['server_sys_us']:.2f}")
+                    busy = r["per_sec"] * (r["server_user_us"] + r["server_sys_us"]) / 1e4
+                    cells.append(f"{r['server_user_us']:.2f} + {r['server_sys_us']:.2f} ({busy:.0f}%)")
                     if s in ours:
                         mine = r["server_user_us"]
                 ratios = []

@@ -20,7 +20,9 @@
 //! time over the measured window from `/proc/PID/stat`, reported per message
 //! split into user and kernel (`server_user_us`, `server_sys_us`): on
 //! loopback the kernel's share is the same for every server, the user share
-//! is what the implementation costs. Loopback only.
+//! is what the implementation costs. The load generator's own CPU time per
+//! message (`loadgen_user_us`, `loadgen_sys_us`) says whether it, rather
+//! than the server, set the pace; it runs on one thread. Loopback only.
 
 use std::time::{Duration, Instant};
 
@@ -103,6 +105,16 @@ fn cpu_ticks(pid: Option<u32>) -> (u64, u64) {
     (next(), next())
 }
 
+/// CPU ticks of the server (user, kernel) and of this load generator (user,
+/// kernel): the latter shows whether the load generator set the pace.
+type CpuSnapshot = (u64, u64, u64, u64);
+
+fn cpu_snapshot(pid: Option<u32>) -> CpuSnapshot {
+    let (su, ss) = cpu_ticks(pid);
+    let (lu, ls) = cpu_ticks(Some(std::process::id()));
+    (su, ss, lu, ls)
+}
+
 /// Clock ticks per second, for [`cpu_ticks`].
 fn ticks_per_sec() -> f64 {
     std::process::Command::new("getconf")
@@ -179,20 +191,21 @@ fn report(
     count: u64,
     elapsed: Duration,
     mut lat: Vec<u32>,
-    cpu0: (u64, u64),
+    cpu0: CpuSnapshot,
     extra: &str,
 ) {
     lat.sort_unstable();
     let (hwm, rss) = memory_kib(a.pid);
-    let cpu1 = cpu_ticks(a.pid);
+    let cpu1 = cpu_snapshot(a.pid);
     let us_per_tick = 1e6 / ticks_per_sec();
     let per_msg =
         |t0: u64, t1: u64| t1.saturating_sub(t0) as f64 * us_per_tick / count.max(1) as f64;
     let (user, sys) = (per_msg(cpu0.0, cpu1.0), per_msg(cpu0.1, cpu1.1));
+    let (lg_user, lg_sys) = (per_msg(cpu0.2, cpu1.2), per_msg(cpu0.3, cpu1.3));
     println!(
         "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"binary\":{},\"batch\":{},\"burst\":{},\"count\":{count},\"secs\":{:.3},\
-\"per_sec\":{:.0},\"p50_us\":{},\"p99_us\":{},\"server_peak_rss_kib\":{hwm},\"server_rss_kib\":{rss},\
-\"server_user_us\":{user:.3},\"server_sys_us\":{sys:.3}{extra}}}",
+\"per_sec\":{:.0},\"p50_us\":{},\"p90_us\":{},\"p99_us\":{},\"p999_us\":{},\"max_us\":{},\"server_peak_rss_kib\":{hwm},\"server_rss_kib\":{rss},\
+\"server_user_us\":{user:.3},\"server_sys_us\":{sys:.3},\"loadgen_user_us\":{lg_user:.3},\"loadgen_sys_us\":{lg_sys:.3}{extra}}}",
         a.conns,
         a.size,
         a.binary,
@@ -201,17 +214,20 @@ fn report(
         elapsed.as_secs_f64(),
         count as f64 / elapsed.as_secs_f64(),
         percentile(&lat, 0.50),
+        percentile(&lat, 0.90),
         percentile(&lat, 0.99),
+        percentile(&lat, 0.999),
+        percentile(&lat, 1.0),
     );
 }
 
 /// Runs `conns` closed loops until the deadline; returns counts and latencies.
-async fn closed_loops<F, Fut>(a: &Args, one: F) -> (u64, Duration, Vec<u32>, (u64, u64))
+async fn closed_loops<F, Fut>(a: &Args, one: F) -> (u64, Duration, Vec<u32>, CpuSnapshot)
 where
     F: Fn(usize, Instant) -> Fut,
     Fut: std::future::Future<Output = (u64, Vec<u32>)> + Send + 'static,
 {
-    let cpu0 = cpu_ticks(a.pid);
+    let cpu0 = cpu_snapshot(a.pid);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(a.secs);
     let tasks: Vec<_> = (0..a.conns)
@@ -226,7 +242,11 @@ where
     (count, start.elapsed(), lat, cpu0)
 }
 
-#[tokio::main]
+// One thread: the load generator gets one core (benches/run.sh pins it), and
+// a multi-thread runtime on one core spends two futex calls per delivered
+// message handing wake-ups between its workers, which made it, not the
+// server, set the pace of the broadcast rows.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let a = parse_args();
     match a.mode.as_str() {
@@ -336,7 +356,7 @@ async fn main() {
             }
             let mut emitter = sio_connect(&a.url, a.conns).await;
             let mut times = Vec::with_capacity(a.rounds);
-            let cpu0 = cpu_ticks(a.pid);
+            let cpu0 = cpu_snapshot(a.pid);
             let start = Instant::now();
             for r in 0..a.rounds {
                 let t = Instant::now();
@@ -365,7 +385,7 @@ async fn main() {
         }
         "sio-idle" => {
             let before = memory_kib(a.pid).1;
-            let cpu0 = cpu_ticks(a.pid);
+            let cpu0 = cpu_snapshot(a.pid);
             let mut conns = Vec::with_capacity(a.conns);
             let start = Instant::now();
             for i in 0..a.conns {
