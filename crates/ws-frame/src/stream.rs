@@ -128,17 +128,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         self.rbuf.capacity() - self.rbuf.len()
     }
 
-    /// After a read of small frames that filled its room: takes what else
-    /// has arrived, without waiting, so that a batch of small pipelined
-    /// messages is parsed, answered and flushed together rather than in
-    /// read-sized parts. It stops at a large frame, which the reads sized to
-    /// the frame take, and after [`MAX_READ_AHEAD`]. End of stream and
-    /// errors are left for the next read, which meets them again.
-    fn read_available(&mut self, cx: &mut Context<'_>) {
-        let mut taken = 0;
+    /// After a read of small frames that filled its room (`taken` bytes):
+    /// takes what else has arrived, without waiting, so that a batch of
+    /// small pipelined messages is parsed, answered and flushed together
+    /// rather than in read-sized parts. Each read asks for a few times what
+    /// the batch has brought so far, so a batch takes one or two calls more,
+    /// not one per [`READ_SIZE`]. It stops at a large frame, which the reads
+    /// sized to the frame take, and after [`MAX_READ_AHEAD`]. End of stream
+    /// and errors are left for the next read, which meets them again.
+    fn read_available(&mut self, cx: &mut Context<'_>, mut taken: usize) {
         while taken < MAX_READ_AHEAD {
             if !self.parse_buffered() || self.conn.state() == State::Closed || self.reserve_read() {
                 return;
+            }
+            let want = (4 * taken).min(MAX_READ_AHEAD - taken);
+            if self.read_room() < want {
+                self.rbuf.reserve(want);
             }
             let room = self.read_room();
             match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf) {
@@ -249,17 +254,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 }
                 this.rbuf.extend_from_slice(got);
                 if full {
-                    this.read_available(cx);
+                    this.read_available(cx, STACK_READ);
                 }
                 got.len()
             } else {
                 let large = this.reserve_read();
                 let room = this.read_room();
-                let n = ready!(poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf))?;
+                let read = poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf);
+                if read.is_pending() && this.rbuf.is_empty() && room > READ_SIZE {
+                    // Waiting with nothing buffered: keep no more room than
+                    // a busy connection needs (a batch may have grown it).
+                    this.rbuf = BytesMut::new();
+                }
+                let n = ready!(read)?;
                 // A read sized to a large frame that it filled is done: the
                 // next is likely not there yet, and trying costs a call.
                 if n == room && !large {
-                    this.read_available(cx);
+                    this.read_available(cx, n);
                 }
                 n
             };
@@ -412,4 +423,33 @@ where
     let mut rng = StdRng::from_os_rng();
     let conn = Connection::client(config, move || rng.random::<[u8; 4]>());
     Ok((WebSocketStream::from_parts(io, conn, buf), resp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn a_stream_waiting_after_a_batch_keeps_no_large_buffer() {
+        let (mut peer, io) = tokio::io::duplex(64 << 10);
+        let mut ws = WebSocketStream::from_parts(
+            io,
+            Connection::server(crate::Config::default()),
+            BytesMut::new(),
+        );
+        // Four masked 1 KiB frames (zero key: the payload is as sent), a
+        // little more than the first read takes: the second is given room
+        // for four times that, and most of it is left over.
+        let frame = [&[0x82, 0x80 | 126, 4, 0, 0, 0, 0, 0][..], &[7; 1024]].concat();
+        peer.write_all(&frame.repeat(4)).await.unwrap();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        for _ in 0..4 {
+            let m = Pin::new(&mut ws).poll_next(&mut cx);
+            assert!(matches!(m, Poll::Ready(Some(Ok(Message::Binary(_))))));
+        }
+        // The batch grew the buffer past READ_SIZE; waiting lets it go.
+        assert!(Pin::new(&mut ws).poll_next(&mut cx).is_pending());
+        assert!(ws.rbuf.capacity() <= READ_SIZE, "{}", ws.rbuf.capacity());
+    }
 }

@@ -482,6 +482,20 @@ async fn a_batch_larger_than_one_read_is_answered_in_one_write() {
         "one write for 40 answers"
     );
     assert_eq!(io.bytes.len(), 40 * (4 + 1024));
+    // 4 KiB, then room for four times that (16 KiB, filled), then for four
+    // times all so far: the rest.
+    assert_eq!(io.reads, 3, "reads for 41 KiB pipelined");
+}
+
+#[tokio::test]
+async fn a_pipelined_batch_of_16_kib_takes_two_reads() {
+    let payloads: Vec<Vec<u8>> = (0..16u8).map(|i| vec![i; 1024]).collect();
+    let mut ws = server_reading(payloads.iter().flat_map(|p| masked_binary(p)).collect());
+    let seen = echo_batched(&mut ws, payloads.len()).await;
+    assert_eq!(seen.len(), 16);
+    let io = ws.get_ref();
+    assert_eq!(io.reads, 2, "the first read, then one for the rest");
+    assert_eq!(io.plain_calls + io.vectored_calls, 1);
 }
 
 #[tokio::test]
