@@ -9,14 +9,15 @@
 #     FULL=1), RSS per connection of 10 000 left idle for 30 s (heartbeats
 #     answered), so idle-time housekeeping counts.
 # Results: target/bench/results.jsonl and target/bench/table.md.
-#   benches/run.sh                 # SECS=5 per measurement by default
+#   benches/run.sh        # SECS=3 a measurement, REPEAT=3 of each (medians)
 # With two or more cores the server under test runs on core 0 and the load
 # generator on core 1 (taskset), so every server, Node included, gets one
-# core to itself (and the Rust servers one tokio worker); PIN=0 lets the
-# scheduler place both.
+# core to itself (tokio sizes its worker pool to the affinity mask: one
+# worker); PIN=0 lets the scheduler place both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECS="${SECS:-5}"
+SECS="${SECS:-3}"
+REPEAT="${REPEAT:-3}"
 OUT=target/bench; mkdir -p "$OUT"; : > "$OUT/results.jsonl"; : > "$OUT/failed.txt"; : > "$OUT/loadgen.log"
 
 cargo build --release -p loadgen -p ws-frame --example autobahn_server -p socketio-server --example bench_server
@@ -26,10 +27,6 @@ LG=./target/release/loadgen
 SRV_PIN=(); LG_PIN=()
 if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   SRV_PIN=(taskset -c 0); LG_PIN=(taskset -c 1)
-  # One core, one worker: every Rust server here starts tokio's multi-thread
-  # runtime, which reads this; two workers sharing one core only pass
-  # wake-ups between each other. Node has one thread anyway.
-  export TOKIO_WORKER_THREADS=1
 fi
 PEERS=benches/peers/target/release
 ulimit -n 20000 2>/dev/null || true
@@ -37,26 +34,42 @@ ulimit -n 20000 2>/dev/null || true
 SERVER=
 trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null || true' EXIT
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-run() { # name port cmd... ; runs the scenarios in $SCENARIOS against it
-  local name=$1 port=$2; shift 2
+# One measurement: starts the server on a fresh process, runs one scenario
+# against it, stops it.
+measure() { # name port scenario cmd...
+  local name=$1 port=$2 scenario=$3; shift 3
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is taken: stop what listens there first" >&2; exit 1
   fi
-  "${SRV_PIN[@]}" "$@" > "$OUT/$name.log" 2>&1 & local pid=$!
+  "${SRV_PIN[@]}" "$@" >> "$OUT/$name.log" 2>&1 & local pid=$!
   SERVER=$pid
   wait_port "$port" && kill -0 $pid 2>/dev/null || { echo "$name did not start" >&2; exit 1; }
-  echo "== $name (pid $pid)" >&2
-  while read -r mode args; do
-    [ -n "$mode" ] || continue
-    # A scenario a server cannot finish is reported, and the run goes on.
-    # shellcheck disable=SC2086
-    if line=$("${LG_PIN[@]}" $LG "$mode" --url "$(url "$port")" --secs "$SECS" $args --pid $pid 2>> "$OUT/loadgen.log"); then
-      echo "$line" | sed "s/^{/{\"server\":\"$name\",/" | tee -a "$OUT/results.jsonl" >&2
-    else
-      echo "$name: $mode $args FAILED (target/bench/loadgen.log)" | tee -a "$OUT/failed.txt" >&2
-    fi
-  done <<< "$SCENARIOS"
+  local mode=${scenario%% *} args=${scenario#* }
+  # A scenario a server cannot finish is reported, and the run goes on.
+  # shellcheck disable=SC2086
+  if line=$("${LG_PIN[@]}" $LG "$mode" --url "$(url "$port")" --secs "$SECS" $args --pid $pid 2>> "$OUT/loadgen.log"); then
+    echo "$line" | sed "s/^{/{\"server\":\"$name\",/" | tee -a "$OUT/results.jsonl" >&2
+  else
+    echo "$name: $scenario FAILED (target/bench/loadgen.log)" | tee -a "$OUT/failed.txt" >&2
+  fi
   kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+  SERVER=
+}
+
+# Every scenario in $SCENARIOS, $REPEAT times, each time against every
+# server in $SERVERS in turn, so that the machine's drift over the run
+# falls on all of them alike; the table takes medians.
+compare() {
+  while read -r scenario; do
+    [ -n "$scenario" ] || continue
+    for _ in $(seq "$REPEAT"); do
+      while read -r name port cmd; do
+        [ -n "$name" ] || continue
+        # shellcheck disable=SC2086
+        measure "$name" "$port" "$scenario" $cmd
+      done <<< "$SERVERS"
+    done
+  done <<< "$SCENARIOS"
 }
 
 url() { echo "ws://127.0.0.1:$1/"; }
@@ -68,10 +81,11 @@ done)
 ws-echo --conns 64 --size 32 --batch 16
 ws-echo --conns 64 --size 1024 --binary --batch 16
 ws-echo --conns 1000 --size 32 --batch 16"
-run ws-frame 9301 ./target/release/examples/autobahn_server 127.0.0.1:9301
-run tokio-tungstenite 9302 $PEERS/tungstenite_echo 127.0.0.1:9302
-run fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
-run node-ws 9304 node benches/peers/ws_echo.js 9304
+SERVERS="ws-frame 9301 ./target/release/examples/autobahn_server 127.0.0.1:9301
+tokio-tungstenite 9302 $PEERS/tungstenite_echo 127.0.0.1:9302
+fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
+node-ws 9304 node benches/peers/ws_echo.js 9304"
+compare
 
 url() { echo "ws://127.0.0.1:$1/socket.io/?EIO=4&transport=websocket"; }
 BCAST="sio-broadcast --conns 1000 --rounds 300"
@@ -84,14 +98,12 @@ sio-echo --conns 64 --size 32 --batch 16
 sio-echo --conns 1000 --size 32 --batch 16
 $BCAST
 sio-broadcast --conns 1000 --rounds 100 --burst 16"
-run socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301
-run socketioxide 3302 $PEERS/socketioxide_bench 127.0.0.1:3302
-run node-socket.io 3303 node benches/peers/sio_bench.js 3303
-# Idle memory on a fresh server each.
-SCENARIOS="sio-idle --conns 10000 --secs 30"
-run socketio-server 3311 ./target/release/examples/bench_server 127.0.0.1:3311
-run socketioxide 3312 $PEERS/socketioxide_bench 127.0.0.1:3312
-run node-socket.io 3313 node benches/peers/sio_bench.js 3313
+SERVERS="socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301
+socketioxide 3302 $PEERS/socketioxide_bench 127.0.0.1:3302
+node-socket.io 3303 node benches/peers/sio_bench.js 3303"
+compare
+# Idle memory, once: it does not drift.
+SCENARIOS="sio-idle --conns 10000 --secs 30" REPEAT=1 compare
 
 echo "pinned: ${SRV_PIN[*]:-no}" >&2
 python3 benches/table.py "$OUT/results.jsonl" | tee "$OUT/table.md"

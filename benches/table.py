@@ -4,10 +4,13 @@ ours first, then each peer, with the ratio ours / peer (above 1: ours ahead;
 for memory and CPU time, peer / ours). Batched echo rows (`--batch`) and
 broadcast bursts (`--burst`) are rows of their own. After each rate table, a table of the
 server's CPU time per message, user + kernel, with ratios of the user part:
-the kernel's part of a loopback round trip is alike for every server. In
-brackets, the share of one core the server was busy: below ~95% it waited
-for the load generator or for round trips rather than setting the pace."""
+the kernel's part of a loopback round trip is alike for every server. Each
+figure is the median over the repeats of its case. In
+brackets, the share of one core the server was busy, and the load
+generator's (lg): a server below ~95% while the load generator is near 100%
+was paced by the load generator, not by its own cost."""
 import json
+import statistics
 import sys
 from collections import OrderedDict
 
@@ -35,8 +38,31 @@ def label(k):
     return f"idle {r['conns']} conns"
 
 
+def merged(rows):
+    """One row per server and case: the median of each figure over the
+    repeats (benches/run.sh REPEAT), taken figure by figure."""
+    groups = OrderedDict()
+    for r in rows:
+        if "server_user_us" in r:
+            r["busy"] = r["per_sec"] * (r["server_user_us"] + r["server_sys_us"]) / 1e4
+        if "loadgen_user_us" in r:
+            r["lg_busy"] = r["per_sec"] * (r["loadgen_user_us"] + r["loadgen_sys_us"]) / 1e4
+        groups.setdefault((r["server"],) + key(r), []).append(r)
+    out = []
+    for rs in groups.values():
+        m = dict(rs[0])
+        for f, v in rs[0].items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and f not in FIELDS:
+                m[f] = statistics.median(r[f] for r in rs if f in r)
+        m["repeats"] = len(rs)
+        out.append(m)
+    return out
+
+
 def main():
-    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    rows = merged([json.loads(l) for l in open(sys.argv[1]) if l.strip()])
+    repeats = sorted({r["repeats"] for r in rows})
+    print(f"Medians of {'/'.join(map(str, repeats))} measurements per cell.")
     for title, modes in (("WebSocket echo", ("ws-echo",)), ("Socket.IO", ("sio-echo", "sio-broadcast", "sio-idle"))):
         group = [r for r in rows if r["mode"] in modes]
         if not group:
@@ -63,7 +89,7 @@ def main():
                 elif idle:
                     cells.append(f"{v / 1024:.1f} KiB/conn")
                 else:
-                    cells.append(f"{v:,.0f}/s (p99 {r['p99_us']} µs)")
+                    cells.append(f"{v:,.0f}/s (p99 {r['p99_us']:.0f} µs)")
                 if s in ours:
                     mine = v
             ratios = []
@@ -87,8 +113,8 @@ def main():
                     if r is None or "server_user_us" not in r:
                         cells.append("-")
                         continue
-                    busy = r["per_sec"] * (r["server_user_us"] + r["server_sys_us"]) / 1e4
-                    cells.append(f"{r['server_user_us']:.2f} + {r['server_sys_us']:.2f} ({busy:.0f}%)")
+                    lg = f", lg {r['lg_busy']:.0f}%" if "lg_busy" in r else ""
+                    cells.append(f"{r['server_user_us']:.2f} + {r['server_sys_us']:.2f} ({r['busy']:.0f}%{lg})")
                     if s in ours:
                         mine = r["server_user_us"]
                 ratios = []

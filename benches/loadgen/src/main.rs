@@ -242,10 +242,11 @@ where
     (count, start.elapsed(), lat, cpu0)
 }
 
-// One thread: the load generator gets one core (benches/run.sh pins it), and
-// a multi-thread runtime on one core spends two futex calls per delivered
-// message handing wake-ups between its workers, which made it, not the
-// server, set the pace of the broadcast rows.
+// One thread: the load generator gets one core (benches/run.sh pins it).
+// With the multi-thread runtime, the main task (which counts broadcast
+// deliveries) ran on the main thread and the connections on a worker, and
+// every delivery cost two futex calls to wake the other thread: that made
+// the load generator, not the server, set the pace of the broadcast rows.
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let a = parse_args();
