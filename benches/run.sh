@@ -18,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${SECS:-3}"
 REPEAT="${REPEAT:-3}"
-OUT=target/bench; mkdir -p "$OUT"; : > "$OUT/results.jsonl"; : > "$OUT/failed.txt"; : > "$OUT/loadgen.log"
+OUT=target/bench; mkdir -p "$OUT"; rm -f "$OUT"/*.log
+: > "$OUT/results.jsonl"; : > "$OUT/failed.txt"; : > "$OUT/loadgen.log"
 
 cargo build --release -p loadgen -p ws-frame --example autobahn_server -p socketio-server --example bench_server
 (cd benches/peers && cargo build --release)

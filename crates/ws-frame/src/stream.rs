@@ -138,12 +138,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// and errors are left for the next read, which meets them again.
     fn read_available(&mut self, cx: &mut Context<'_>, mut taken: usize) {
         while taken < MAX_READ_AHEAD {
-            if !self.parse_buffered() || self.conn.state() == State::Closed || self.reserve_read() {
+            if !self.parse_buffered() || self.conn.state() == State::Closed {
                 return;
             }
-            let want = (4 * taken).min(MAX_READ_AHEAD - taken);
-            if self.read_room() < want {
-                self.rbuf.reserve(want);
+            if self.reserve_read((4 * taken).min(MAX_READ_AHEAD - taken)) {
+                return;
             }
             let room = self.read_room();
             match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf) {
@@ -153,20 +152,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         }
     }
 
-    /// Room for the next read into the connection's buffer: the rest of a
-    /// large frame in one read when it can, [`READ_SIZE`] at least. Returns
-    /// whether the read is for the rest of a frame larger than that.
-    fn reserve_read(&mut self) -> bool {
+    /// Room for the next read into the connection's buffer, in one
+    /// allocation: the rest of a large frame in one read when it can,
+    /// [`READ_SIZE`] at least, and `batch` at least (a pipelined batch's
+    /// next read). Returns whether the read is for the rest of a frame
+    /// larger than [`READ_SIZE`].
+    fn reserve_read(&mut self, batch: usize) -> bool {
         let rest = self
             .conn
             .partial_frame_len()
             .unwrap_or(0)
             .saturating_sub(self.rbuf.len());
-        let want = rest.clamp(READ_SIZE, MAX_READ_AHEAD);
-        if self.read_room() < want / 2 {
+        let large = rest > READ_SIZE;
+        if large {
+            // The frame's own reads take it; a batch read stops here.
+            let want = rest.min(MAX_READ_AHEAD);
+            if self.read_room() < want / 2 {
+                self.rbuf.reserve(want);
+            }
+            return true;
+        }
+        let room = self.read_room();
+        let want = if room < READ_SIZE / 2 { READ_SIZE } else { 0 }.max(batch);
+        if room < want {
             self.rbuf.reserve(want);
         }
-        rest > READ_SIZE
+        false
     }
 
     /// Writes out everything the connection has queued, then flushes.
@@ -258,7 +269,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 }
                 got.len()
             } else {
-                let large = this.reserve_read();
+                let large = this.reserve_read(0);
                 let room = this.read_room();
                 let read = poll_read_buf(Pin::new(&mut this.io), cx, &mut this.rbuf);
                 if read.is_pending() && this.rbuf.is_empty() && room > READ_SIZE {
