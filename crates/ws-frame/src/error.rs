@@ -118,18 +118,27 @@ pub enum HandshakeError {
     /// §4.2.1: the request needs a `Sec-WebSocket-Key`.
     #[error("missing Sec-WebSocket-Key header")]
     MissingSecWebSocketKey,
+    /// §4.2.1, §11.3.1: `Sec-WebSocket-Key` must not appear more than once.
+    #[error("Sec-WebSocket-Key header appears more than once")]
+    DuplicateSecWebSocketKey,
     /// §4.2.1: the key must be 16 bytes, base64-encoded.
     #[error("Sec-WebSocket-Key is not 16 base64-encoded bytes")]
     InvalidSecWebSocketKey,
     /// §4.2.1: only `Sec-WebSocket-Version: 13` is spoken; answered with 426.
     #[error("unsupported Sec-WebSocket-Version (only 13 is supported)")]
     UnsupportedVersion,
+    /// §4.2.1, §11.3.5: `Sec-WebSocket-Version` must not appear more than once.
+    #[error("Sec-WebSocket-Version header appears more than once")]
+    DuplicateSecWebSocketVersion,
     /// §4.1: the server must answer 101 to accept.
     #[error("server answered {0} instead of 101")]
     UnexpectedStatus(u16),
     /// §4.1: `Sec-WebSocket-Accept` must match the key sent.
     #[error("Sec-WebSocket-Accept does not match the key")]
     WrongAccept,
+    /// §4.1, §11.3.3: `Sec-WebSocket-Accept` must not appear more than once.
+    #[error("Sec-WebSocket-Accept header appears more than once")]
+    DuplicateSecWebSocketAccept,
     /// §4.1: the server may only select a subprotocol the client offered.
     #[error("server selected subprotocol {0:?}, which was not offered")]
     UnofferedSubprotocol(String),

@@ -80,6 +80,11 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
     })
 }
 
+/// Whether the `name` header is on more than one line.
+fn appears_twice(headers: &HeaderMap, name: HeaderName) -> bool {
+    headers.get_all(name).iter().nth(1).is_some()
+}
+
 fn comma_list(headers: &HeaderMap, name: HeaderName) -> Vec<String> {
     headers
         .get_all(name)
@@ -153,6 +158,13 @@ impl UpgradeRequest {
         }
         if !has_token(h, header::CONNECTION, "upgrade") {
             return Err(HandshakeError::MissingConnectionUpgrade);
+        }
+        // Checked before their values: a second copy would go unread.
+        if appears_twice(h, header::SEC_WEBSOCKET_VERSION) {
+            return Err(HandshakeError::DuplicateSecWebSocketVersion);
+        }
+        if appears_twice(h, header::SEC_WEBSOCKET_KEY) {
+            return Err(HandshakeError::DuplicateSecWebSocketKey);
         }
         if h.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
             return Err(HandshakeError::UnsupportedVersion);
@@ -362,6 +374,9 @@ impl ClientRequest {
         if !has_token(h, header::CONNECTION, "upgrade") {
             return Err(HandshakeError::MissingConnectionUpgrade);
         }
+        if appears_twice(h, header::SEC_WEBSOCKET_ACCEPT) {
+            return Err(HandshakeError::DuplicateSecWebSocketAccept);
+        }
         let expected = accept_key(self.key.as_bytes());
         if h.get(header::SEC_WEBSOCKET_ACCEPT).map(|v| v.as_bytes()) != Some(expected.as_bytes()) {
             return Err(HandshakeError::WrongAccept);
@@ -471,6 +486,41 @@ Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
         let too_big = format!("GET / HTTP/1.1\r\nX: {}\r\n", "a".repeat(20 << 10));
         let err = parse_request(too_big.as_bytes(), &HandshakeConfig::default()).unwrap_err();
         assert_eq!(err.status(), 431);
+    }
+
+    #[test]
+    fn key_and_version_must_appear_once() {
+        // §11.3.1, §11.3.5: a second line is refused even when both hold
+        // valid values (the first one alone would pass).
+        let key_twice: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\
+Upgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\
+Sec-WebSocket-Version: 13\r\n\r\n";
+        let err = check(key_twice).unwrap_err();
+        assert_eq!(err, HandshakeError::DuplicateSecWebSocketKey);
+        assert_eq!(err.status(), 400);
+        let version_twice: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\
+Upgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+sec-websocket-version: 13\r\n\r\n";
+        let err = check(version_twice).unwrap_err();
+        assert_eq!(err, HandshakeError::DuplicateSecWebSocketVersion);
+        assert_eq!(err.status(), 400, "a bad request, not 426");
+        // The same rule for the server's accept key (§11.3.3).
+        let req = ClientRequest::new("ws://x/", [3; 16]).unwrap();
+        let mut resp = Vec::new();
+        encode_response(&check(&req.encode()).unwrap().accept(None), &mut resp);
+        let resp = String::from_utf8(resp).unwrap().replace(
+            "\r\n\r\n",
+            "\r\nsec-websocket-accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n",
+        );
+        assert_eq!(
+            req.parse_response(resp.as_bytes(), &HandshakeConfig::default())
+                .unwrap_err(),
+            HandshakeError::DuplicateSecWebSocketAccept
+        );
     }
 
     #[test]
