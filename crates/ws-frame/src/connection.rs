@@ -42,6 +42,15 @@ pub struct Config {
     /// Accept unmasked frames from a client (server role). Default `false`, as
     /// RFC 6455 §5.1 requires; only for peers known to break that rule.
     pub accept_unmasked_frames: bool,
+    /// The output waiting for the transport, in bytes, past which the
+    /// connection holds back: [`Connection::is_write_buffer_full`] turns
+    /// true, a driver writes before it reads more (the tokio stream stops
+    /// reading from the peer and makes senders wait), and the core answers
+    /// only the latest of the pings whose pong still waits (§5.5.3). Default
+    /// 128 KiB: a few socket buffers, so a peer that reads rarely meets it,
+    /// while one that sends without reading can make us hold no more (plus
+    /// one control frame).
+    pub write_buffer_mark: usize,
 }
 
 impl Default for Config {
@@ -50,6 +59,7 @@ impl Default for Config {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
             accept_unmasked_frames: false,
+            write_buffer_mark: 128 << 10,
         }
     }
 }
@@ -134,6 +144,11 @@ pub struct Connection {
     /// Small frames, coalesced until the next chunk or poll.
     out: BytesMut,
     out_queue: VecDeque<Bytes>,
+    /// The bytes in `out_queue`.
+    queued_len: usize,
+    /// Where in `out` an automatic pong starts, while it is the last thing
+    /// there and none of it was taken: a newer one may replace it.
+    pong_at: Option<usize>,
     mask_keys: Option<Box<dyn MaskKeys>>,
 }
 
@@ -173,6 +188,8 @@ impl Connection {
             messages: VecDeque::new(),
             out: BytesMut::new(),
             out_queue: VecDeque::new(),
+            queued_len: 0,
+            pong_at: None,
             mask_keys,
         }
     }
@@ -343,7 +360,7 @@ impl Connection {
             OpCode::Ping => {
                 let payload = payload.freeze();
                 if self.state == State::Open {
-                    self.write_frame(OpCode::Pong, payload.clone());
+                    self.answer_ping(payload.clone());
                 }
                 self.messages.push_back(Message::Ping(payload));
             }
@@ -402,8 +419,10 @@ impl Connection {
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         if let Some(b) = self.out_queue.pop_front() {
+            self.queued_len -= b.len();
             return Some(b);
         }
+        self.pong_at = None;
         (!self.out.is_empty()).then(|| self.out.split().freeze())
     }
 
@@ -433,13 +452,16 @@ impl Connection {
         while n > 0 {
             let Some(front) = self.out_queue.front_mut() else {
                 self.out.advance(n);
+                self.pong_at = self.pong_at.and_then(|at| at.checked_sub(n));
                 return;
             };
             if n < front.len() {
                 front.advance(n);
+                self.queued_len -= n;
                 return;
             }
             n -= front.len();
+            self.queued_len -= front.len();
             self.out_queue.pop_front();
         }
     }
@@ -456,7 +478,14 @@ impl Connection {
     /// How many bytes wait in [`poll_transmit`](Self::poll_transmit); a
     /// runtime applies backpressure on it.
     pub fn transmit_len(&self) -> usize {
-        self.out.len() + self.out_queue.iter().map(Bytes::len).sum::<usize>()
+        self.out.len() + self.queued_len
+    }
+
+    /// Whether the output waiting has reached [`Config::write_buffer_mark`]:
+    /// write some of it before reading more, since more input can only add
+    /// replies to it (pongs, a close echo) or answers to messages.
+    pub fn is_write_buffer_full(&self) -> bool {
+        self.transmit_len() >= self.config.write_buffer_mark
     }
 
     /// Whether [`poll_message`](Self::poll_message) has a message waiting.
@@ -530,7 +559,24 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues the pong for a ping (§5.5.2). Past the write mark, a pong
+    /// still waiting whole at the end of the output is replaced instead of
+    /// joined (§5.5.3 allows answering only the latest ping), so a peer that
+    /// pings without reading cannot grow the output.
+    fn answer_ping(&mut self, payload: Bytes) {
+        if let Some(at) = self.pong_at.take() {
+            if self.is_write_buffer_full() {
+                self.out.truncate(at);
+            }
+        }
+        let at = self.out.len();
+        self.write_frame(OpCode::Pong, payload);
+        self.pong_at = Some(at);
+    }
+
     fn write_frame(&mut self, opcode: OpCode, payload: Bytes) {
+        // Whatever follows a waiting pong keeps it.
+        self.pong_at = None;
         let mask = self.mask_keys.as_mut().map(|k| k.next_mask());
         let header = FrameHeader::new(opcode, payload.len() as u64, mask);
         let mut hbuf = [0u8; MAX_HEADER_LEN];
@@ -560,8 +606,11 @@ impl Connection {
     /// Queues a chunk after whatever small frames are waiting in `out`.
     fn push_chunk(&mut self, chunk: Bytes) {
         if !self.out.is_empty() {
+            self.queued_len += self.out.len();
             self.out_queue.push_back(self.out.split().freeze());
+            self.pong_at = None;
         }
+        self.queued_len += chunk.len();
         self.out_queue.push_back(chunk);
     }
 }

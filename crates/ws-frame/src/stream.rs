@@ -38,9 +38,6 @@ const MAX_SLICES: usize = 16;
 /// much more than it sends.
 const MAX_READ_AHEAD: usize = 256 << 10;
 
-/// `poll_ready` holds new messages back once this much output is waiting.
-const WRITE_BACKPRESSURE: usize = 128 << 10;
-
 /// A WebSocket over an async transport, as a futures `Stream` of received
 /// [`Message`]s and a `Sink` of messages to send.
 ///
@@ -52,6 +49,16 @@ const WRITE_BACKPRESSURE: usize = 128 << 10;
 ///
 /// Messages given to the sink go out on `flush` (which `send` includes), or
 /// earlier with an obliged reply, or past the backpressure mark.
+///
+/// # Backpressure
+///
+/// The output waiting for the transport is held near
+/// [`Config::write_buffer_mark`]. Past it, `poll_ready` waits until all is
+/// written (a sender adds at most one message past the mark), and polling
+/// the stream writes before it reads more, and reads nothing while the
+/// transport takes nothing: a peer that sends without reading, such as a
+/// flood of pings whose pongs it never takes, is held back by its own
+/// transport and costs a bounded amount of memory.
 #[derive(Debug)]
 pub struct WebSocketStream<S> {
     io: S,
@@ -105,7 +112,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         if self.conn.has_message() {
             return true;
         }
-        if self.error.is_some() || self.conn.state() == State::Closed {
+        if self.error.is_some()
+            || self.conn.state() == State::Closed
+            || self.conn.is_write_buffer_full()
+        {
             return false;
         }
         self.parse_buffered() && self.conn.has_message()
@@ -204,10 +214,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(Ok(()))
     }
 
-    fn output_waiting(&self) -> usize {
-        self.conn.transmit_len()
-    }
-
     /// The end of the stream: the close frames are out, the transport is shut.
     fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
         // The peer may be gone already; failing to tell it is not an error.
@@ -244,6 +250,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
             }
             if this.eof {
                 return Poll::Ready(None);
+            }
+            // Reading more could only add to what we owe the peer: past the
+            // mark, write first, and read nothing while nothing is written.
+            if this.conn.is_write_buffer_full() {
+                match this.poll_write_out(cx) {
+                    Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+                    Poll::Pending if this.conn.is_write_buffer_full() => return Poll::Pending,
+                    _ => {}
+                }
             }
             if let Err(e) = this.conn.handle_read(&mut this.rbuf) {
                 this.error = Some(e);
@@ -298,7 +313,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        if this.output_waiting() >= WRITE_BACKPRESSURE {
+        if this.conn.is_write_buffer_full() {
             ready!(this.poll_write_out(cx))?;
         }
         Poll::Ready(Ok(()))

@@ -308,3 +308,58 @@ fn data_after_the_close_frame_is_ignored() {
     .concat();
     assert_eq!(feed(&mut s, &wire).0, [Message::Close(None)]);
 }
+
+#[test]
+fn past_the_write_mark_only_the_latest_ping_is_answered() {
+    let mut config = Config::default();
+    config.write_buffer_mark = 1000;
+    let mut s = Connection::server(config);
+    // A thousand pings, each 100 bytes naming its number, never drained.
+    let wire: Vec<u8> = (0..1000u16)
+        .flat_map(|i| {
+            client_frame(
+                true,
+                OpCode::Ping,
+                &[i.to_be_bytes().as_slice(), &[0; 98]].concat(),
+            )
+        })
+        .collect();
+    let (got, err) = feed(&mut s, &wire);
+    assert!(err.is_none());
+    assert_eq!(got.len(), 1000, "every ping is reported");
+    assert!(s.is_write_buffer_full());
+    assert!(
+        s.transmit_len() < 1000 + 102,
+        "{} bytes owed",
+        s.transmit_len()
+    );
+    // The pongs below the mark, in order, then only the latest: the one
+    // that crossed the mark was replaced by each newer one.
+    let out = drain(&mut s);
+    let numbers: Vec<u16> = out
+        .chunks(102)
+        .map(|p| {
+            assert_eq!(&p[..2], b"\x8a\x64", "a pong of 100 bytes");
+            u16::from_be_bytes([p[2], p[3]])
+        })
+        .collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 6, 7, 8, 999]);
+    // Once written, every ping is answered again.
+    assert!(!s.is_write_buffer_full());
+    feed(&mut s, &client_frame(true, OpCode::Ping, b"a"));
+    feed(&mut s, &client_frame(true, OpCode::Ping, b"b"));
+    assert_eq!(drain(&mut s), b"\x8a\x01a\x8a\x01b");
+}
+
+#[test]
+fn a_pong_partly_written_is_not_replaced() {
+    let mut config = Config::default();
+    config.write_buffer_mark = 1;
+    let mut s = Connection::server(config);
+    feed(&mut s, &client_frame(true, OpCode::Ping, b"one"));
+    // A write took the pong's first byte: the rest must still follow.
+    s.advance_transmit(1);
+    feed(&mut s, &client_frame(true, OpCode::Ping, b"two"));
+    feed(&mut s, &client_frame(true, OpCode::Ping, b"six"));
+    assert_eq!(drain(&mut s), b"\x03one\x8a\x03six");
+}

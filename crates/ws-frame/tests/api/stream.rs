@@ -507,3 +507,66 @@ async fn a_large_frame_is_taken_in_a_read_sized_to_it_and_no_more() {
     // more has come, which one message at a time costs a system call each.
     assert_eq!(ws.get_ref().reads, 2);
 }
+
+/// A masked ping with a 125-byte payload, as a client sends it.
+fn masked_ping() -> Vec<u8> {
+    let mut f = vec![0x89, 0x80 | 125, 1, 2, 3, 4];
+    f.extend((0..125u8).map(|i| i ^ [1, 2, 3, 4][usize::from(i) % 4]));
+    f
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_pings_without_reading_is_held_back() {
+    const MARK: usize = 16 << 10;
+    const PONG: usize = 2 + 125;
+    let mut config = Config::default();
+    config.write_buffer_mark = MARK;
+    let (mut peer, io) = duplex(4096);
+    let mut ws = ws_frame::WebSocketStream::from_parts(
+        io,
+        ws_frame::Connection::server(config),
+        bytes::BytesMut::new(),
+    );
+    // Our side is driven by the stream alone, as a session loop drives it
+    // while it has nothing of its own to write.
+    let ours = tokio::spawn(async move {
+        let (mut pings, mut most_owed) = (0usize, 0);
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                other => {
+                    return (
+                        pings,
+                        most_owed,
+                        other.map(|r| r.map_err(|e| e.to_string())),
+                    );
+                }
+            }
+            most_owed = most_owed.max(ws.connection().transmit_len());
+        }
+    });
+    // 4 MiB of pings, written as fast as the pipe takes them; never a read.
+    let ping = masked_ping();
+    let mut sent = 0usize;
+    let flood = async {
+        for _ in 0..32_000 {
+            peer.write_all(&ping).await.unwrap();
+            sent += 1;
+        }
+    };
+    // Paused time moves on only once every task waits: the timeout fires
+    // when the flood can go no further.
+    let done = tokio::time::timeout(std::time::Duration::from_secs(60), flood).await;
+    assert!(done.is_err(), "all {sent} pings were taken");
+    // What got through: the answered pings up to the mark, the pongs in the
+    // pipe back, one read's worth and the pipe in.
+    assert!(sent * ping.len() < MARK + (32 << 10), "{sent} pings taken");
+    drop(peer);
+    let (pings, most_owed, end) = ours.await.unwrap();
+    assert!(most_owed < MARK + PONG, "{most_owed} bytes owed");
+    assert!(pings * PONG >= MARK, "answered up to the mark: {pings}");
+    assert!(
+        matches!(end, Some(Err(ref e)) if e.starts_with("I/O error")),
+        "the vanished reader is a write error: {end:?}"
+    );
+}
