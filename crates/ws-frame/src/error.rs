@@ -145,6 +145,10 @@ pub enum HandshakeError {
     /// §4.1: the server may not use an extension the client did not offer.
     #[error("server selected an extension, none was offered")]
     UnofferedExtension,
+    /// The handshake did not finish within `HandshakeConfig::timeout`; a
+    /// server answers 408 (RFC 9110 §15.5.9) if the request head was incomplete.
+    #[error("handshake not done within {0:?}")]
+    Timeout(std::time::Duration),
     /// The request was refused by the server's own check (Origin, auth, ...).
     #[error("rejected with status {0}")]
     Rejected(u16),
@@ -159,6 +163,7 @@ impl HandshakeError {
         match self {
             HandshakeError::HeadTooLarge(_) => 431,
             HandshakeError::MethodNotGet => 405,
+            HandshakeError::Timeout(_) => 408,
             HandshakeError::UnsupportedVersion => 426,
             HandshakeError::Rejected(s) => *s,
             _ => 400,

@@ -9,6 +9,8 @@
 //! caller's random source, and [`ClientRequest::parse_response`] checks the
 //! answer (§4.1).
 
+use std::time::Duration;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -18,7 +20,7 @@ use crate::error::HandshakeError;
 
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/// Limits on the handshake head.
+/// Limits on the opening handshake.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct HandshakeConfig {
@@ -28,6 +30,15 @@ pub struct HandshakeConfig {
     pub max_head_size: usize,
     /// The most header lines. Default 64. Past it a server answers 431.
     pub max_headers: usize,
+    /// How long the tokio `accept` and `connect` helpers give the whole
+    /// handshake, from their call until the 101 response is written (server)
+    /// or read (client); past it the transport is closed, after a 408 if the
+    /// request head was still arriving. Default 10 s: in the range of the
+    /// request-header timeouts HTTP servers use against slow senders
+    /// (Apache's `RequestReadTimeout header=20-40`, often set to 10-20;
+    /// HAProxy's `timeout http-request`, 5-10 s in its examples), so a
+    /// client that dribbles its request holds a connection only that long.
+    pub timeout: Duration,
 }
 
 impl Default for HandshakeConfig {
@@ -35,6 +46,7 @@ impl Default for HandshakeConfig {
         HandshakeConfig {
             max_head_size: 16 << 10,
             max_headers: 64,
+            timeout: Duration::from_secs(10),
         }
     }
 }

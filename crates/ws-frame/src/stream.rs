@@ -383,6 +383,10 @@ where
 ///
 /// A request that breaks RFC 6455 §4.2.1 is answered with the status its
 /// [`HandshakeError`] names (400, 405, 426, 431) before the error returns.
+/// The handshake must be done within [`HandshakeConfig::timeout`], else
+/// [`HandshakeError::Timeout`] returns and the transport is dropped, after a
+/// 408 if the request head had not all arrived. The timer needs a tokio
+/// runtime with time enabled.
 pub async fn accept_with<S, F>(
     mut io: S,
     config: Config,
@@ -393,31 +397,65 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&UpgradeRequest, http::Response<()>) -> Result<http::Response<()>, u16>,
 {
+    let mut head_read = false;
+    let shake = server_handshake(&mut io, hs, check, &mut head_read);
+    match tokio::time::timeout(hs.timeout, shake).await {
+        Ok(Ok(read)) => Ok(WebSocketStream::from_parts(
+            io,
+            Connection::server(config),
+            read,
+        )),
+        Ok(Err(e)) => Err(e),
+        Err(_) => {
+            if !head_read {
+                // One try, without waiting: a peer this slow may not read.
+                let answer = handshake::encode_rejection(408, "request head not received in time");
+                let _ = std::future::poll_fn(|cx| {
+                    Poll::Ready(Pin::new(&mut io).poll_write(cx, &answer))
+                })
+                .await;
+                let _ = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut io).poll_shutdown(cx)))
+                    .await;
+            }
+            Err(HandshakeError::Timeout(hs.timeout).into())
+        }
+    }
+}
+
+/// The server's handshake, up to the 101 written; returns the bytes read
+/// past the request head. `head_read` turns true once the head is in.
+async fn server_handshake<S, F>(
+    io: &mut S,
+    hs: &HandshakeConfig,
+    check: F,
+    head_read: &mut bool,
+) -> Result<BytesMut, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&UpgradeRequest, http::Response<()>) -> Result<http::Response<()>, u16>,
+{
     let mut buf = BytesMut::with_capacity(1024);
-    let parsed = read_head(&mut io, &mut buf, |b| handshake::parse_request(b, hs)).await;
+    let parsed = read_head(io, &mut buf, |b| handshake::parse_request(b, hs)).await;
     let (req, n) = match parsed {
         Ok(r) => r,
-        Err(Error::Handshake(e)) => return Err(reject(&mut io, e).await),
+        Err(Error::Handshake(e)) => return Err(reject(io, e).await),
         Err(e) => return Err(e),
     };
+    *head_read = true;
     buf.advance(n);
     let up = match UpgradeRequest::check(req) {
         Ok(up) => up,
-        Err(e) => return Err(reject(&mut io, e).await),
+        Err(e) => return Err(reject(io, e).await),
     };
     let resp = match check(&up, up.accept(None)) {
         Ok(resp) => resp,
-        Err(status) => return Err(reject(&mut io, HandshakeError::Rejected(status)).await),
+        Err(status) => return Err(reject(io, HandshakeError::Rejected(status)).await),
     };
     let mut head = Vec::with_capacity(256);
     handshake::encode_response(&resp, &mut head);
     io.write_all(&head).await?;
     io.flush().await?;
-    Ok(WebSocketStream::from_parts(
-        io,
-        Connection::server(config),
-        buf,
-    ))
+    Ok(buf)
 }
 
 /// Opens a WebSocket to `url` (`ws://host[:port]/path`) over `io`, already
@@ -432,6 +470,10 @@ where
 
 /// Opens a WebSocket with a prepared request (subprotocols, headers) and
 /// limits. Frames are masked with keys from a ChaCha RNG seeded by the OS.
+///
+/// The server must answer within [`HandshakeConfig::timeout`], else
+/// [`HandshakeError::Timeout`] returns and the transport is dropped. The
+/// timer needs a tokio runtime with time enabled.
 pub async fn connect_with<S>(
     mut io: S,
     req: &ClientRequest,
@@ -441,14 +483,20 @@ pub async fn connect_with<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    io.write_all(&req.encode()).await?;
-    io.flush().await?;
-    let mut buf = BytesMut::with_capacity(1024);
-    let (resp, n) = read_head(&mut io, &mut buf, |b| req.parse_response(b, hs)).await?;
-    buf.advance(n);
+    let shake = async {
+        io.write_all(&req.encode()).await?;
+        io.flush().await?;
+        let mut buf = BytesMut::with_capacity(1024);
+        let (resp, n) = read_head(&mut io, &mut buf, |b| req.parse_response(b, hs)).await?;
+        buf.advance(n);
+        Ok::<_, Error>((resp, buf))
+    };
+    let (resp, read) = tokio::time::timeout(hs.timeout, shake)
+        .await
+        .map_err(|_| HandshakeError::Timeout(hs.timeout))??;
     let mut rng = StdRng::from_os_rng();
     let conn = Connection::client(config, move || rng.random::<[u8; 4]>());
-    Ok((WebSocketStream::from_parts(io, conn, buf), resp))
+    Ok((WebSocketStream::from_parts(io, conn, read), resp))
 }
 
 #[cfg(test)]

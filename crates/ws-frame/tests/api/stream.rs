@@ -570,3 +570,107 @@ async fn a_peer_that_pings_without_reading_is_held_back() {
         "the vanished reader is a write error: {end:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn slow_handshakes_are_closed_at_the_deadline_while_others_are_served() {
+    use std::time::Duration;
+    const LIMIT: Duration = Duration::from_secs(3);
+    let mut hs = HandshakeConfig::default();
+    hs.timeout = LIMIT;
+    let start = tokio::time::Instant::now();
+    let accept = move |io, hs: HandshakeConfig| async move {
+        let got = ws_frame::accept_with(io, Config::default(), &hs, |_, r| Ok(r)).await;
+        (got, start.elapsed())
+    };
+    // Five clients that send their request a byte a second, and read what
+    // comes back until the connection closes.
+    let mut slow = Vec::new();
+    for _ in 0..5 {
+        let (a, b) = duplex(4096);
+        let server = tokio::spawn(accept(a, hs.clone()));
+        let client = tokio::spawn(async move {
+            let (mut rd, mut wr) = tokio::io::split(b);
+            let request = ClientRequest::new(URL, [5; 16]).unwrap().encode();
+            let dribble = async {
+                for byte in request {
+                    if wr.write_all(&[byte]).await.is_err() {
+                        // Closed: the read sees the end.
+                        return std::future::pending().await;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                panic!("the whole request went out");
+            };
+            let mut answer = String::new();
+            tokio::select! {
+                _ = rd.read_to_string(&mut answer) => {}
+                () = dribble => {}
+            }
+            (answer, start.elapsed())
+        });
+        slow.push((server, client));
+    }
+    // A client that comes a second later is served at once.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (a, b) = duplex(4096);
+    let server = tokio::spawn(async move {
+        let (got, _) = accept(a, HandshakeConfig::default()).await;
+        let mut ws = got.unwrap();
+        let msg = ws.next().await.unwrap().unwrap();
+        ws.send(msg).await.unwrap();
+    });
+    let (mut ws, _) = ws_frame::connect(b, URL).await.unwrap();
+    ws.send(Message::text("still served")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("still served")
+    );
+    server.await.unwrap();
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(1),
+        "served without waiting"
+    );
+    let at_deadline = |t: Duration| LIMIT <= t && t < LIMIT + Duration::from_millis(10);
+    for (server, client) in slow {
+        let (got, when) = server.await.unwrap();
+        assert!(
+            matches!(got, Err(Error::Handshake(HandshakeError::Timeout(LIMIT)))),
+            "{got:?}"
+        );
+        assert!(at_deadline(when), "given up after {when:?}");
+        let (answer, when) = client.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+        assert!(at_deadline(when), "closed after {when:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answers_fails_the_connect_at_the_deadline() {
+    use std::time::Duration;
+    let mut hs = HandshakeConfig::default();
+    hs.timeout = Duration::from_secs(2);
+    let (a, mut b) = duplex(4096);
+    // Reads the request, answers nothing, and sees the client go.
+    let server = tokio::spawn(async move {
+        let mut sink = Vec::new();
+        b.read_to_end(&mut sink).await.unwrap();
+        sink
+    });
+    let start = tokio::time::Instant::now();
+    let req = ClientRequest::new(URL, [6; 16]).unwrap();
+    let err = ws_frame::connect_with(a, &req, Config::default(), &hs)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Handshake(HandshakeError::Timeout(t)) if t == hs.timeout),
+        "{err:?}"
+    );
+    let waited = start.elapsed();
+    assert!(waited >= hs.timeout && waited < hs.timeout + Duration::from_millis(10));
+    assert_eq!(
+        server.await.unwrap(),
+        req.encode(),
+        "then the transport closed"
+    );
+}
