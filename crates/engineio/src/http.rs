@@ -30,29 +30,56 @@ pub(crate) enum ReadError {
     TooLarge,
     /// A malformed body encoding: 400.
     BadBody,
+    /// The request did not arrive in full within its deadline: 408.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    TimedOut,
+    /// No request began within the deadline (an idle kept-alive
+    /// connection): closed without an answer.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    Idle,
     Io,
 }
 
 #[cfg(feature = "server")]
-/// Reads the next request from `io`, using and refilling `buf`.
+/// When a request must have arrived: its head by `head`, all of it by `whole`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadlines {
+    pub(crate) head: tokio::time::Instant,
+    pub(crate) whole: tokio::time::Instant,
+}
+
+#[cfg(feature = "server")]
+/// Reads the next request from `io`, using and refilling `buf`, within
+/// `deadlines`.
 pub(crate) async fn read_request<S: AsyncRead + Unpin>(
     io: &mut S,
     buf: &mut BytesMut,
     hs: &HandshakeConfig,
     max_body: usize,
+    deadlines: Deadlines,
 ) -> Result<Request, ReadError> {
-    let (head, n) = loop {
-        match ws_frame::handshake::parse_request(buf, hs) {
-            Ok(Some(r)) => break r,
-            Ok(None) => {}
-            Err(e) => return Err(ReadError::Head(e)),
-        }
-        if fill(io, buf).await? == 0 {
-            return Err(ReadError::Eof);
+    let head = async {
+        loop {
+            match ws_frame::handshake::parse_request(buf, hs) {
+                Ok(Some(r)) => return Ok(r),
+                Ok(None) => {}
+                Err(e) => return Err(ReadError::Head(e)),
+            }
+            if fill(io, buf).await? == 0 {
+                return Err(ReadError::Eof);
+            }
         }
     };
+    let (head, n) = match tokio::time::timeout_at(deadlines.head, head).await {
+        Ok(r) => r?,
+        Err(_) if buf.is_empty() => return Err(ReadError::Idle),
+        Err(_) => return Err(ReadError::TimedOut),
+    };
     buf.advance(n);
-    let body = read_body(io, buf, head.headers(), max_body, false).await?;
+    let body = read_body(io, buf, head.headers(), max_body, false);
+    let body = tokio::time::timeout_at(deadlines.whole, body)
+        .await
+        .map_err(|_| ReadError::TimedOut)??;
     Ok(Request { head, body })
 }
 
@@ -295,7 +322,19 @@ mod tests {
     async fn read(raw: &[u8], max: usize) -> Result<Request, ReadError> {
         let mut io = raw;
         let mut buf = BytesMut::new();
-        read_request(&mut io, &mut buf, &HandshakeConfig::default(), max).await
+        let far = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        let deadlines = Deadlines {
+            head: far,
+            whole: far,
+        };
+        read_request(
+            &mut io,
+            &mut buf,
+            &HandshakeConfig::default(),
+            max,
+            deadlines,
+        )
+        .await
     }
 
     #[tokio::test]

@@ -101,6 +101,12 @@ pub struct ServerConfig {
     /// Packets the server may queue for a client that does not collect them;
     /// past it the session closes with "transport error". Default 1024.
     pub max_buffered_packets: usize,
+    /// The most packets one POST body may carry; past it the POST gets 400
+    /// and the session closes with "parse error". Default 16 384: a client
+    /// flushing a large offline buffer of small emits stays well under it,
+    /// while a 1 MB body of empty packets (500 000) is refused before each
+    /// becomes an event.
+    pub max_packets_per_post: usize,
     /// Whether clients may use (and upgrade to) WebSocket. Default true.
     pub allow_websocket: bool,
     /// Whether clients may use long-polling. Default true.
@@ -115,6 +121,7 @@ impl Default for ServerConfig {
             max_payload: 1_000_000,
             upgrade_timeout: Duration::from_millis(10_000),
             max_buffered_packets: 1024,
+            max_packets_per_post: 16_384,
             allow_websocket: true,
             allow_polling: true,
         }
@@ -134,6 +141,10 @@ pub enum RequestError {
     /// The POST body is not a valid payload; the session is closed.
     #[error("invalid payload")]
     InvalidPayload,
+    /// A POST came while another was still unanswered; the session is
+    /// closed, as the official server does ("data request overlap").
+    #[error("overlapping POST requests")]
+    OverlappingPost,
     /// The session is closed.
     #[error("session closed")]
     Closed,
@@ -196,12 +207,10 @@ pub struct ServerSession {
     events: VecDeque<Event>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
-    /// The latest `now` any input carried; deadlines set by inputs that
-    /// carry none are measured from it.
-    last_now: Instant,
-    /// Closed by the server while no GET was pending: the session waits
-    /// this long for the GET that will carry the close packet.
-    linger: Option<Instant>,
+    /// Closed while no GET was pending: until this deadline, the next GET
+    /// is answered with the packet (close when the server closed, noop when
+    /// the client did) instead of finding an unknown sid.
+    linger: Option<(Instant, Packet)>,
 }
 
 impl ServerSession {
@@ -232,7 +241,6 @@ impl ServerSession {
             poll_answer: None,
             events: VecDeque::new(),
             pong_deadline: None,
-            last_now: now,
             linger: None,
         };
         s.push(Packet::Open(handshake));
@@ -292,19 +300,32 @@ impl ServerSession {
     }
 
     /// Closes the session from the server side ("forced close"). A pending
-    /// GET is answered with a close packet.
-    pub fn close(&mut self) {
+    /// GET is answered with a close packet; without one, the client's next
+    /// GET (typically already on its way) gets it until `ping_timeout` after
+    /// `now`, rather than finding an unknown sid.
+    pub fn close(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        self.linger_for_next_poll(now, Packet::Close);
         self.finish(CloseReason::ForcedClose);
     }
 
     /// A GET on the polling transport. `Err` is answered with 400.
-    pub fn handle_poll(&mut self) -> Result<(), RequestError> {
+    ///
+    /// Timers due by `now` run first, so the answer does not depend on
+    /// whether the caller's timer fired before the request was handled: a
+    /// GET past the pong deadline finds the session closed.
+    pub fn handle_poll(&mut self, now: Instant) -> Result<(), RequestError> {
+        self.handle_timeout(now);
         if self.closed {
-            if self.linger.take().is_some() && !self.poll_pending {
-                // The GET the close packet waited for.
-                self.poll_pending = true;
-                self.poll_answer = Some(Packet::Close);
-                return Ok(());
+            if !self.poll_pending {
+                if let Some((_, answer)) = self.linger.take() {
+                    // The GET the closing packet waited for.
+                    self.poll_pending = true;
+                    self.poll_answer = Some(answer);
+                    return Ok(());
+                }
             }
             return Err(RequestError::Closed);
         }
@@ -323,6 +344,13 @@ impl ServerSession {
         Ok(())
     }
 
+    /// A POST came while the previous one was not yet answered (the
+    /// transport holds POSTs while the application catches up): closes the
+    /// session with "transport error".
+    pub fn handle_overlapping_post(&mut self) {
+        self.finish(CloseReason::TransportError);
+    }
+
     /// The pending GET's connection went away before it was answered.
     pub fn handle_poll_dropped(&mut self) {
         if self.poll_pending && !self.closed {
@@ -334,14 +362,14 @@ impl ServerSession {
     /// A POST body on the polling transport. `Err` is answered with 400
     /// (413 for a body over `max_payload` is the transport's check).
     pub fn handle_post(&mut self, now: Instant, body: Bytes) -> Result<(), RequestError> {
-        self.last_now = self.last_now.max(now);
+        self.handle_timeout(now);
         if self.closed {
             return Err(RequestError::Closed);
         }
         if self.transport != Transport::Polling {
             return Err(RequestError::NotPolling);
         }
-        match payload::decode(body, self.config.max_payload) {
+        match payload::decode(body, self.config.max_packets_per_post) {
             Ok(packets) => {
                 for p in packets {
                     self.handle_packet(now, p);
@@ -358,7 +386,7 @@ impl ServerSession {
     /// A WebSocket arrived with this session's sid: the client wants to
     /// upgrade. `Err`: refuse it (close the WebSocket).
     pub fn attach_websocket(&mut self, now: Instant) -> Result<(), RequestError> {
-        self.last_now = self.last_now.max(now);
+        self.handle_timeout(now);
         if self.closed {
             return Err(RequestError::Closed);
         }
@@ -377,7 +405,7 @@ impl ServerSession {
 
     /// A message from the attached WebSocket.
     pub fn handle_ws_message(&mut self, now: Instant, msg: ws_frame::Message) {
-        self.last_now = self.last_now.max(now);
+        self.handle_timeout(now);
         if self.closed || !self.ws_attached {
             return;
         }
@@ -458,9 +486,12 @@ impl ServerSession {
             }
             Packet::Close => {
                 // The client leaves: a pending GET is released with a noop.
+                // A GET sent at the same time may reach us just after the
+                // POST: it gets the same noop, not a 400.
                 if self.poll_pending {
                     self.poll_answer = Some(Packet::Noop);
                 }
+                self.linger_for_next_poll(now, Packet::Noop);
                 self.end(CloseReason::TransportClose);
             }
             // Pings (other than probes), opens, upgrades and noops from a
@@ -470,21 +501,25 @@ impl ServerSession {
     }
 
     /// Timers: send a ping, notice a missing pong, give up on an upgrade.
+    ///
+    /// Every other input carrying `now` runs this first, so the outcome
+    /// depends on the times given, not on whether a timer fired first.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.last_now = self.last_now.max(now);
         if self.closed {
-            if self.linger.is_some_and(|d| now >= d) {
+            if self.linger.as_ref().is_some_and(|(d, _)| now >= *d) {
                 self.linger = None;
             }
             return;
         }
+        if let Some(due) = self.next_ping.filter(|&t| now >= t) {
+            self.next_ping = None;
+            // Measured from when the ping was due: a late timer does not
+            // stretch the heartbeat past what the client was told.
+            self.pong_deadline = Some(due + self.config.ping_timeout);
+            self.push(Packet::Ping(Default::default()));
+        }
         if self.pong_deadline.is_some_and(|d| now >= d) {
             return self.finish(CloseReason::PingTimeout);
-        }
-        if self.next_ping.is_some_and(|t| now >= t) {
-            self.next_ping = None;
-            self.pong_deadline = Some(now + self.config.ping_timeout);
-            self.push(Packet::Ping(Default::default()));
         }
         if let Probe::Attached { deadline } | Probe::Probed { deadline } = self.probe {
             if now >= deadline {
@@ -496,7 +531,7 @@ impl ServerSession {
     /// When [`handle_timeout`](Self::handle_timeout) wants to run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
-            return self.linger;
+            return self.linger.as_ref().map(|(d, _)| *d);
         }
         let probe = match self.probe {
             Probe::Attached { deadline } | Probe::Probed { deadline } => Some(deadline),
@@ -571,16 +606,17 @@ impl ServerSession {
         }
         if self.poll_pending && self.poll_answer.is_none() {
             self.poll_answer = Some(Packet::Close);
-        } else if reason == CloseReason::ForcedClose
-            && self.transport == Transport::Polling
-            && !self.poll_pending
-        {
-            // Closed on purpose: the client's next GET (typically already on
-            // its way) learns of it, rather than finding an unknown sid. A
-            // session failed by an error is gone at once, as officially.
-            self.linger = Some(self.last_now + self.config.ping_timeout);
         }
         self.end(reason);
+    }
+
+    /// Keeps a closing polling session reachable for one more GET, to
+    /// answer it with `answer`. A session failed by an error is gone at
+    /// once, as officially.
+    fn linger_for_next_poll(&mut self, now: Instant, answer: Packet) {
+        if self.transport == Transport::Polling && !self.poll_pending {
+            self.linger = Some((now + self.config.ping_timeout, answer));
+        }
     }
 
     fn end(&mut self, reason: CloseReason) {

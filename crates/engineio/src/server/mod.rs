@@ -25,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use tokio_util::sync::PollSender;
 use ws_frame::handshake::{HandshakeConfig, UpgradeRequest};
 use ws_frame::{Connection, WebSocketStream};
 
@@ -67,6 +68,23 @@ pub struct ServerOptions {
     /// tasks) before senders wait or `try_send` fails. Default 1024; the
     /// queue's memory is allocated as it fills, not up front.
     pub command_queue: usize,
+    /// How long a request head may take to arrive in full, counted from
+    /// when the server starts waiting for it (a new connection, or the
+    /// previous response on a kept-alive one). Past it the connection is
+    /// closed, with 408 if part of a head came. Default 10 s, in the range
+    /// of the header timeouts of common HTTP servers: a slow client that
+    /// dribbles its head holds a connection no longer than that.
+    pub header_timeout: std::time::Duration,
+    /// How long a whole request (head and body) may take. Past it: 408 and
+    /// close. Default 30 s: a 1 MB POST needs ~35 KB/s.
+    pub request_timeout: std::time::Duration,
+    /// How long one handler call may take, and how long an event may wait
+    /// for a handler that is not ready ([`Handler::poll_ready`]), before the
+    /// session gives up on it: the call is dropped, undelivered messages are
+    /// discarded and the session closes ("forced close"). Default 45 s, the
+    /// default heartbeat's span (ping interval + ping timeout), after which
+    /// the client has given up anyway.
+    pub handler_timeout: std::time::Duration,
 }
 
 impl Default for ServerOptions {
@@ -80,6 +98,9 @@ impl Default for ServerOptions {
             websocket: None,
             write_timeout: std::time::Duration::from_secs(30),
             command_queue: 1024,
+            header_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            handler_timeout: std::time::Duration::from_secs(45),
         }
     }
 }
@@ -147,10 +168,24 @@ enum Cmd<C> {
 
 /// Code that runs on each session's own task. The session calls it inline
 /// and awaits it: a handler that takes its time slows that one client down
-/// (its reads wait), never the others.
+/// (its reads wait), never the others. No call may take longer than
+/// [`ServerOptions::handler_timeout`]: past it the call is dropped and the
+/// session closes, so a handler waiting on something that waits on the
+/// session cannot wedge it.
 pub trait Handler: Send + 'static {
     /// Messages other tasks send to this session ([`SessionSender::send`]).
     type Command: Send + 'static;
+
+    /// Whether the handler can take the next message or upgrade now. While
+    /// it cannot, the session holds that event and reads no more from the
+    /// client (WebSocket reads and POSTs wait: backpressure), but goes on
+    /// taking commands and running timers, so a handler that hands events
+    /// to another task which in turn sends to this session never deadlocks.
+    /// Register `cx`'s waker when answering `Pending`. Default: ready.
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let _ = cx;
+        Poll::Ready(())
+    }
 
     /// The session opened; its handshake is on its way.
     fn on_open(&mut self, ctx: &mut Context<'_>) -> impl Future<Output = ()> + Send {
@@ -229,7 +264,7 @@ impl Context<'_> {
 
     /// Closes the session ("forced close").
     pub fn close(&mut self) {
-        self.session.close();
+        self.session.close(Instant::now().into_std());
     }
 
     /// Whether the session has ended.
@@ -446,9 +481,15 @@ pub fn listen(listener: TcpListener, service: Service) -> std::io::Result<Listen
     let local_addr = listener.local_addr()?;
     let accepting = service.clone();
     let listener = tokio::spawn(async move {
-        while let Ok((tcp, remote)) = listener.accept().await {
-            let _ = tcp.set_nodelay(true);
-            accepting.serve_io(tcp, remote);
+        let mut last_report: Option<Instant> = None;
+        loop {
+            match listener.accept().await {
+                Ok((tcp, remote)) => {
+                    let _ = tcp.set_nodelay(true);
+                    accepting.serve_io(tcp, remote);
+                }
+                Err(e) => accept_failed(&e, &mut last_report).await,
+            }
         }
     });
     Ok(Listening {
@@ -456,6 +497,27 @@ pub fn listen(listener: TcpListener, service: Service) -> std::io::Result<Listen
         listener,
         service,
     })
+}
+
+/// An accept error never ends the accept loop. One that concerns a single
+/// connection (aborted or reset before it was taken) is skipped; any other
+/// (out of file descriptors or memory) is reported at most once a second on
+/// stderr, and accepting resumes after a short pause that lets connections
+/// close, rather than spinning on an error that repeats at once.
+async fn accept_failed(e: &std::io::Error, last_report: &mut Option<Instant>) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset, Interrupted};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted
+    ) {
+        return;
+    }
+    let now = Instant::now();
+    if last_report.is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_secs(1)) {
+        *last_report = Some(now);
+        eprintln!("engineio: accept failed ({e}); retrying in 100 ms");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }
 
 /// An Engine.IO server on its own HTTP/1.1 listener, handing out a
@@ -498,10 +560,12 @@ pub enum SocketCmd {
 }
 
 /// The handler behind [`Server::bind`]: events go to the [`Socket`] over a
-/// channel.
+/// bounded channel. It reports itself not ready while the channel is full,
+/// so the session stops reading from the client instead of waiting inside a
+/// call for an application that may itself be waiting to send on it.
 struct ChannelHandler {
     accept: Option<(mpsc::Sender<Socket>, Socket)>,
-    events: mpsc::Sender<Event>,
+    events: PollSender<Event>,
 }
 
 impl ChannelHandler {
@@ -513,12 +577,13 @@ impl ChannelHandler {
         };
         ChannelHandler {
             accept: Some((accept, socket)),
-            events,
+            events: PollSender::new(events),
         }
     }
 
-    async fn deliver(&mut self, ctx: &mut Context<'_>, e: Event) {
-        if self.events.send(e).await.is_err() && !ctx.is_closed() {
+    /// Hands `e` over in the room `poll_ready` reserved.
+    fn deliver(&mut self, ctx: &mut Context<'_>, e: Event) {
+        if self.events.send_item(e).is_err() && !ctx.is_closed() {
             // The application dropped the socket.
             ctx.close();
         }
@@ -527,6 +592,11 @@ impl ChannelHandler {
 
 impl Handler for ChannelHandler {
     type Command = SocketCmd;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        // A closed channel is "ready": the delivery fails and closes the session.
+        self.events.poll_reserve(cx).map(|_| ())
+    }
 
     async fn on_open(&mut self, ctx: &mut Context<'_>) {
         if let Some((accept, socket)) = self.accept.take() {
@@ -537,7 +607,7 @@ impl Handler for ChannelHandler {
     }
 
     async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
-        self.deliver(ctx, Event::Message(msg)).await;
+        self.deliver(ctx, Event::Message(msg));
     }
 
     async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: SocketCmd) {
@@ -548,11 +618,16 @@ impl Handler for ChannelHandler {
     }
 
     async fn on_upgrade(&mut self, ctx: &mut Context<'_>) {
-        self.deliver(ctx, Event::Upgraded).await;
+        self.deliver(ctx, Event::Upgraded);
     }
 
     async fn on_close(&mut self, reason: CloseReason) {
-        let _ = self.events.send(Event::Closed(reason)).await;
+        // Never waits: if the application is not reading, it learns of the
+        // close when the channel ends.
+        if let Some(events) = self.events.get_ref() {
+            let _ = events.try_send(Event::Closed(reason));
+        }
+        self.events.close();
     }
 }
 
@@ -667,12 +742,20 @@ async fn serve_connection<H: Handler>(shared: Arc<Shared<H>>, tcp: BoxIo, remote
     let max_body = shared.options.session.max_payload;
     loop {
         let Some(io) = tcp.as_mut() else { return };
-        let req = match http::read_request(io, &mut buf, &shared.options.http, max_body).await {
+        let start = Instant::now();
+        let deadlines = http::Deadlines {
+            head: start + shared.options.header_timeout,
+            whole: start + shared.options.request_timeout,
+        };
+        let req = match http::read_request(io, &mut buf, &shared.options.http, max_body, deadlines)
+            .await
+        {
             Ok(req) => req,
-            Err(ReadError::Eof | ReadError::Io) => return,
+            Err(ReadError::Eof | ReadError::Io | ReadError::Idle) => return,
             Err(e) => {
                 let resp = match e {
                     ReadError::TooLarge => Response::text(413, "Payload Too Large"),
+                    ReadError::TimedOut => Response::text(408, "Request Timeout"),
                     ReadError::Head(h) => Response::text(h.status(), h.to_string()),
                     _ => Response::text(400, "Bad Request"),
                 };
@@ -911,28 +994,114 @@ const MAX_DEFERRED_FLUSHES: u32 = 64;
 /// and looks at its other input again.
 const MAX_COMMANDS_PER_ROUND: u32 = 64;
 
+type PostReply = oneshot::Sender<Result<(), RequestError>>;
+
+/// Input held back while the handler is not ready for the next event.
+#[derive(Default)]
+struct Held {
+    /// The event the handler was not ready for, and since when.
+    event: Option<(Event, Instant)>,
+    /// A POST that came meanwhile: its packets are decoded once the handler
+    /// has caught up, and its answer waits until then, which paces a polling
+    /// client as unread WebSocket input paces a WebSocket one.
+    post: Option<(Bytes, PostReply)>,
+}
+
+/// The session's handler, each call bounded by `limit`.
+struct Bounded<H> {
+    handler: H,
+    limit: std::time::Duration,
+}
+
+impl<H: Handler> Bounded<H> {
+    /// Delivers the events the session has, in order, while the handler is
+    /// ready. `false`: a call overran its limit.
+    async fn deliver(&mut self, s: &mut ServerSession, held: &mut Held) -> bool {
+        loop {
+            let (event, since) = match held.event.take() {
+                Some((e, since)) => (e, Some(since)),
+                None => match s.poll_event() {
+                    Some(e) => (e, None),
+                    None => return true,
+                },
+            };
+            if let Event::Closed(reason) = event {
+                // No readiness needed: the handler's last call.
+                if !bounded(self.limit, self.handler.on_close(reason)).await {
+                    return false;
+                }
+                continue;
+            }
+            let ready = std::future::poll_fn(|cx| Poll::Ready(self.handler.poll_ready(cx))).await;
+            if ready.is_pending() {
+                // The clock is read only when an event has to wait.
+                held.event = Some((event, since.unwrap_or_else(Instant::now)));
+                return true;
+            }
+            let mut ctx = Context { session: s };
+            let done = match event {
+                Event::Message(m) => {
+                    bounded(self.limit, self.handler.on_message(&mut ctx, m)).await
+                }
+                Event::Upgraded => bounded(self.limit, self.handler.on_upgrade(&mut ctx)).await,
+                Event::Closed(_) => true,
+            };
+            if !done {
+                return false;
+            }
+        }
+    }
+
+    /// The handler overran its limit, or left an event waiting too long:
+    /// drop what it was not given and close the session.
+    async fn give_up(&mut self, s: &mut ServerSession, held: &mut Held) {
+        held.event = None;
+        if let Some((_, reply)) = held.post.take() {
+            let _ = reply.send(Err(RequestError::Closed));
+        }
+        s.close(Instant::now().into_std());
+        while let Some(e) = s.poll_event() {
+            if let Event::Closed(reason) = e {
+                bounded(self.limit, self.handler.on_close(reason)).await;
+            }
+        }
+    }
+}
+
+/// Runs a handler call; `false` if it overran `limit` (it is then dropped).
+async fn bounded<F: Future<Output = ()>>(limit: std::time::Duration, call: F) -> bool {
+    within(limit, std::pin::pin!(call)).await.is_some()
+}
+
 async fn run_session<H: Handler>(
     shared: Arc<Shared<H>>,
     mut s: ServerSession,
     cmds: Arc<Queue<Cmd<H::Command>>>,
     ws: Option<WebSocketStream<BoxIo>>,
-    mut handler: H,
+    handler: H,
 ) {
     use futures_util::SinkExt;
+    let limit = shared.options.handler_timeout;
+    let mut h = Bounded { handler, limit };
     let mut ws = ws.map(Box::new);
     let mut pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>> = None;
+    let mut held = Held::default();
     // Output fed to the WebSocket but not flushed, and for how many rounds.
     let (mut unflushed, mut deferred) = (false, 0);
-    handler.on_open(&mut Context { session: &mut s }).await;
+    let mut ctx = Context { session: &mut s };
+    if !bounded(limit, h.handler.on_open(&mut ctx)).await {
+        h.give_up(&mut s, &mut held).await;
+    }
     loop {
         // Working now: sends from this task need not wake it (see queue.rs).
         cmds.unregister();
-        while let Some(e) = s.poll_event() {
-            let mut ctx = Context { session: &mut s };
-            match e {
-                Event::Message(m) => handler.on_message(&mut ctx, m).await,
-                Event::Upgraded => handler.on_upgrade(&mut ctx).await,
-                Event::Closed(reason) => handler.on_close(reason).await,
+        if !h.deliver(&mut s, &mut held).await {
+            h.give_up(&mut s, &mut held).await;
+        }
+        if held.event.is_none() {
+            if let Some((body, reply)) = held.post.take() {
+                let _ = reply.send(s.handle_post(Instant::now().into_std(), body));
+                continue;
             }
         }
         if let Some(body) = s.poll_poll_response() {
@@ -974,27 +1143,47 @@ async fn run_session<H: Handler>(
                 ws = None;
             }
         }
-        if s.is_finished() {
+        if s.is_finished() && held.event.is_none() {
             break;
         }
-        let deadline = [s.poll_timeout(), handler.poll_timeout()]
+        let waiting_since = held
+            .event
+            .as_ref()
+            .map(|(_, since)| since.into_std() + limit);
+        let deadline = [s.poll_timeout(), h.handler.poll_timeout(), waiting_since]
             .into_iter()
             .flatten()
             .min();
+        let holding = held.event.is_some();
         tokio::select! {
+            () = std::future::poll_fn(|cx| h.handler.poll_ready(cx)), if holding => {}
             cmd = std::future::poll_fn(|cx| cmds.poll_recv(cx)) => {
                 // A burst (broadcasts, a handler's emits) is taken in one
                 // round: one pass of the loop and one write for all of it.
                 let (mut next, mut taken) = (Some(cmd), 0);
                 while let Some(cmd) = next {
                     match cmd {
-                        Recv::Item(Cmd::Poll(tx)) => match s.handle_poll() {
-                            Ok(()) => pending_poll = Some(tx),
-                            Err(e) => { let _ = tx.send(Err(e)); }
-                        },
+                        Recv::Item(Cmd::Poll(tx)) => {
+                            let now = take_probe_input(&mut s, &mut ws, &held);
+                            match s.handle_poll(now) {
+                                Ok(()) => pending_poll = Some(tx),
+                                Err(e) => { let _ = tx.send(Err(e)); }
+                            }
+                        }
                         Recv::Item(Cmd::Post(body, tx)) => {
-                            let now = Instant::now().into_std();
-                            let _ = tx.send(s.handle_post(now, body));
+                            if held.event.is_some() {
+                                if held.post.is_some() {
+                                    // A second POST before the first is
+                                    // answered: no client does this.
+                                    let _ = tx.send(Err(RequestError::OverlappingPost));
+                                    s.handle_overlapping_post();
+                                } else {
+                                    held.post = Some((body, tx));
+                                }
+                            } else {
+                                let now = take_probe_input(&mut s, &mut ws, &held);
+                                let _ = tx.send(s.handle_post(now, body));
+                            }
                         }
                         Recv::Item(Cmd::AttachWs(new)) => {
                             if s.attach_websocket(Instant::now().into_std()).is_ok() {
@@ -1003,16 +1192,19 @@ async fn run_session<H: Handler>(
                         }
                         Recv::Item(Cmd::App(c)) => {
                             if !s.is_closed() {
-                                handler.on_command(&mut Context { session: &mut s }, c).await;
+                                let mut ctx = Context { session: &mut s };
+                                if !bounded(limit, h.handler.on_command(&mut ctx, c)).await {
+                                    h.give_up(&mut s, &mut held).await;
+                                }
                             }
                         }
-                        Recv::Close => if !s.is_closed() { s.close() },
+                        Recv::Close => if !s.is_closed() { s.close(Instant::now().into_std()) },
                     }
                     taken += 1;
                     next = if taken < MAX_COMMANDS_PER_ROUND { cmds.try_recv() } else { None };
                 }
             }
-            msg = next_ws(&mut ws) => {
+            msg = next_ws(&mut ws), if !holding => {
                 let now = Instant::now().into_std();
                 match msg {
                     Some(Ok(m)) => s.handle_ws_message(now, m),
@@ -1026,8 +1218,13 @@ async fn run_session<H: Handler>(
             () = sleep_until(deadline.map(Instant::from_std)) => {
                 let now = Instant::now().into_std();
                 s.handle_timeout(now);
-                if handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
-                    handler.on_timeout(&mut Context { session: &mut s }, now).await;
+                if waiting_since.is_some_and(|d| d <= now) {
+                    h.give_up(&mut s, &mut held).await;
+                } else if h.handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
+                    let mut ctx = Context { session: &mut s };
+                    if !bounded(limit, h.handler.on_timeout(&mut ctx, now)).await {
+                        h.give_up(&mut s, &mut held).await;
+                    }
                 }
             }
         }
@@ -1042,6 +1239,33 @@ async fn run_session<H: Handler>(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(s.sid());
+}
+
+/// Before a request decides something during an upgrade, takes what the
+/// probing WebSocket has already delivered: a client that sent the upgrade
+/// packet and then an HTTP request finds the upgrade done, whichever of the
+/// two reached this task first. Returns the time to handle the request at.
+fn take_probe_input(
+    s: &mut ServerSession,
+    ws: &mut Option<Box<WebSocketStream<BoxIo>>>,
+    held: &Held,
+) -> std::time::Instant {
+    use futures_util::{FutureExt, StreamExt};
+    let now = Instant::now().into_std();
+    if s.transport() != Transport::Polling || held.event.is_some() {
+        return now;
+    }
+    while let Some(w) = ws.as_mut() {
+        match w.next().now_or_never() {
+            None => break,
+            Some(Some(Ok(m))) => s.handle_ws_message(now, m),
+            Some(_) => {
+                s.handle_ws_closed();
+                *ws = None;
+            }
+        }
+    }
+    now
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -5,3 +5,4 @@ mod http;
 mod pair;
 mod props;
 mod server;
+mod stall;

@@ -67,8 +67,9 @@ impl Pair {
                 moved = true;
                 match t {
                     Transmit::Poll => {
+                        let now = self.now;
                         let s = self.server(Transport::Polling);
-                        s.handle_poll().expect("poll accepted");
+                        s.handle_poll(now).expect("poll accepted");
                         self.get_waiting = true;
                     }
                     Transmit::Post(body) => {
@@ -265,7 +266,8 @@ fn client_close_reaches_the_server() {
 fn server_close_reaches_the_client() {
     let mut p = Pair::new(Transport::Polling);
     p.run();
-    p.s.as_mut().unwrap().close();
+    let now = p.now;
+    p.s.as_mut().unwrap().close(now);
     p.run();
     assert_eq!(
         p.client_events.last(),

@@ -27,16 +27,24 @@ struct Harness {
 
 impl Harness {
     fn new(transport: Transport) -> Self {
+        Harness::with(config(), transport)
+    }
+
+    fn with(config: ServerConfig, transport: Transport) -> Self {
         let now = Instant::now();
         Harness {
-            s: ServerSession::new("sid1".into(), config(), transport, now),
+            s: ServerSession::new("sid1".into(), config, transport, now),
             now,
         }
     }
 
     /// Polling, past the handshake.
     fn polling() -> Self {
-        let mut h = Harness::new(Transport::Polling);
+        Harness::polling_with(config())
+    }
+
+    fn polling_with(config: ServerConfig) -> Self {
+        let mut h = Harness::with(config, Transport::Polling);
         assert!(h.get().unwrap().unwrap().starts_with("0{"));
         h
     }
@@ -48,7 +56,7 @@ impl Harness {
 
     /// A GET answered at once, if there is something to answer with.
     fn get(&mut self) -> Result<Option<String>, RequestError> {
-        self.s.handle_poll()?;
+        self.s.handle_poll(self.now)?;
         Ok(self.response())
     }
 
@@ -172,7 +180,7 @@ fn a_prepared_message_goes_out_as_the_same_bytes_on_every_transport() {
     // After a close nothing more is queued.
     let mut h = Harness::new(Transport::WebSocket);
     h.ws_out();
-    h.s.close();
+    h.s.close(h.now);
     h.ws_out();
     h.s.send_prepared(&text);
     assert!(h.ws_out().is_empty());
@@ -195,7 +203,7 @@ fn invalid_packet_closes_the_session() {
 fn duplicate_poll_closes_the_session() {
     let mut h = Harness::polling();
     assert_eq!(h.get(), Ok(None), "first GET waits");
-    assert_eq!(h.s.handle_poll(), Err(RequestError::OverlappingPoll));
+    assert_eq!(h.s.handle_poll(h.now), Err(RequestError::OverlappingPoll));
     assert_eq!(
         h.response().as_deref(),
         Some("1"),
@@ -256,7 +264,7 @@ fn client_close_releases_the_pending_poll() {
 fn server_close_answers_the_pending_poll_with_close() {
     let mut h = Harness::polling();
     assert_eq!(h.get(), Ok(None));
-    h.s.close();
+    h.s.close(h.now);
     assert_eq!(h.response().as_deref(), Some("1"));
     assert_eq!(h.events(), [Event::Closed(CloseReason::ForcedClose)]);
 }
@@ -324,13 +332,15 @@ fn packets_sent_during_the_upgrade_arrive_once_and_in_order() {
 #[test]
 fn a_failed_upgrade_falls_back_to_polling() {
     // Timeout after the probe: held packets go back to polling.
-    let mut h = Harness::polling();
+    let mut c = config();
+    c.upgrade_timeout = INTERVAL + Duration::from_millis(50);
+    let mut h = Harness::polling_with(c);
     h.s.attach_websocket(h.now).unwrap();
     h.ws_in("2probe");
     h.s.send(Payload::Text("held".into()));
-    h.advance(Duration::from_millis(10_000));
+    h.advance(INTERVAL + Duration::from_millis(50));
     assert!(!h.s.websocket_attached(), "the probe is to be closed");
-    // The ten seconds also made the heartbeat due: a ping follows.
+    // The wait also made the heartbeat due: a ping follows.
     assert_eq!(h.get().unwrap().as_deref(), Some("4held\x1e2"));
     // A probe that says something else is dropped; the session lives on.
     h.s.attach_websocket(h.now).unwrap();
@@ -366,7 +376,7 @@ fn a_dropped_poll_is_a_transport_error() {
 #[test]
 fn a_server_close_waits_for_the_next_poll_to_say_so() {
     let mut h = Harness::polling();
-    h.s.close();
+    h.s.close(h.now);
     assert_eq!(h.events(), [Event::Closed(CloseReason::ForcedClose)]);
     assert!(
         h.s.is_closed() && !h.s.is_finished(),
@@ -378,8 +388,81 @@ fn a_server_close_waits_for_the_next_poll_to_say_so() {
 
     // Nobody comes: it gives up after ping_timeout.
     let mut h = Harness::polling();
-    h.s.close();
+    h.s.close(h.now);
     assert_eq!(h.s.poll_timeout(), Some(h.now + TIMEOUT));
     h.advance(TIMEOUT);
     assert!(h.s.is_finished());
+}
+
+#[test]
+fn a_get_past_the_pong_deadline_is_refused_though_no_timer_ran() {
+    // The official suite's "closes the session upon ping timeout": a GET
+    // pingInterval + pingTimeout after the handshake gets 400, whether or
+    // not the driver's timer fired first.
+    let mut h = Harness::polling();
+    h.now += INTERVAL + TIMEOUT;
+    assert_eq!(h.s.handle_poll(h.now), Err(RequestError::Closed));
+    assert_eq!(
+        h.s.poll_event(),
+        Some(Event::Closed(CloseReason::PingTimeout))
+    );
+    // Just before that deadline, the same GET carries the ping instead.
+    let mut h = Harness::polling();
+    h.now += INTERVAL + TIMEOUT - Duration::from_millis(1);
+    assert_eq!(h.get(), Ok(Some("2".into())));
+}
+
+#[test]
+fn a_late_ping_timer_does_not_stretch_the_pong_deadline() {
+    let mut h = Harness::polling();
+    // The timer fires 150 ms late: the ping goes out, and the pong is
+    // still due at interval + timeout from the start, not 200 ms from now.
+    h.advance(INTERVAL + Duration::from_millis(150));
+    assert_eq!(h.get(), Ok(Some("2".into())));
+    h.advance(TIMEOUT - Duration::from_millis(150));
+    assert!(h.s.is_closed());
+}
+
+#[test]
+fn a_get_racing_the_clients_close_gets_a_noop() {
+    // The official suite's "forcefully closes the session" sends the GET and
+    // a POST "1" at once; the POST may be handled first.
+    let mut h = Harness::polling();
+    assert_eq!(h.post("1"), Ok(()));
+    assert_eq!(
+        h.s.poll_event(),
+        Some(Event::Closed(CloseReason::TransportClose))
+    );
+    assert!(!h.s.is_finished(), "one GET may still come");
+    assert_eq!(h.get(), Ok(Some("6".into())));
+    assert_eq!(h.get(), Err(RequestError::Closed));
+    assert!(h.s.is_finished());
+    // Without that GET, the session is finished after ping_timeout.
+    let mut h = Harness::polling();
+    assert_eq!(h.post("1"), Ok(()));
+    h.advance(TIMEOUT);
+    assert!(h.s.is_finished());
+    assert_eq!(h.get(), Err(RequestError::Closed));
+}
+
+#[test]
+fn the_packet_count_of_a_post_has_its_own_limit() {
+    let mut c = config();
+    c.max_packets_per_post = 4;
+    let mut h = Harness::polling_with(c.clone());
+    assert_eq!(h.post("4a\x1e4b\x1e4c\x1e4d"), Ok(()));
+    let mut h = Harness::polling_with(c);
+    assert_eq!(
+        h.post("4a\x1e4b\x1e4c\x1e4d\x1e4e"),
+        Err(RequestError::InvalidPayload)
+    );
+    assert_eq!(
+        h.s.poll_event(),
+        Some(Event::Closed(CloseReason::ParseError))
+    );
+    // By default it is not the byte limit: 16 384 packets, not a million.
+    assert_eq!(ServerConfig::default().max_packets_per_post, 16_384);
+    let mut h = Harness::polling();
+    let body = vec!["6"; 16_385].join("\x1e");
+    assert_eq!(h.post(&body), Err(RequestError::InvalidPayload));
 }

@@ -3,7 +3,7 @@
 //! 1 000 000, CORS origin `*`, and every message echoed back.
 //!
 //! ```sh
-//! cargo run -p engineio --example protocol_suite_server [ADDR]
+//! cargo run -p engineio --example eio_suite_server [ADDR]
 //! ```
 
 use std::time::Duration;
@@ -23,7 +23,7 @@ async fn main() -> std::io::Result<()> {
     options.cors_origin = Some("*".into());
     let mut server = Server::bind(&addr, options).await?;
     eprintln!(
-        "protocol_suite_server: http://{}/engine.io/",
+        "eio_suite_server: http://{}/engine.io/",
         server.local_addr()
     );
     while let Some(mut socket) = server.accept().await {

@@ -1,0 +1,74 @@
+//! A WebSocket ping flood from a client that never reads: the server must
+//! stop reading from it (backpressure) instead of queueing pongs without
+//! bound, and go on serving others.
+
+use std::time::Duration;
+
+use engineio::Payload;
+use engineio::server::{Context, Handler, ServerOptions, serve};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::http::handshake;
+
+struct Echo;
+
+impl Handler for Echo {
+    type Command = ();
+
+    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
+        ctx.send(msg);
+    }
+
+    async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
+}
+
+/// A masked ping frame with a 125-byte payload (the largest a ping may carry).
+fn ping() -> Vec<u8> {
+    let mut f = vec![0x89, 0x80 | 125, 1, 2, 3, 4];
+    f.extend((0..125u8).map(|i| i ^ [1, 2, 3, 4][usize::from(i % 4)]));
+    f
+}
+
+#[tokio::test]
+async fn a_ping_flood_that_never_reads_is_backpressured() {
+    let listening = serve("127.0.0.1:0", ServerOptions::default(), |_| Echo)
+        .await
+        .unwrap();
+    let addr = listening.local_addr().to_string();
+    let mut tcp = TcpStream::connect(&addr).await.unwrap();
+    let req = "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n\
+Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    tcp.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101");
+
+    // 64 KiB of pings per write; the kernel's buffers on both sides take a
+    // few MiB. A server that keeps reading (and queueing a pong for each)
+    // takes all 256 MiB; one that stops reading stalls the writes long
+    // before that.
+    let chunk: Vec<u8> = ping().repeat(65536 / 131);
+    let mut written = 0usize;
+    let stalled = loop {
+        if written >= 256 << 20 {
+            break false;
+        }
+        match tokio::time::timeout(Duration::from_secs(1), tcp.write_all(&chunk)).await {
+            Ok(Ok(())) => written += chunk.len(),
+            Ok(Err(e)) => panic!("the server dropped the flood instead: {e}"),
+            Err(_) => break true,
+        }
+    };
+    assert!(stalled, "wrote {} MiB without backpressure", written >> 20);
+    assert!(
+        written < 64 << 20,
+        "{} MiB taken before stalling",
+        written >> 20
+    );
+
+    // The flood holds only its own session: others are served.
+    let sid = handshake(&addr).await;
+    assert_eq!(sid.len(), 20);
+}
