@@ -48,7 +48,7 @@ async fn dribble(addr: String, bytes: Vec<u8>) -> (Vec<u8>, Duration) {
 #[tokio::test]
 async fn slow_heads_bodies_and_silent_connections_are_cut_at_their_deadline() {
     let mut options = ServerOptions::default();
-    options.header_timeout = HEADER_TIMEOUT;
+    options.http.timeout = HEADER_TIMEOUT;
     options.request_timeout = REQUEST_TIMEOUT;
     let listening = serve("127.0.0.1:0", options, |_| Echo).await.unwrap();
     let addr = listening.local_addr().to_string();
@@ -96,7 +96,7 @@ async fn slow_heads_bodies_and_silent_connections_are_cut_at_their_deadline() {
 #[tokio::test]
 async fn a_body_dribbled_after_a_prompt_head_is_cut_at_the_request_deadline() {
     let mut options = ServerOptions::default();
-    options.header_timeout = HEADER_TIMEOUT;
+    options.http.timeout = HEADER_TIMEOUT;
     options.request_timeout = REQUEST_TIMEOUT;
     let listening = serve("127.0.0.1:0", options, |_| Echo).await.unwrap();
     let addr = listening.local_addr().to_string();

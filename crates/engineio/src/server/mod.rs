@@ -55,7 +55,12 @@ pub struct ServerOptions {
     pub cors_origin: Option<String>,
     /// Checked before a new session opens.
     pub allow_request: Option<AllowRequest>,
-    /// Limits on HTTP request heads. Default 16 KiB, 64 headers.
+    /// Limits on HTTP request heads: 16 KiB, 64 headers, and `timeout`,
+    /// how long a head may take to arrive in full, counted from when the
+    /// server starts waiting for it (a new connection, or the previous
+    /// response on a kept-alive one). Past it the connection is closed,
+    /// with 408 if part of a head came. Default 10 s: a client that dribbles
+    /// its head holds a connection no longer than that.
     pub http: HandshakeConfig,
     /// WebSocket limits. Default: frames and messages up to `max_payload`,
     /// as the official server's `maxHttpBufferSize` applies to both.
@@ -68,13 +73,6 @@ pub struct ServerOptions {
     /// tasks) before senders wait or `try_send` fails. Default 1024; the
     /// queue's memory is allocated as it fills, not up front.
     pub command_queue: usize,
-    /// How long a request head may take to arrive in full, counted from
-    /// when the server starts waiting for it (a new connection, or the
-    /// previous response on a kept-alive one). Past it the connection is
-    /// closed, with 408 if part of a head came. Default 10 s, in the range
-    /// of the header timeouts of common HTTP servers: a slow client that
-    /// dribbles its head holds a connection no longer than that.
-    pub header_timeout: std::time::Duration,
     /// How long a whole request (head and body) may take. Past it: 408 and
     /// close. Default 30 s: a 1 MB POST needs ~35 KB/s.
     pub request_timeout: std::time::Duration,
@@ -98,7 +96,6 @@ impl Default for ServerOptions {
             websocket: None,
             write_timeout: std::time::Duration::from_secs(30),
             command_queue: 1024,
-            header_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(30),
             handler_timeout: std::time::Duration::from_secs(45),
         }
@@ -744,7 +741,7 @@ async fn serve_connection<H: Handler>(shared: Arc<Shared<H>>, tcp: BoxIo, remote
         let Some(io) = tcp.as_mut() else { return };
         let start = Instant::now();
         let deadlines = http::Deadlines {
-            head: start + shared.options.header_timeout,
+            head: start + shared.options.http.timeout,
             whole: start + shared.options.request_timeout,
         };
         let req = match http::read_request(io, &mut buf, &shared.options.http, max_body, deadlines)
