@@ -1,6 +1,8 @@
-//! Handlers that stop making progress: a call that never returns, or a
-//! handler that is never ready again. The session must still end, answer
-//! its requests and free itself. Over in-memory pipes, on paused time.
+//! Time-driven behaviour over in-memory pipes on paused time, where real
+//! time would make the outcome depend on scheduling: heartbeat deadlines,
+//! and handlers that stop making progress (a call that never returns, or a
+//! handler that is never ready again), after which the session must still
+//! end, answer its requests and free itself.
 
 use std::net::SocketAddr;
 use std::task::Poll;
@@ -133,4 +135,42 @@ async fn a_handler_call_that_never_returns_ends_its_session() {
 #[tokio::test(start_paused = true)]
 async fn a_handler_that_is_never_ready_again_ends_its_session() {
     stalled_session_ends(Stall::Ready).await;
+}
+
+struct Echo;
+
+impl Handler for Echo {
+    type Command = ();
+
+    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
+        ctx.send(msg);
+    }
+
+    async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_polling_session_that_does_not_pong_is_closed_at_the_deadline() {
+    let mut options = ServerOptions::default();
+    options.session.ping_interval = Duration::from_millis(300);
+    options.session.ping_timeout = Duration::from_millis(200);
+    let service = Service::new(options, |_| Echo);
+    let (_, open) = request(&service, "GET", "EIO=4&transport=polling", "").await;
+    let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    let q = format!(
+        "EIO=4&transport=polling&sid={}",
+        open["sid"].as_str().unwrap()
+    );
+    let start = tokio::time::Instant::now();
+    // The ping comes at the interval.
+    assert_eq!(request(&service, "GET", &q, "").await, (200, "2".into()));
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
+    // A pong just in time keeps it; the next ping is an interval later.
+    tokio::time::sleep(Duration::from_millis(199)).await;
+    assert_eq!(request(&service, "POST", &q, "3").await, (200, "ok".into()));
+    assert_eq!(request(&service, "GET", &q, "").await, (200, "2".into()));
+    assert_eq!(start.elapsed(), Duration::from_millis(799));
+    // No pong: at the deadline the session is gone.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(request(&service, "POST", &q, "3").await.0, 400);
 }
