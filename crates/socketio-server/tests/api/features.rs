@@ -1,5 +1,6 @@
 //! Server features over raw WebSocket clients: catch-all listeners, per-socket
-//! data, broadcasts with acks from many, dynamic namespaces, room operations.
+//! data, broadcasts with acks from many, who a broadcast leaves out, dynamic
+//! namespaces, room operations.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -213,6 +214,76 @@ async fn a_client_that_stops_reading_is_let_go_and_others_carry_on() {
         }
     }
     assert_eq!(ns.sockets().len(), 1);
+}
+
+/// A socket's own broadcasts leave it out, as in socket.io: `socket.to(room)`
+/// reaches the room's other members, `socket.broadcast()` every other socket;
+/// the server's `to(room)` reaches every member. Each step is followed by a
+/// message every client expects next, so one that should not have come shows
+/// up in its place.
+#[tokio::test]
+async fn a_socket_leaves_itself_out_of_its_broadcasts_the_server_does_not() {
+    let (addr, server) = server().await;
+    server.of("/").on_connect(|socket| {
+        socket.on("join", |s, room: String, ack| async move {
+            s.join(&room);
+            ack.unwrap().send(&(true,)).unwrap();
+        });
+        // Each answers with how many sockets the broadcast was handed to,
+        // after it: on the sender's connection the answer comes after
+        // anything the broadcast sent it.
+        socket.on("to-room", |s, room: String, ack| async move {
+            let n = s.to(&room).emit("heard", &("to-room",)).unwrap();
+            ack.unwrap().send(&(n,)).unwrap();
+        });
+        socket.on("to-others", |s, (): (), ack| async move {
+            let n = s.broadcast().emit("heard", &("to-others",)).unwrap();
+            ack.unwrap().send(&(n,)).unwrap();
+        });
+    });
+    let (mut a, _) = client(&addr, "40").await;
+    let (mut b, _) = client(&addr, "40").await;
+    let (mut c, _) = client(&addr, "40").await;
+    // a and b are in room "r", c is not.
+    for ws in [&mut a, &mut b] {
+        ws.send(Message::text(r#"421["join","r"]"#)).await.unwrap();
+        assert_eq!(recv(ws).await, "431[true]");
+    }
+
+    // a, a member, to its room: b only.
+    a.send(Message::text(r#"422["to-room","r"]"#))
+        .await
+        .unwrap();
+    assert_eq!(recv(&mut a).await, "432[1]");
+    assert_eq!(recv(&mut b).await, r#"42["heard","to-room"]"#);
+
+    // c, not a member, to the room: both members.
+    c.send(Message::text(r#"422["to-room","r"]"#))
+        .await
+        .unwrap();
+    assert_eq!(recv(&mut c).await, "432[2]");
+    assert_eq!(recv(&mut a).await, r#"42["heard","to-room"]"#);
+    assert_eq!(recv(&mut b).await, r#"42["heard","to-room"]"#);
+
+    // a to everyone else: b and c.
+    a.send(Message::text(r#"423["to-others"]"#)).await.unwrap();
+    assert_eq!(recv(&mut a).await, "433[2]");
+    assert_eq!(recv(&mut b).await, r#"42["heard","to-others"]"#);
+    assert_eq!(recv(&mut c).await, r#"42["heard","to-others"]"#);
+
+    // The server to the room: every member, a included; not c.
+    assert_eq!(
+        server.to("r").emit("heard", &("server-to-room",)).unwrap(),
+        2
+    );
+    assert_eq!(recv(&mut a).await, r#"42["heard","server-to-room"]"#);
+    assert_eq!(recv(&mut b).await, r#"42["heard","server-to-room"]"#);
+
+    // Last, to everyone: the next message of each, so nothing else came.
+    assert_eq!(server.emit("heard", &("everyone",)).unwrap(), 3);
+    for ws in [&mut a, &mut b, &mut c] {
+        assert_eq!(recv(ws).await, r#"42["heard","everyone"]"#);
+    }
 }
 
 /// The adapter seam: a custom adapter keeps the rooms and hears every
