@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use socketio_server::{AckError, Server, ServerOptions};
+use socketio_server::{AckError, DisconnectReason, Server, ServerOptions};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use ws_frame::{Message, WebSocketStream};
 
 type Ws = WebSocketStream<TcpStream>;
@@ -43,14 +44,39 @@ async fn recv(ws: &mut Ws) -> String {
     }
 }
 
+/// The socket id in a CONNECT reply (`40{"sid":...}`).
+fn sid(reply: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(reply.strip_prefix("40").unwrap()).unwrap();
+    v["sid"].as_str().unwrap().to_owned()
+}
+
+/// Every disconnect in the main namespace, with its socket id and reason.
+fn disconnect_reasons(server: &Server) -> mpsc::UnboundedReceiver<(String, DisconnectReason)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    server.of("/").on_connect(move |socket| {
+        let tx = tx.clone();
+        socket.on_disconnect(move |s, r| {
+            let _ = tx.send((s.id().to_owned(), r));
+        });
+    });
+    rx
+}
+
+/// The next item from a channel the server's handlers feed (bounded in time).
+async fn next<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("in time")
+        .expect("open")
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct User(String);
 
 #[tokio::test]
 async fn catch_all_listeners_and_socket_data() {
     let (addr, server) = server().await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
+    let (log, mut seen) = mpsc::unbounded_channel();
     // Middleware finds the user once; handlers read it from the socket.
     server.of("/").use_middleware_with_data(|hs, data| {
         let token = hs.query("token").unwrap_or_default();
@@ -61,8 +87,12 @@ async fn catch_all_listeners_and_socket_data() {
         assert_eq!(socket.get::<User>(), Some(User("user-of-t1".into())));
         socket.insert(42u32);
         let (a, b) = (log.clone(), log.clone());
-        socket.on_any(move |_, name, _| a.lock().unwrap().push(format!("in:{name}")));
-        socket.on_any_outgoing(move |_, name, _| b.lock().unwrap().push(format!("out:{name}")));
+        socket.on_any(move |_, name, _| {
+            let _ = a.send(format!("in:{name}"));
+        });
+        socket.on_any_outgoing(move |_, name, _| {
+            let _ = b.send(format!("out:{name}"));
+        });
         socket.on("whoami", |s, (): (), ack| async move {
             ack.unwrap().send(&(s.get::<u32>(),)).unwrap();
         });
@@ -75,19 +105,23 @@ async fn catch_all_listeners_and_socket_data() {
     ws.send(Message::text(r#"42["unhandled",1]"#))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        *seen.lock().unwrap(),
-        ["in:whoami", "out:news", "in:unhandled"]
-    );
+    // The catch-all listeners saw all three, in order, and nothing else.
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(next(&mut seen).await);
+    }
+    assert_eq!(got, ["in:whoami", "out:news", "in:unhandled"]);
+    assert!(seen.try_recv().is_err());
 }
 
 #[tokio::test]
 async fn broadcast_collects_acks_and_times_out_the_silent() {
     let (addr, server) = server().await;
-    let (mut a, _) = client(&addr, "40").await;
+    let (mut a, reply) = client(&addr, "40").await;
+    let a_id = sid(&reply);
     let (mut b, _) = client(&addr, "40").await;
     let ns = server.of("/");
+    let asked = tokio::time::Instant::now();
     let asking = tokio::spawn({
         let ns = ns.clone();
         async move {
@@ -107,16 +141,22 @@ async fn broadcast_collects_acks_and_times_out_the_silent() {
         .await
         .unwrap();
     let results = asking.await.unwrap();
+    // The silent one was waited for, the whole timeout.
+    assert!(asked.elapsed() >= Duration::from_millis(300));
     assert_eq!(results.len(), 2);
     let answered: Vec<_> = results
         .iter()
         .filter(|(_, r)| matches!(r, Ok((y,)) if y == "yes"))
+        .map(|(s, _)| s.id())
         .collect();
     let silent: Vec<_> = results
         .iter()
         .filter(|(_, r)| matches!(r, Err(AckError::Timeout)))
+        .map(|(s, _)| s.id())
         .collect();
-    assert_eq!((answered.len(), silent.len()), (1, 1));
+    assert_eq!(answered, [a_id.as_str()]);
+    assert_eq!(silent.len(), 1);
+    assert_ne!(silent[0], a_id);
 }
 
 #[tokio::test]
@@ -141,12 +181,11 @@ async fn dynamic_namespaces() {
 #[tokio::test]
 async fn room_operations_on_many_sockets() {
     let (addr, server) = server().await;
+    let mut reasons = disconnect_reasons(&server);
     let (mut a, reply) = client(&addr, "40").await;
-    let a_id = serde_json::from_str::<serde_json::Value>(&reply[2..]).unwrap()["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (mut b, _) = client(&addr, "40").await;
+    let a_id = sid(&reply);
+    let (mut b, reply) = client(&addr, "40").await;
+    let b_id = sid(&reply);
     let ns = server.of("/");
     assert_eq!(ns.broadcast().fetch_sockets().len(), 2);
     ns.broadcast().sockets_join("everyone");
@@ -169,7 +208,17 @@ async fn room_operations_on_many_sockets() {
     ns.broadcast().disconnect();
     assert_eq!(recv(&mut a).await, "41");
     assert_eq!(recv(&mut b).await, "41");
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // A socket is out of its namespace before its disconnect handlers run.
+    let mut gone = Vec::new();
+    for _ in 0..2 {
+        let (id, reason) = next(&mut reasons).await;
+        assert_eq!(reason, DisconnectReason::ServerNamespaceDisconnect);
+        gone.push(id);
+    }
+    gone.sort();
+    let mut both = [a_id, b_id];
+    both.sort();
+    assert_eq!(gone, both);
     assert!(ns.sockets().is_empty());
 }
 
@@ -179,33 +228,30 @@ async fn a_client_that_stops_reading_is_let_go_and_others_carry_on() {
     options.engine.write_timeout = Duration::from_millis(500);
     let server = Server::bind("127.0.0.1:0", options).await.unwrap();
     let addr = server.local_addr().to_string();
-    let (reasons_tx, mut reasons) = tokio::sync::mpsc::unbounded_channel();
-    server.of("/").on_connect(move |socket| {
-        let tx = reasons_tx.clone();
-        socket.on_disconnect(move |s, r| {
-            let _ = tx.send((s.id().to_owned(), r));
-        });
-    });
-    let (_stuck, _) = client(&addr, "40").await; // never read again
+    let mut reasons = disconnect_reasons(&server);
+    let (_stuck, reply) = client(&addr, "40").await; // never read again
+    let stuck_id = sid(&reply);
     let (mut healthy, _) = client(&addr, "40").await;
     let ns = server.of("/");
     let big = "x".repeat(16 << 10);
-    // Far more than the socket buffers hold; bounded in count and time.
+    // A broadcast each time the healthy client has read the last one, until
+    // the stuck one is let go: far more than its socket buffers hold.
     let started = tokio::time::Instant::now();
-    let mut rounds = 0;
-    while rounds < 4000 && started.elapsed() < Duration::from_secs(10) {
-        ns.broadcast().emit("big", &(&big,)).unwrap();
-        rounds += 1;
-        // The healthy client keeps reading.
-        while let Ok(Some(Ok(_))) =
-            tokio::time::timeout(Duration::from_millis(1), healthy.next()).await
-        {}
-        if let Ok((_, reason)) = reasons.try_recv() {
-            assert_eq!(reason, socketio_server::DisconnectReason::TransportError);
-            break;
+    let let_go = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            ns.broadcast().emit("big", &(&big,)).unwrap();
+            tokio::select! {
+                biased;
+                gone = reasons.recv() => break gone.unwrap(),
+                got = recv(&mut healthy) => assert!(got.starts_with(r#"42["big","#)),
+            }
         }
-    }
-    assert!(rounds < 4000, "the stuck client was never let go");
+    })
+    .await
+    .expect("the stuck client is let go");
+    assert_eq!(let_go, (stuck_id, DisconnectReason::TransportError));
+    // Not before a write to it has waited the whole write timeout.
+    assert!(started.elapsed() >= Duration::from_millis(500));
     // The healthy one is still served.
     ns.emit("after", &()).unwrap();
     loop {
@@ -359,13 +405,20 @@ async fn slow_client_policy_drop_or_disconnect() {
         options.engine.command_queue = 2;
         options.slow_client = policy;
         let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+        let mut reasons = disconnect_reasons(&server);
         let (mut ws, _) = client(&server.local_addr().to_string(), "40").await;
         let socket = server.of("/").sockets().pop().unwrap();
         let results: Vec<_> = (0..4).map(|i| socket.emit("burst", &(i,))).collect();
         assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
         match policy {
             SlowClient::Drop => {
-                assert!(matches!(results[2], Err(EmitError::Dropped)), "{results:?}");
+                assert!(
+                    matches!(
+                        results[2..],
+                        [Err(EmitError::Dropped), Err(EmitError::Dropped)]
+                    ),
+                    "{results:?}"
+                );
                 assert_eq!(recv(&mut ws).await, r#"42["burst",0]"#);
                 assert_eq!(recv(&mut ws).await, r#"42["burst",1]"#);
                 socket.emit("still", &()).unwrap();
@@ -377,23 +430,27 @@ async fn slow_client_policy_drop_or_disconnect() {
                     "{results:?}"
                 );
                 // The close overtakes what was queued: the client gets a prefix
-                // of the burst, then the connection ends, promptly.
+                // of the burst, then a close frame and the end, promptly.
                 let mut got = Vec::new();
-                loop {
+                let end = loop {
                     match tokio::time::timeout(Duration::from_secs(2), ws.next())
                         .await
                         .unwrap()
                     {
                         Some(Ok(Message::Text(t))) => got.push(t.as_str().to_owned()),
-                        Some(Ok(_)) => {}
-                        _ => break,
+                        other => break other,
                     }
-                }
+                };
                 let burst = [r#"42["burst",0]"#, r#"42["burst",1]"#];
                 assert!(
                     got.len() <= 2 && got.iter().zip(burst).all(|(g, b)| g == b),
                     "{got:?}"
                 );
+                assert!(matches!(end, Some(Ok(Message::Close(None)))), "{end:?}");
+                let after = tokio::time::timeout(Duration::from_secs(2), ws.next()).await;
+                assert!(matches!(after, Ok(None)), "{after:?}");
+                let (_, reason) = next(&mut reasons).await;
+                assert_eq!(reason, DisconnectReason::ForcedClose);
                 assert!(server.of("/").sockets().is_empty());
             }
         }
