@@ -1,11 +1,14 @@
 //! Thousands of connect/disconnect cycles leave nothing behind: no session,
-//! no socket, no task, and no growing memory.
+//! no socket, no task, and no growing memory. Over in-memory pipes with
+//! paused time, so "nothing left" is checked when every task has settled,
+//! not after a guess of how long that takes.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use socketio_server::{Server, ServerOptions};
-use tokio::net::TcpStream;
+use socketio_server::{DisconnectReason, Server, ServerOptions};
+use tokio::sync::mpsc;
 use ws_frame::Message;
 
 fn rss_kib() -> u64 {
@@ -18,10 +21,17 @@ fn rss_kib() -> u64 {
     pages * 4
 }
 
-async fn cycle(addr: &str, i: usize) {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = ws_frame::connect(tcp, &url).await.unwrap();
+/// One client's life; returns once the server has ended its socket, with
+/// the reason the server gave.
+async fn cycle(
+    server: &Server,
+    ended: &mut mpsc::UnboundedReceiver<DisconnectReason>,
+    i: usize,
+) -> DisconnectReason {
+    let (theirs, ours) = tokio::io::duplex(64 << 10);
+    server.serve_io(theirs, SocketAddr::from(([127, 0, 0, 1], 40_000)));
+    let url = "ws://in-memory/socket.io/?EIO=4&transport=websocket";
+    let (mut ws, _) = ws_frame::connect(ours, url).await.unwrap();
     ws.next().await.unwrap().unwrap(); // Engine.IO open
     ws.send(Message::text("40")).await.unwrap();
     ws.next().await.unwrap().unwrap(); // CONNECT
@@ -34,59 +44,76 @@ async fn cycle(addr: &str, i: usize) {
         1 => {}
         _ => ws.send(Message::text("1")).await.unwrap(),
     }
-    let _ = ws.close().await;
+    if i % 3 != 1 {
+        let _ = ws.close().await;
+    }
+    drop(ws);
+    // Bounded, and well before any heartbeat could end the socket instead.
+    tokio::time::timeout(Duration::from_secs(5), ended.recv())
+        .await
+        .expect("the socket ends at once")
+        .expect("the server is up")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// Lets every task run until none can go on: with the clock paused, time
+/// moves only once the runtime is idle, and far less than any heartbeat
+/// (so a session left alive would still be counted).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn churn_leaves_nothing_behind() {
-    let server = Server::bind("127.0.0.1:0", ServerOptions::default())
-        .await
-        .unwrap();
-    server.of("/").on_connect(|socket| {
+    let server = Server::new(ServerOptions::default());
+    let (tx, mut ended) = mpsc::unbounded_channel();
+    server.of("/").on_connect(move |socket| {
         socket.join("room");
         socket.on("n", |s, n: u64, _| async move {
             let _ = s.to("room").emit("n", &(n,));
         });
+        let tx = tx.clone();
+        socket.on_disconnect(move |_, reason| {
+            let _ = tx.send(reason);
+        });
     });
-    let addr = server.local_addr().to_string();
     let metrics = tokio::runtime::Handle::current().metrics();
+    let expected = |i: usize| match i % 3 {
+        0 => DisconnectReason::ClientNamespaceDisconnect,
+        _ => DisconnectReason::TransportClose,
+    };
 
     // Warm up allocator and runtime, then measure.
     for i in 0..200 {
-        cycle(&addr, i).await;
+        assert_eq!(
+            cycle(&server, &mut ended, i).await,
+            expected(i),
+            "cycle {i}"
+        );
     }
-    settle(&server).await;
+    settle().await;
+    assert_eq!(server.connection_count(), 0);
     let (tasks_before, rss_before) = (metrics.num_alive_tasks(), rss_kib());
 
     const CYCLES: usize = 3000;
     for i in 0..CYCLES {
-        cycle(&addr, i).await;
+        assert_eq!(
+            cycle(&server, &mut ended, i).await,
+            expected(i),
+            "cycle {i}"
+        );
     }
-    settle(&server).await;
+    settle().await;
     let (tasks_after, rss_after) = (metrics.num_alive_tasks(), rss_kib());
 
     assert_eq!(server.connection_count(), 0);
     assert!(server.of("/").sockets().is_empty());
     assert!(server.of("/").to("room").fetch_sockets().is_empty());
-    assert!(
-        tasks_after <= tasks_before,
-        "tasks: {tasks_before} -> {tasks_after}"
-    );
+    // Every task has ended: sessions, handlers, timers.
+    assert_eq!(tasks_after, 0, "tasks: {tasks_before} -> {tasks_after}");
     // A leak of even 1 KiB per cycle would show as 3 MB.
     let grew = rss_after.saturating_sub(rss_before);
     assert!(
         grew < 2048,
         "RSS grew by {grew} KiB over {CYCLES} cycles ({rss_before} -> {rss_after} KiB)"
     );
-}
-
-/// Waits until every session is gone (bounded).
-async fn settle(server: &Server) {
-    for _ in 0..200 {
-        if server.connection_count() == 0 && server.of("/").sockets().is_empty() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
