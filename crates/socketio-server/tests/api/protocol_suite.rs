@@ -55,7 +55,9 @@ async fn open(addr: &str) -> Ws {
     ws
 }
 
-/// The next message that is not a ping, as text (binary as `bin:` + bytes).
+/// The next message that is not a ping, as text (binary as `bin:` + bytes);
+/// `None` when the server closed the connection cleanly: a close frame, then
+/// the end of the stream.
 async fn next(ws: &mut Ws) -> Option<String> {
     loop {
         let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
@@ -65,10 +67,20 @@ async fn next(ws: &mut Ws) -> Option<String> {
             Some(Ok(Message::Text(t))) if t == "2" => continue,
             Some(Ok(Message::Text(t))) => return Some(t.as_str().to_owned()),
             Some(Ok(Message::Binary(b))) => return Some(format!("bin:{b:?}")),
+            Some(Ok(Message::Close(_))) => {
+                ended(ws).await;
+                return None;
+            }
             Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return None,
+            other => panic!("expected a message or a close frame, got {other:?}"),
         }
     }
+}
+
+/// After the server's close frame: the stream ends, without an error.
+async fn ended(ws: &mut Ws) {
+    let after = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+    assert!(matches!(after, Ok(None)), "{after:?}");
 }
 
 async fn text(ws: &mut Ws) -> String {
@@ -92,8 +104,9 @@ async fn closes(ws: &mut Ws) {
     while next(ws).await.is_some() {}
 }
 
-/// Waits for the server to end the connection while answering its pings, so
-/// the heartbeat cannot be what ends it; returns how long that took.
+/// Waits for the server to close the connection cleanly (a close frame, then
+/// the end) while answering its pings, so the heartbeat cannot be what ends
+/// it; returns how long until the close frame.
 async fn closed_by_server(ws: &mut Ws) -> Duration {
     let started = tokio::time::Instant::now();
     loop {
@@ -102,8 +115,13 @@ async fn closed_by_server(ws: &mut Ws) -> Duration {
             .unwrap()
         {
             Some(Ok(Message::Text(t))) if t == "2" => send(ws, "3").await,
+            Some(Ok(Message::Close(_))) => {
+                let took = started.elapsed();
+                ended(ws).await;
+                return took;
+            }
             Some(Ok(_)) => {}
-            _ => return started.elapsed(),
+            other => panic!("expected a close frame, got {other:?}"),
         }
     }
 }
