@@ -101,6 +101,9 @@ struct InFrame {
     len: usize,
     done: usize,
     text: bool,
+    /// The text validator as the frame began, to check again what was
+    /// validated in an earlier call (see `read_frame`).
+    utf8_start: Utf8Validator,
 }
 
 /// A WebSocket connection without I/O.
@@ -258,6 +261,10 @@ impl Connection {
                 f
             }
         };
+        // Text validated by an earlier call was validated in the caller's
+        // buffer, which the caller could have changed since: the message is
+        // built from what is there now, so that part is checked again.
+        let checked_before = (f.text && f.done > 0).then_some((f.done, self.utf8));
         let avail = buf.len().min(f.len);
         if avail > f.done {
             let fresh = &mut buf[f.done..avail];
@@ -274,6 +281,12 @@ impl Connection {
         if f.done < f.len {
             self.frame = Some(f);
             return Ok(false);
+        }
+        if let Some((done, then)) = checked_before {
+            let mut again = f.utf8_start;
+            if again.feed(&buf[..done]).is_err() || again != then {
+                return Err(ProtocolError::InvalidUtf8);
+            }
         }
         let payload = buf.split_to(f.len);
         self.finish_frame(f.header, payload)?;
@@ -322,6 +335,7 @@ impl Connection {
             len: h.payload_len as usize,
             done: 0,
             text,
+            utf8_start: self.utf8,
         })
     }
 

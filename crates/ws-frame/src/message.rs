@@ -77,7 +77,8 @@ impl Utf8Bytes {
         Ok(Utf8Bytes(bytes))
     }
 
-    /// Wraps bytes the caller has already validated.
+    /// Wraps bytes the caller has already validated: `as_str`'s safety rests
+    /// on it.
     pub(crate) fn from_bytes_unchecked(bytes: Bytes) -> Self {
         debug_assert!(std::str::from_utf8(&bytes).is_ok());
         Utf8Bytes(bytes)
@@ -90,9 +91,14 @@ impl Utf8Bytes {
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        // SAFETY: every constructor validates the bytes (the crate-internal one
-        // takes bytes the connection validated incrementally), and `Bytes` is
-        // immutable. Re-validating here would cost a pass over every text read.
+        // SAFETY: `from_utf8_unchecked` needs valid UTF-8, and every way to
+        // make a `Utf8Bytes` gives it: `try_from_bytes` checks, `From<&str>`,
+        // `From<String>` and `from_static` take a `str`, `slice` cuts valid
+        // text on char boundaries, and `from_bytes_unchecked` is called only
+        // by the connection on text it validated, where bytes validated in
+        // an earlier `handle_read` (in a buffer the caller holds) are checked
+        // again when their frame ends. `Bytes` is immutable after that.
+        // Checking here instead would cost a pass over every text read.
         #[allow(unsafe_code)]
         unsafe {
             std::str::from_utf8_unchecked(&self.0)

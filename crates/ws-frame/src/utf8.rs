@@ -7,10 +7,17 @@
 //! invalid or just cut short.
 
 /// Validates a byte stream as UTF-8, piece by piece.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Utf8Validator {
     partial: [u8; 4],
     partial_len: u8,
+}
+
+/// Equal when both wait on the same incomplete code point (or none).
+impl PartialEq for Utf8Validator {
+    fn eq(&self, other: &Self) -> bool {
+        self.partial[..self.partial_len as usize] == other.partial[..other.partial_len as usize]
+    }
 }
 
 /// The bytes seen so far are not a prefix of any valid UTF-8 text.

@@ -363,3 +363,33 @@ fn a_pong_partly_written_is_not_replaced() {
     feed(&mut s, &client_frame(true, OpCode::Ping, b"six"));
     assert_eq!(drain(&mut s), b"\x03one\x8a\x03six");
 }
+
+#[test]
+fn text_changed_in_the_buffer_between_reads_is_checked_again() {
+    use bytes::BytesMut;
+    // Text is validated in place as it arrives; a caller that changes those
+    // bytes before the frame ends must get an error, never invalid text.
+    let run = |payload: &[u8], first: usize, at: usize, to: u8| {
+        let mut s = server();
+        let frame = client_frame(true, OpCode::Text, payload);
+        // The 6-byte header and `first` bytes of payload.
+        let mut buf = BytesMut::from(&frame[..6 + first]);
+        s.handle_read(&mut buf).unwrap();
+        assert_eq!(s.poll_message(), None);
+        buf[at] = to;
+        buf.extend_from_slice(&frame[6 + first..]);
+        let got = s.handle_read(&mut buf);
+        (got.map_err(|e| e.to_string()), s.poll_message())
+    };
+    let invalid = Err(Error::Protocol(ProtocolError::InvalidUtf8).to_string());
+    // A byte that can never be UTF-8.
+    assert_eq!(run(b"hello world", 4, 0, 0xff), (invalid.clone(), None));
+    // Still valid on its own, but no longer the start of the code point
+    // the rest completes: "ab\xc3" + "\xa9" became "abc" + "\xa9".
+    assert_eq!(run("abé".as_bytes(), 3, 2, b'c'), (invalid, None));
+    // Unchanged, the same pieces make the text.
+    assert_eq!(
+        run("abé".as_bytes(), 3, 2, 0xc3),
+        (Ok(()), Some(Message::text("abé")))
+    );
+}
