@@ -7,6 +7,8 @@
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 
+mod listen;
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
@@ -18,8 +20,7 @@ async fn main() -> std::io::Result<()> {
         listener.local_addr()?
     );
     loop {
-        let (tcp, _) = listener.accept().await?;
-        tcp.set_nodelay(true)?;
+        let tcp = listen::accept(&listener).await;
         tokio::spawn(async move {
             let Ok(mut ws) = ws_frame::accept(tcp).await else {
                 return;

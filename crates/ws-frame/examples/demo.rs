@@ -9,13 +9,16 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use ws_frame::{CloseCode, CloseFrame, Message};
 
+mod listen;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     println!("echo server on ws://{addr}/");
     tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
+        loop {
+            let tcp = listen::accept(&listener).await;
             tokio::spawn(async move {
                 let Ok(mut ws) = ws_frame::accept(tcp).await else {
                     return;
