@@ -223,7 +223,9 @@ impl Connection {
     /// Stops when it has produced a message or needs more input. Bytes of a
     /// partial frame are unmasked and UTF-8 checked in place as they arrive,
     /// so invalid text fails fast; the caller keeps appending to the same
-    /// buffer and must not otherwise change it. After the peer's close frame,
+    /// buffer and must not otherwise change it (if it does, the message holds
+    /// whatever is there then, and text is checked again when its frame
+    /// ends, so it is never invalid UTF-8). After the peer's close frame,
     /// further input is discarded (§5.5.1).
     ///
     /// On a peer violation the connection fails: the close frame with the

@@ -25,6 +25,23 @@
 //! (hand it a TLS stream), no DNS, and no extensions: permessage-deflate is
 //! not negotiated, so RSV bits are always a protocol error.
 //!
+//! # Limits
+//!
+//! Nothing a peer sends may make us allocate without bound or wait forever.
+//! Each limit is a field of a `Default` config, documented there with its
+//! default and why:
+//!
+//! - [`Config::max_frame_size`] and [`Config::max_message_size`] bound what
+//!   is buffered of a received message (close code 1009 past them);
+//! - [`Config::write_buffer_mark`] bounds what we owe the peer: past it the
+//!   core answers only the latest ping, and [`WebSocketStream`] stops reading
+//!   from a peer that does not read what it is sent;
+//! - [`HandshakeConfig::max_head_size`](handshake::HandshakeConfig::max_head_size)
+//!   and [`max_headers`](handshake::HandshakeConfig::max_headers) bound the
+//!   opening handshake's head (431 past them), and
+//!   [`timeout`](handshake::HandshakeConfig::timeout) its duration in
+//!   [`accept`] and [`connect`] (408 to a head still arriving).
+//!
 //! # Example
 //!
 //! Two in-memory peers, no I/O:
