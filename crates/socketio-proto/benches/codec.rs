@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use socketio_proto::{Binary, Decoder, Packet};
+use socketio_proto::{Binary, Decoder, Packet, Utf8Bytes};
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Chat {
@@ -31,11 +31,21 @@ fn codec(c: &mut Criterion) {
         let msg = chat();
         b.iter(|| black_box(Packet::event("/", "chat", &(&msg,)).unwrap().encode()))
     });
-    let text = Bytes::from(Packet::event("/", "chat", &(chat(),)).unwrap().encode());
+    // Text as the transports deliver it, already checked for UTF-8.
+    let text = Utf8Bytes::from(Packet::event("/", "chat", &(chat(),)).unwrap().encode());
     g.bench_function("decode/small-event", |b| {
         let mut d = Decoder::default();
         b.iter(|| {
             d.handle_text(text.clone()).unwrap();
+            black_box(d.poll_packet().unwrap())
+        })
+    });
+    // The same as bytes, checked on entry.
+    let bytes = text.clone().into_bytes();
+    g.bench_function("decode/small-event-from-bytes", |b| {
+        let mut d = Decoder::default();
+        b.iter(|| {
+            d.handle_text(bytes.clone()).unwrap();
             black_box(d.poll_packet().unwrap())
         })
     });
@@ -55,7 +65,7 @@ fn codec(c: &mut Criterion) {
         })
     });
     let p = Packet::event("/", "upload", &("name.bin", &blob)).unwrap();
-    let (text, att) = (Bytes::from(p.encode()), p.attachments()[0].clone());
+    let (text, att) = (Utf8Bytes::from(p.encode()), p.attachments()[0].clone());
     g.bench_function("decode/binary-event-64KiB", |b| {
         let mut d = Decoder::default();
         b.iter(|| {

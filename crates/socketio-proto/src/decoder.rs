@@ -1,6 +1,7 @@
 //! The decoder: text packets and the binary attachments that follow them.
 
 use bytes::Bytes;
+use ws_frame::Utf8Bytes;
 
 use crate::error::DecodeError;
 use crate::packet::{Packet, parse_text};
@@ -23,6 +24,32 @@ impl Default for DecoderConfig {
             max_attachments: 10,
             max_attachment_bytes: 100 << 20,
         }
+    }
+}
+
+/// A text message, as [`Decoder::handle_text`] takes it: [`Utf8Bytes`] (what
+/// the WebSocket and polling transports deliver, already checked) as is,
+/// anything else checked for UTF-8 once, here.
+pub trait TextMessage {
+    /// The text, or why it is not UTF-8.
+    fn into_utf8(self) -> Result<Utf8Bytes, std::str::Utf8Error>;
+}
+
+impl TextMessage for Utf8Bytes {
+    fn into_utf8(self) -> Result<Utf8Bytes, std::str::Utf8Error> {
+        Ok(self)
+    }
+}
+
+impl TextMessage for String {
+    fn into_utf8(self) -> Result<Utf8Bytes, std::str::Utf8Error> {
+        Ok(self.into())
+    }
+}
+
+impl TextMessage for Bytes {
+    fn into_utf8(self) -> Result<Utf8Bytes, std::str::Utf8Error> {
+        Utf8Bytes::try_from_bytes(self)
     }
 }
 
@@ -53,10 +80,11 @@ impl Decoder {
     }
 
     /// A text message. It is copied nowhere: the payload is a slice of it.
-    pub fn handle_text(&mut self, text: Bytes) -> Result<(), DecodeError> {
+    pub fn handle_text(&mut self, text: impl TextMessage) -> Result<(), DecodeError> {
         if self.partial.is_some() {
             return Err(DecodeError::UnexpectedText);
         }
+        let text = text.into_utf8().map_err(|_| DecodeError::InvalidUtf8)?;
         let (packet, attachments) = parse_text(&text, self.config.max_attachments)?;
         if attachments == 0 {
             self.ready = Some(packet);
@@ -142,5 +170,21 @@ mod tests {
             d.handle_binary(Bytes::from_static(b"12345")),
             Err(DecodeError::AttachmentsTooLarge { size: 5, max: 4 })
         );
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_a_peer_error() {
+        for text in [
+            &b"2[\"e\",\"\xff\"]"[..],
+            b"2[\"e\",{\"_placeholder\":[\"\xff\"]}]",
+            b"51-[\"e\",{\"_placeholder\":true,\"num\":0},{\"num\":{\"a\":\"\xc3\"}}]",
+            b"0/\xff,{}",
+            b"\xff",
+        ] {
+            let mut d = Decoder::default();
+            let r = d.handle_text(Bytes::from_static(text));
+            assert_eq!(r, Err(DecodeError::InvalidUtf8), "{text:x?}");
+            assert!(d.poll_packet().is_none() && !d.is_waiting_for_attachments());
+        }
     }
 }

@@ -8,6 +8,9 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
+    /// A text packet is UTF-8 (Engine.IO v4: text packets are strings).
+    #[error("text packet is not valid UTF-8")]
+    InvalidUtf8,
     /// A packet must start with its type.
     #[error("empty packet")]
     Empty,
@@ -25,9 +28,6 @@ pub enum DecodeError {
         /// The configured limit.
         max: usize,
     },
-    /// The namespace is not valid UTF-8.
-    #[error("namespace is not valid UTF-8")]
-    InvalidNamespace,
     /// The ack id does not fit 64 bits.
     #[error("ack id out of range")]
     InvalidAckId,

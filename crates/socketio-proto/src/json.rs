@@ -4,31 +4,49 @@
 //! value. Decoding still has to know it is valid JSON of the right shape, the
 //! event name, and where the binary placeholders point, so [`scan`] walks it
 //! once with serde_json, allocating nothing but the event name.
+//!
+//! UTF-8 is checked before that pass, never by it: serde_json does not look
+//! inside the strings it skips, and the scan skips some (a placeholder's
+//! malformed flag or index). Text comes in as `&str` or [`Utf8Bytes`].
 
 use std::fmt;
 
 use bytes::Bytes;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use ws_frame::Utf8Bytes;
 
-/// A JSON value kept as text. Always valid JSON.
+/// A JSON value kept as text. Always valid JSON, always UTF-8.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Json(Bytes);
 
 impl Json {
-    /// Checks `text` and wraps it without a copy.
+    /// Checks `text` (UTF-8, then JSON) and wraps it without a copy.
     pub fn from_bytes(text: Bytes) -> Result<Json, serde_json::Error> {
-        serde_json::from_slice::<IgnoredAny>(&text)?;
-        Ok(Json(text))
+        let utf8 = Utf8Bytes::try_from_bytes(text).map_err(serde::de::Error::custom)?;
+        Json::from_text(utf8)
+    }
+
+    /// Checks that `text` is JSON and wraps it without a copy.
+    pub fn from_text(text: Utf8Bytes) -> Result<Json, serde_json::Error> {
+        serde_json::from_str::<IgnoredAny>(text.as_str())?;
+        Ok(Json(text.into_bytes()))
     }
 
     /// Serializes `value`.
     pub fn from_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Json, serde_json::Error> {
-        Ok(Json(serde_json::to_vec(value)?.into()))
+        Ok(Json::from_serialized(serde_json::to_vec(value)?))
     }
 
-    /// Wraps bytes already known to be valid JSON.
-    pub(crate) fn from_checked(text: Bytes) -> Json {
-        Json(text)
+    /// Wraps text already known to be valid JSON (it was [`scan`]ned).
+    pub(crate) fn from_scanned(text: Utf8Bytes) -> Json {
+        Json(text.into_bytes())
+    }
+
+    /// Wraps serde_json's output, or pieces of it joined by ASCII
+    /// punctuation: UTF-8 by construction, so not checked again.
+    pub(crate) fn from_serialized(text: Vec<u8>) -> Json {
+        debug_assert!(std::str::from_utf8(&text).is_ok());
+        Json(text.into())
     }
 
     /// The JSON text.
@@ -36,13 +54,15 @@ impl Json {
         &self.0
     }
 
-    /// The JSON text as a string (JSON text is UTF-8).
+    /// The JSON text as a string.
     pub fn as_str(&self) -> &str {
-        // SAFETY: every constructor yields valid UTF-8: `from_bytes` and the
-        // decoder run serde_json over the bytes (it rejects invalid UTF-8 in
-        // strings, and anything but ASCII outside them), and the others take
-        // serde_json's own output. A check here cost a full pass on every
-        // encode (about 4% of a Socket.IO echo, under callgrind).
+        // SAFETY: the bytes are UTF-8, as every constructor ensures:
+        // `from_bytes` checks them with `str::from_utf8`; `from_text` and
+        // `from_scanned` take a `Utf8Bytes`; `from_value` and
+        // `from_serialized` take serde_json's output (it writes only UTF-8),
+        // whole or joined with ASCII. None relies on serde_json to check
+        // UTF-8: it does not, inside strings it skips. A check here would
+        // cost a pass on every encode (about 4% of a Socket.IO echo).
         #[allow(unsafe_code)]
         unsafe {
             std::str::from_utf8_unchecked(&self.0)
@@ -52,7 +72,7 @@ impl Json {
     /// Deserializes the value. Placeholders for binary attachments are not
     /// resolved here; see [`Packet::data`](crate::Packet::data).
     pub fn parse<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.0)
+        serde_json::from_str(self.as_str())
     }
 }
 
@@ -97,13 +117,13 @@ pub(crate) struct Scan {
 
 /// Walks `text` once: syntax, top-level shape, the first array element, and
 /// every `{"_placeholder":true,"num":n}` checked against `attachments`.
-pub(crate) fn scan(text: &[u8], attachments: usize) -> Result<Scan, serde_json::Error> {
+pub(crate) fn scan(text: &str, attachments: usize) -> Result<Scan, serde_json::Error> {
     let mut found = Found {
         head: Head::None,
         placeholders_ok: true,
         attachments,
     };
-    let mut de = serde_json::Deserializer::from_slice(text);
+    let mut de = serde_json::Deserializer::from_str(text);
     let top = Walk {
         found: &mut found,
         depth: 0,
@@ -363,28 +383,44 @@ mod tests {
 
     #[test]
     fn scans_shape_head_and_placeholders() {
-        let s = scan(br#"["chat",{"a":[1,{"_placeholder":true,"num":0}]}]"#, 1).unwrap();
+        let s = scan(r#"["chat",{"a":[1,{"_placeholder":true,"num":0}]}]"#, 1).unwrap();
         assert_eq!(
             (s.top, s.head, s.placeholders_ok),
             (Top::Array, Head::String("chat".into()), true)
         );
-        let s = scan(br#"[{"_placeholder":true,"num":1}]"#, 1).unwrap();
+        let s = scan(r#"[{"_placeholder":true,"num":1}]"#, 1).unwrap();
         assert!(!s.placeholders_ok, "index out of range");
-        let s = scan(br#"[{"_placeholder":true}]"#, 1).unwrap();
+        let s = scan(r#"[{"_placeholder":true}]"#, 1).unwrap();
         assert!(!s.placeholders_ok, "no num");
-        let s = scan(br#"[{"_placeholder":false,"num":9}]"#, 0).unwrap();
+        let s = scan(r#"[{"_placeholder":false,"num":9}]"#, 0).unwrap();
         assert!(s.placeholders_ok, "not a placeholder");
         assert_eq!(
-            scan(b"[42,\"x\"]", 0).unwrap().head,
+            scan("[42,\"x\"]", 0).unwrap().head,
             Head::Number("42".into())
         );
-        assert_eq!(scan(b"\"oops\"", 0).unwrap().top, Top::String);
-        assert_eq!(scan(br#"{"token":"abc"}"#, 0).unwrap().top, Top::Object);
-        assert!(scan(b"[1,2", 0).is_err());
-        assert!(scan(b"[1] x", 0).is_err());
+        assert_eq!(scan("\"oops\"", 0).unwrap().top, Top::String);
+        assert_eq!(scan(r#"{"token":"abc"}"#, 0).unwrap().top, Top::Object);
+        assert!(scan("[1,2", 0).is_err());
+        assert!(scan("[1] x", 0).is_err());
         assert!(
-            scan(&[b'['; 1000], 0).is_err(),
+            scan(&"[".repeat(1000), 0).is_err(),
             "nesting is bounded, not a stack overflow"
         );
+    }
+
+    #[test]
+    fn from_bytes_rejects_invalid_utf8_anywhere() {
+        for text in [
+            &b"\"\xff\xfe\""[..],
+            b"[\"\xc3\"]",
+            b"{\"\xe2\x82\":1}",
+            b"{\"_placeholder\":[\"\xff\"]}",
+            b"{\"num\":{\"a\":\"\xed\xa0\x80\"}}",
+        ] {
+            let r = Json::from_bytes(Bytes::from_static(text));
+            assert!(r.is_err(), "{text:x?} accepted as {r:?}");
+        }
+        let ok = Json::from_bytes(Bytes::from_static("[\"κόσμε\"]".as_bytes())).unwrap();
+        assert_eq!(ok.as_str(), "[\"κόσμε\"]");
     }
 }

@@ -40,7 +40,7 @@
 //!
 //! // Decode it as the peer would: the text, then each attachment.
 //! let mut decoder = Decoder::default();
-//! decoder.handle_text(Bytes::from(text))?;
+//! decoder.handle_text(text)?;
 //! for attachment in packet.attachments() {
 //!     decoder.handle_binary(attachment.clone())?;
 //! }
@@ -62,8 +62,11 @@ mod packet;
 
 pub use ack::PendingAcks;
 pub use binary::Binary;
-pub use decoder::{Decoder, DecoderConfig};
+pub use decoder::{Decoder, DecoderConfig, TextMessage};
 pub use error::{BuildError, DecodeError};
 pub use json::Json;
 pub use namespace::{ClientNamespaces, NamespaceEvent, NamespaceState};
 pub use packet::{Kind, Packet, RESERVED_EVENTS};
+/// Text known to be UTF-8, as the WebSocket and polling transports deliver
+/// it: [`Decoder::handle_text`] and [`Json::from_text`] take it unchecked.
+pub use ws_frame::Utf8Bytes;

@@ -8,6 +8,7 @@ use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, Seq
 use crate::binary::with_attachments;
 use crate::error::{BuildError, DecodeError};
 use crate::json::{self, Head, Json, Top};
+use ws_frame::Utf8Bytes;
 
 /// Event names the protocol reserves for itself; a peer may not send them.
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -77,7 +78,7 @@ impl Packet {
     pub fn connect(nsp: &str, auth: Option<Json>) -> Result<Packet, BuildError> {
         check_nsp(nsp)?;
         if let Some(a) = &auth {
-            let s = json::scan(a.as_bytes(), 0)?;
+            let s = json::scan(a.as_str(), 0)?;
             if s.top != Top::Object {
                 return Err(BuildError::InvalidPayload);
             }
@@ -94,7 +95,7 @@ impl Packet {
     /// CONNECT_ERROR for `nsp`: a string or an object (`{"message", "data"}`).
     pub fn connect_error(nsp: &str, data: Json) -> Result<Packet, BuildError> {
         check_nsp(nsp)?;
-        let s = json::scan(data.as_bytes(), 0)?;
+        let s = json::scan(data.as_str(), 0)?;
         if !matches!(s.top, Top::Object | Top::String) {
             return Err(BuildError::InvalidPayload);
         }
@@ -148,7 +149,7 @@ impl Packet {
         Ok(Packet {
             event: Some(name.to_owned()),
             attachments,
-            ..Packet::new(Kind::Event, nsp, Some(Json::from_checked(data.into())))
+            ..Packet::new(Kind::Event, nsp, Some(Json::from_serialized(data)))
         })
     }
 
@@ -171,7 +172,7 @@ impl Packet {
         Ok(Packet {
             id: Some(id),
             attachments,
-            ..Packet::new(Kind::Ack, nsp, Some(Json::from_checked(data.into())))
+            ..Packet::new(Kind::Ack, nsp, Some(Json::from_serialized(data)))
         })
     }
 
@@ -187,12 +188,10 @@ impl Packet {
     ) -> Result<Packet, BuildError> {
         check_nsp(nsp)?;
         let event = match &data {
-            Some(d) => {
-                check_payload(kind, d.as_bytes(), attachments.len()).map_err(|e| match e {
-                    DecodeError::ReservedEventName(n) => BuildError::ReservedEventName(n),
-                    _ => BuildError::InvalidPayload,
-                })?
-            }
+            Some(d) => check_payload(kind, d.as_str(), attachments.len()).map_err(|e| match e {
+                DecodeError::ReservedEventName(n) => BuildError::ReservedEventName(n),
+                _ => BuildError::InvalidPayload,
+            })?,
             None => None,
         };
         if !attachments.is_empty() && !matches!(kind, Kind::Event | Kind::Ack) {
@@ -259,8 +258,8 @@ impl Packet {
     /// Deserializes the whole payload, resolving [`Binary`](crate::Binary)
     /// placeholders to their attachments.
     pub fn data<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let text = self.data.as_ref().map_or(&b"null"[..], |d| d.as_bytes());
-        with_attachments(self.attachments.clone(), || serde_json::from_slice(text)).0
+        let text = self.data.as_ref().map_or("null", |d| d.as_str());
+        with_attachments(self.attachments.clone(), || serde_json::from_str(text)).0
     }
 
     /// Deserializes an event's arguments (the payload without the name): a
@@ -278,9 +277,9 @@ impl Packet {
     }
 
     fn args_after<T: DeserializeOwned>(&self, skip: usize) -> Result<T, serde_json::Error> {
-        let text = self.data.as_ref().map_or(&b"[]"[..], |d| d.as_bytes());
+        let text = self.data.as_ref().map_or("[]", |d| d.as_str());
         with_attachments(self.attachments.clone(), || {
-            let mut de = serde_json::Deserializer::from_slice(text);
+            let mut de = serde_json::Deserializer::from_str(text);
             let t = (&mut de).deserialize_seq(Args::<T> {
                 skip,
                 out: std::marker::PhantomData,
@@ -486,7 +485,7 @@ impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<A> {
 /// the event name for an event.
 fn check_payload(
     kind: Kind,
-    data: &[u8],
+    data: &str,
     attachments: usize,
 ) -> Result<Option<String>, DecodeError> {
     let s = json::scan(data, attachments).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
@@ -517,10 +516,13 @@ fn check_payload(
 
 /// Parses a text packet; returns it and how many attachments must follow.
 pub(crate) fn parse_text(
-    text: &Bytes,
+    text: &Utf8Bytes,
     max_attachments: usize,
 ) -> Result<(Packet, usize), DecodeError> {
-    let b = &text[..];
+    let s = text.as_str();
+    // Every index `s` is cut at below follows an ASCII byte (type digit,
+    // count, `-`, `,`, ack id) or is its end: a character boundary.
+    let b = s.as_bytes();
     let (&t, _) = b.split_first().ok_or(DecodeError::Empty)?;
     let (kind, binary) = match t {
         b'0' => (Kind::Connect, false),
@@ -531,10 +533,7 @@ pub(crate) fn parse_text(
         b'5' => (Kind::Event, true),
         b'6' => (Kind::Ack, true),
         _ => {
-            let c = std::str::from_utf8(b)
-                .ok()
-                .and_then(|s| s.chars().next())
-                .unwrap_or('?');
+            let c = s.chars().next().unwrap_or('?');
             return Err(DecodeError::UnknownPacketType(c));
         }
     };
@@ -563,7 +562,7 @@ pub(crate) fn parse_text(
             .iter()
             .position(|&c| c == b',')
             .map_or(b.len(), |p| i + p);
-        let nsp = std::str::from_utf8(&b[i..end]).map_err(|_| DecodeError::InvalidNamespace)?;
+        let nsp = s.get(i..end).ok_or(DecodeError::InvalidUtf8)?;
         i = (end + 1).min(b.len());
         nsp
     } else {
@@ -578,8 +577,9 @@ pub(crate) fn parse_text(
         None
     };
     let (data, event) = if i < b.len() {
-        let event = check_payload(kind, &b[i..], attachments)?;
-        (Some(Json::from_checked(text.slice(i..))), event)
+        let data = text.slice(i..b.len()).ok_or(DecodeError::InvalidUtf8)?;
+        let event = check_payload(kind, data.as_str(), attachments)?;
+        (Some(Json::from_scanned(data)), event)
     } else {
         (None, None)
     };
@@ -611,7 +611,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<Packet, DecodeError> {
-        parse_text(&Bytes::copy_from_slice(s.as_bytes()), 10).map(|(p, _)| p)
+        parse_text(&Utf8Bytes::from(s), 10).map(|(p, _)| p)
     }
 
     #[test]
@@ -639,7 +639,7 @@ mod tests {
         let p = parse("4{\"message\":\"Not authorized\"}").unwrap();
         assert_eq!(p.kind(), Kind::ConnectError);
         let (p, n) = parse_text(
-            &Bytes::from_static(b"51-[\"hello\",{\"_placeholder\":true,\"num\":0}]"),
+            &Utf8Bytes::from_static("51-[\"hello\",{\"_placeholder\":true,\"num\":0}]"),
             10,
         )
         .unwrap();

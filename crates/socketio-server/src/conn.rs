@@ -166,7 +166,7 @@ impl Handler for Conn {
 
     async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
         let r = match msg {
-            Payload::Text(t) => self.decoder.handle_text(t.into_bytes()),
+            Payload::Text(t) => self.decoder.handle_text(t),
             Payload::Binary(b) => self.decoder.handle_binary(b),
         };
         if r.is_err() {

@@ -1,3 +1,4 @@
 //! socketio-proto's integration tests, one binary.
 
 mod props;
+mod utf8;
