@@ -13,8 +13,10 @@ pub struct DecoderConfig {
     /// Attachments one packet may announce. Default 10, the official
     /// parser's default (`maxAttachments`).
     pub max_attachments: usize,
-    /// Bytes the attachments of one packet may add up to. Default 100 MiB;
-    /// each attachment is also bounded by the transport's message limit.
+    /// Bytes the attachments of one packet may add up to. Default 10 MB:
+    /// the most the official server takes by default, 10 attachments of
+    /// at most its `maxHttpBufferSize` (1 MB) each. Each attachment is also
+    /// bounded by the transport's message limit.
     pub max_attachment_bytes: usize,
 }
 
@@ -22,7 +24,7 @@ impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {
             max_attachments: 10,
-            max_attachment_bytes: 100 << 20,
+            max_attachment_bytes: 10 * 1_000_000,
         }
     }
 }
@@ -59,8 +61,10 @@ impl TextMessage for Bytes {
 /// [`handle_text`](Self::handle_text), binary to
 /// [`handle_binary`](Self::handle_binary); then take finished packets from
 /// [`poll_packet`](Self::poll_packet). A binary event is finished once its
-/// last attachment arrived. Errors are the peer's; the protocol's answer is to
-/// close the connection ([`DecodeError::close_reason`]).
+/// last attachment arrived; until then [`is_pending`](Self::is_pending) is
+/// true, and the caller bounds how long that may last (this type reads no
+/// clock). Errors are the peer's; the protocol's answer is to close the
+/// connection ([`DecodeError::close_reason`]).
 #[derive(Debug, Default)]
 pub struct Decoder {
     config: DecoderConfig,
@@ -99,7 +103,7 @@ impl Decoder {
         let Some((packet, expected, size)) = &mut self.partial else {
             return Err(DecodeError::UnexpectedBinary);
         };
-        *size += data.len();
+        *size = size.saturating_add(data.len());
         if *size > self.config.max_attachment_bytes {
             let size = *size;
             self.partial = None;
@@ -121,9 +125,17 @@ impl Decoder {
         self.ready.take()
     }
 
-    /// Whether attachments are still due.
-    pub fn is_waiting_for_attachments(&self) -> bool {
+    /// Whether a binary packet is waiting for attachments: the decoder holds
+    /// it (and the attachments so far) until they come. A runtime gives this
+    /// a deadline.
+    pub fn is_pending(&self) -> bool {
         self.partial.is_some()
+    }
+
+    /// Whether attachments are still due; the same as
+    /// [`is_pending`](Self::is_pending).
+    pub fn is_waiting_for_attachments(&self) -> bool {
+        self.is_pending()
     }
 }
 
@@ -166,9 +178,43 @@ mod tests {
             b"51-[\"a\",{\"_placeholder\":true,\"num\":0}]",
         ))
         .unwrap();
+        assert!(d.is_pending());
         assert_eq!(
             d.handle_binary(Bytes::from_static(b"12345")),
             Err(DecodeError::AttachmentsTooLarge { size: 5, max: 4 })
+        );
+        assert!(!d.is_pending(), "the packet is dropped");
+    }
+
+    #[test]
+    fn the_default_takes_what_the_official_server_takes_and_no_more() {
+        // 10 attachments of 1 MB (maxAttachments x maxHttpBufferSize).
+        let over = Bytes::from(vec![0u8; 1_000_001]);
+        let mb = over.slice(..1_000_000);
+        let header = |n: usize| {
+            let args: Vec<String> = (0..n)
+                .map(|i| format!(r#"{{"_placeholder":true,"num":{i}}}"#))
+                .collect();
+            format!(r#"5{n}-["e",{}]"#, args.join(","))
+        };
+        let mut d = Decoder::default();
+        d.handle_text(header(10)).unwrap();
+        for _ in 0..10 {
+            assert!(d.is_pending());
+            d.handle_binary(mb.clone()).unwrap();
+        }
+        assert!(!d.is_pending());
+        assert_eq!(d.poll_packet().unwrap().attachments().len(), 10);
+        d.handle_text(header(10)).unwrap();
+        for _ in 0..9 {
+            d.handle_binary(mb.clone()).unwrap();
+        }
+        assert_eq!(
+            d.handle_binary(over),
+            Err(DecodeError::AttachmentsTooLarge {
+                size: 10_000_001,
+                max: 10_000_000
+            })
         );
     }
 
@@ -184,7 +230,7 @@ mod tests {
             let mut d = Decoder::default();
             let r = d.handle_text(Bytes::from_static(text));
             assert_eq!(r, Err(DecodeError::InvalidUtf8), "{text:x?}");
-            assert!(d.poll_packet().is_none() && !d.is_waiting_for_attachments());
+            assert!(d.poll_packet().is_none() && !d.is_pending());
         }
     }
 }

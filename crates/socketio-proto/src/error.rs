@@ -2,9 +2,10 @@
 
 /// A packet from the peer breaks the Socket.IO v5 format.
 ///
-/// The reaction the protocol expects (and the official server applies) is to
-/// close the Engine.IO connection with the reason `"parse error"`:
-/// [`DecodeError::close_reason`].
+/// The reaction the protocol expects is to close the Engine.IO connection:
+/// the official client closes with the reason `"parse error"`
+/// ([`DecodeError::close_reason`]); the official server closes the
+/// connection as if by `close()`, so its sockets see `"forced close"`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
