@@ -32,6 +32,8 @@ pub(crate) struct Conn {
     decoder: Decoder,
     sockets: HashMap<String, Socket>,
     connect_deadline: Option<Instant>,
+    /// When a binary packet still waiting for attachments is given up on.
+    attachment_deadline: Option<Instant>,
 }
 
 impl Conn {
@@ -45,6 +47,7 @@ impl Conn {
             connect_deadline: Some(
                 tokio::time::Instant::now().into_std() + server.options.connect_timeout,
             ),
+            attachment_deadline: None,
             server,
             request: Arc::new(info.request),
             remote: info.remote_addr,
@@ -176,6 +179,14 @@ impl Handler for Conn {
         while let Some(p) = self.decoder.poll_packet() {
             self.on_packet(ctx, p);
         }
+        // The clock is read only when a binary packet starts waiting.
+        self.attachment_deadline = match self.attachment_deadline {
+            _ if !self.decoder.is_pending() => None,
+            Some(d) => Some(d),
+            None => Some(
+                tokio::time::Instant::now().into_std() + self.server.options.attachment_timeout,
+            ),
+        };
     }
 
     async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: ConnCmd) {
@@ -193,15 +204,27 @@ impl Handler for Conn {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.connect_deadline
+        match (self.connect_deadline, self.attachment_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    async fn on_timeout(&mut self, ctx: &mut Context<'_>, _now: Instant) {
-        // No namespace joined within connect_timeout: the official server
-        // closes the connection.
-        self.connect_deadline = None;
-        if self.sockets.is_empty() {
-            ctx.close();
+    async fn on_timeout(&mut self, ctx: &mut Context<'_>, now: Instant) {
+        if self.attachment_deadline.is_some_and(|d| d <= now) {
+            // Attachments that never came. The official server would hold
+            // them as long as the connection lives; ending it is its answer
+            // to a packet it cannot decode (a forced close).
+            self.attachment_deadline = None;
+            return ctx.close();
+        }
+        if self.connect_deadline.is_some_and(|d| d <= now) {
+            // No namespace joined within connect_timeout: the official
+            // server closes the connection.
+            self.connect_deadline = None;
+            if self.sockets.is_empty() {
+                ctx.close();
+            }
         }
     }
 

@@ -79,6 +79,12 @@ pub struct ServerOptions {
     pub connect_timeout: Duration,
     /// Limits on binary attachments.
     pub decoder: DecoderConfig,
+    /// How long a binary packet may wait for its attachments, from its
+    /// header, before the connection is closed (as for a packet that does
+    /// not decode). Default 30 s: the default 10 MB of attachments at about
+    /// 3 Mbit/s. The official server has no such bound; without one a client
+    /// that answers pings holds that memory for as long as it likes.
+    pub attachment_timeout: Duration,
     /// Makes each namespace's [`Adapter`]. Default: [`InMemoryAdapter`].
     pub adapter: AdapterFactory,
     /// What a non-volatile emit does to a client whose queue
@@ -119,6 +125,7 @@ impl Default for ServerOptions {
             engine,
             connect_timeout: Duration::from_secs(45),
             decoder: DecoderConfig::default(),
+            attachment_timeout: Duration::from_secs(30),
             adapter: Arc::new(|_| Arc::new(InMemoryAdapter::default())),
             slow_client: SlowClient::Disconnect,
         }

@@ -1,5 +1,6 @@
 //! socketio-server's integration tests, one binary.
 
+mod attachments;
 mod churn;
 mod features;
 mod protocol_suite;
