@@ -4,24 +4,12 @@
 
 use std::time::Duration;
 
-use engineio::Payload;
-use engineio::server::{Context, Handler, ServerOptions, serve};
+use engineio::server::{ServerOptions, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::echo::Echo;
 use crate::http::handshake;
-
-struct Echo;
-
-impl Handler for Echo {
-    type Command = ();
-
-    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
-        ctx.send(msg);
-    }
-
-    async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
-}
 
 /// A masked ping frame with a 125-byte payload (the largest a ping may carry).
 fn ping() -> Vec<u8> {

@@ -4,6 +4,7 @@
 //! keeps serving everybody else. Every test is bounded in time and in
 //! connections.
 
+mod echo;
 mod http;
 
 mod accept;

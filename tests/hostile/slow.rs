@@ -4,24 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use engineio::Payload;
-use engineio::server::{Context, Handler, ServerOptions, serve};
+use engineio::server::{ServerOptions, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::echo::Echo;
 use crate::http::{handshake, parse};
-
-struct Echo;
-
-impl Handler for Echo {
-    type Command = ();
-
-    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
-        ctx.send(msg);
-    }
-
-    async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
-}
 
 const HEADER_TIMEOUT: Duration = Duration::from_millis(400);
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(800);

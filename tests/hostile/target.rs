@@ -2,20 +2,11 @@
 //! ADDR` listens, prints its address on stdout, and echoes every message.
 //! The tests start it as a child process with its own limits.
 
-use engineio::Payload;
-use engineio::server::{Context, Handler, ServerOptions, serve};
+use engineio::server::{ServerOptions, serve};
 
-struct Echo;
-
-impl Handler for Echo {
-    type Command = ();
-
-    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
-        ctx.send(msg);
-    }
-
-    async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
-}
+#[path = "echo.rs"]
+mod echo;
+use echo::Echo;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
