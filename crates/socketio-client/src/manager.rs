@@ -389,7 +389,7 @@ impl Task {
                 event = client.recv() => match event {
                     Some(ClientEvent::Message(m)) => {
                         let r = match m {
-                            Payload::Text(t) => self.decoder.handle_text(t.into_bytes()),
+                            Payload::Text(t) => self.decoder.handle_text(t),
                             Payload::Binary(b) => self.decoder.handle_binary(b),
                         };
                         if r.is_err() {
