@@ -1,5 +1,6 @@
 //! The server session state machine under arbitrary sequences of requests,
-//! WebSocket traffic, sends (plain and prepared) and timers. Oracles: messages the application
+//! WebSocket traffic, sends (plain and prepared), overlapping POSTs and
+//! timers. Oracles: messages the application
 //! sends reach the client (over polling and WebSocket together) in order and
 //! never twice; at most one Closed event; nothing is handed out after close
 //! except what was already decided.
@@ -34,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
 
     for &op in data.iter().skip(1) {
         match op % 12 {
-            0 => drop(s.handle_poll()),
+            0 => drop(s.handle_poll(now)),
             1 => drop(s.handle_post(now, Bytes::from_static(POSTS[(op / 12) as usize % POSTS.len()].as_bytes()))),
             2 => drop(s.attach_websocket(now)),
             3 => s.handle_ws_message(now, ws_frame::Message::text(WS_INPUTS[(op / 12) as usize % 8])),
@@ -50,7 +51,9 @@ fuzz_target!(|data: &[u8]| {
                 sent += 1;
             }
             8 => now += Duration::from_millis(u64::from(op) * 300),
-            9 => s.close(),
+            9 => s.close(now),
+            // A POST while the previous one is held.
+            10 => s.handle_overlapping_post(),
             _ => {}
         }
         s.handle_timeout(now);
