@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -42,6 +43,10 @@ pub struct ClientOptions {
     pub websocket: ws_frame::Config,
     /// How long the handshake may take. Default 20 s, as the official client.
     pub connect_timeout: Duration,
+    /// How long a closing WebSocket waits for the server's close frame
+    /// before its connection is dropped anyway. Default 5 s. The session's
+    /// end is reported before this wait, so only the socket waits on it.
+    pub close_timeout: Duration,
 }
 
 impl Default for ClientOptions {
@@ -55,6 +60,7 @@ impl Default for ClientOptions {
             http: HandshakeConfig::default(),
             websocket: ws_frame::Config::default(),
             connect_timeout: Duration::from_secs(20),
+            close_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -299,6 +305,26 @@ async fn open_ws(target: Target, sid: Option<String>, options: ClientOptions) ->
     Ok(ws)
 }
 
+/// Closes a WebSocket as RFC 6455 §7.1.1 asks and the official client
+/// does: our close frame goes out, then the stream is read until the
+/// server's close frame has come back and our side is shut down, within
+/// `timeout`.
+///
+/// Dropping the TCP connection right after our close frame would leave the
+/// server's close frame to arrive at a closed socket, which the kernel
+/// answers with a reset: the server would see the connection torn down
+/// instead of closed.
+async fn close_ws(mut ws: Ws, timeout: Duration) {
+    let _ = tokio::time::timeout(timeout, async move {
+        if ws.close().await.is_err() {
+            return;
+        }
+        // What the server sent before its close frame is of no use now.
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
 async fn next_ws(ws: &mut Option<Ws>) -> Option<Result<ws_frame::Message, ws_frame::Error>> {
     match ws {
         Some(ws) => ws.next().await,
@@ -337,6 +363,9 @@ async fn run(
     let mut post_fut: Option<BoxFuture<'static, (HttpConn, Result<Bytes, ()>)>> = None;
     let mut ws_fut: Option<BoxFuture<'static, Result<Ws, ()>>> = None;
     let mut ws: Option<Ws> = None;
+    // WebSockets finishing their close handshake: a failed probe's, or the
+    // session's own at its end.
+    let mut closing = FuturesUnordered::new();
     loop {
         while let Some(t) = s.poll_transmit() {
             match t {
@@ -365,8 +394,8 @@ async fn run(
                 }
                 Transmit::CloseWebSocket => {
                     ws_fut = None;
-                    if let Some(mut w) = ws.take() {
-                        let _ = w.close().await;
+                    if let Some(w) = ws.take() {
+                        closing.push(close_ws(w, options.close_timeout));
                     }
                 }
             }
@@ -379,10 +408,15 @@ async fn run(
             }
         }
         if s.is_closed() {
-            // Everything the session had to send went out above.
-            if let Some(mut w) = ws.take() {
-                let _ = w.close().await;
+            // Everything the session had to send went out above, and its
+            // end was reported: let the application go before the sockets
+            // finish closing.
+            drop(events);
+            drop(cmds);
+            if let Some(w) = ws.take() {
+                closing.push(close_ws(w, options.close_timeout));
             }
+            while closing.next().await.is_some() {}
             return;
         }
         tokio::select! {
@@ -415,6 +449,10 @@ async fn run(
                 _ => { ws = None; s.handle_transport_error(true); }
             },
             () = sleep_until(s.poll_timeout()) => s.handle_timeout(Instant::now().into_std()),
+            Some(()) = closing.next(), if !closing.is_empty() => {}
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
