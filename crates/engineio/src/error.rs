@@ -32,3 +32,8 @@ impl DecodeError {
         "parse error"
     }
 }
+
+/// The session is closed: nothing more can be sent on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the session is closed")]
+pub struct SessionClosed;

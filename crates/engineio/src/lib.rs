@@ -54,6 +54,6 @@ mod session;
 pub mod task;
 
 pub use client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
-pub use error::DecodeError;
+pub use error::{DecodeError, SessionClosed};
 pub use packet::{Handshake, Packet, Payload, Prepared};
 pub use session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};

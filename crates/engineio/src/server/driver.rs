@@ -1,0 +1,336 @@
+//! One session's task: it owns the [`ServerSession`] and its WebSocket,
+//! feeds them requests, commands, WebSocket messages and timers, calls the
+//! handler, and writes what the session has to send.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use ws_frame::WebSocketStream;
+
+use super::queue::{Queue, Recv};
+use super::service::{BoxIo, Shared};
+use super::{Cmd, Context, Handler};
+use crate::session::{Event, RequestError, ServerSession, Transport};
+
+/// Waits for the client of a pending poll to go away.
+async fn poll_dropped(pending: &mut Option<oneshot::Sender<Result<Bytes, RequestError>>>) {
+    match pending {
+        Some(tx) => tx.closed().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_ws(
+    ws: &mut Option<Box<WebSocketStream<BoxIo>>>,
+) -> Option<Result<ws_frame::Message, ws_frame::Error>> {
+    use futures_util::StreamExt;
+    match ws {
+        Some(ws) => ws.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How many rounds in a row a session may answer input at hand before it
+/// flushes what it has written.
+const MAX_DEFERRED_FLUSHES: u32 = 64;
+
+/// How many queued commands a session takes in one round before it writes
+/// and looks at its other input again.
+const MAX_COMMANDS_PER_ROUND: u32 = 64;
+
+type PostReply = oneshot::Sender<Result<(), RequestError>>;
+
+/// Input held back while the handler is not ready for the next event.
+#[derive(Default)]
+struct Held {
+    /// The event the handler was not ready for, and since when.
+    event: Option<(Event, Instant)>,
+    /// A POST that came meanwhile: its packets are decoded once the handler
+    /// has caught up, and its answer waits until then, which paces a polling
+    /// client as unread WebSocket input paces a WebSocket one.
+    post: Option<(Bytes, PostReply)>,
+}
+
+/// The session's handler, each call bounded by `limit`.
+struct Bounded<H> {
+    handler: H,
+    limit: std::time::Duration,
+}
+
+impl<H: Handler> Bounded<H> {
+    /// Delivers the events the session has, in order, while the handler is
+    /// ready. `false`: a call overran its limit.
+    async fn deliver(&mut self, s: &mut ServerSession, held: &mut Held) -> bool {
+        loop {
+            let (event, since) = match held.event.take() {
+                Some((e, since)) => (e, Some(since)),
+                None => match s.poll_event() {
+                    Some(e) => (e, None),
+                    None => return true,
+                },
+            };
+            if let Event::Closed(reason) = event {
+                // No readiness needed: the handler's last call.
+                if !bounded(self.limit, self.handler.on_close(reason)).await {
+                    return false;
+                }
+                continue;
+            }
+            let ready = std::future::poll_fn(|cx| Poll::Ready(self.handler.poll_ready(cx))).await;
+            if ready.is_pending() {
+                // The clock is read only when an event has to wait.
+                held.event = Some((event, since.unwrap_or_else(Instant::now)));
+                return true;
+            }
+            let mut ctx = Context { session: s };
+            let done = match event {
+                Event::Message(m) => {
+                    bounded(self.limit, self.handler.on_message(&mut ctx, m)).await
+                }
+                Event::Upgraded => bounded(self.limit, self.handler.on_upgrade(&mut ctx)).await,
+                Event::Closed(_) => true,
+            };
+            if !done {
+                return false;
+            }
+        }
+    }
+
+    /// The handler overran its limit, or left an event waiting too long:
+    /// drop what it was not given and close the session.
+    async fn give_up(&mut self, s: &mut ServerSession, held: &mut Held) {
+        held.event = None;
+        if let Some((_, reply)) = held.post.take() {
+            let _ = reply.send(Err(RequestError::Closed));
+        }
+        s.close(Instant::now().into_std());
+        while let Some(e) = s.poll_event() {
+            if let Event::Closed(reason) = e {
+                bounded(self.limit, self.handler.on_close(reason)).await;
+            }
+        }
+    }
+}
+
+/// Runs a handler call; `false` if it overran `limit` (it is then dropped).
+async fn bounded<F: Future<Output = ()>>(limit: std::time::Duration, call: F) -> bool {
+    within(limit, std::pin::pin!(call)).await.is_some()
+}
+
+pub(super) async fn run_session<H: Handler>(
+    shared: Arc<Shared<H>>,
+    mut s: ServerSession,
+    cmds: Arc<Queue<Cmd<H::Command>>>,
+    ws: Option<WebSocketStream<BoxIo>>,
+    handler: H,
+) {
+    use futures_util::SinkExt;
+    let limit = shared.options.handler_timeout;
+    let mut h = Bounded { handler, limit };
+    let mut ws = ws.map(Box::new);
+    let mut pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>> = None;
+    let mut held = Held::default();
+    // Output fed to the WebSocket but not flushed, and for how many rounds.
+    let (mut unflushed, mut deferred) = (false, 0);
+    let mut ctx = Context { session: &mut s };
+    if !bounded(limit, h.handler.on_open(&mut ctx)).await {
+        h.give_up(&mut s, &mut held).await;
+    }
+    loop {
+        // Working now: sends from this task need not wake it (see queue.rs).
+        cmds.unregister();
+        if !h.deliver(&mut s, &mut held).await {
+            h.give_up(&mut s, &mut held).await;
+        }
+        if held.event.is_none() {
+            if let Some((body, reply)) = held.post.take() {
+                let _ = reply.send(s.handle_post(Instant::now().into_std(), body));
+                continue;
+            }
+        }
+        if let Some(body) = s.poll_poll_response() {
+            if let Some(tx) = pending_poll.take() {
+                let _ = tx.send(Ok(body));
+            }
+        }
+        if let Some(w) = ws.as_mut() {
+            // More input is at hand without waiting (pipelined messages
+            // already read, queued commands such as a burst of broadcasts):
+            // answer it first and write everything with one system call.
+            // Bounded, so a busy session still writes regularly; the stream
+            // also writes once past its backpressure mark.
+            if s.has_ws_output() || unflushed {
+                let more = deferred < MAX_DEFERRED_FLUSHES
+                    && (w.has_buffered_message() || !cmds.is_idle());
+                deferred = if more { deferred + 1 } else { 0 };
+                unflushed = more;
+                let write = async {
+                    while let Some(m) = s.poll_ws() {
+                        w.feed(m).await?;
+                    }
+                    if more { Ok(()) } else { w.flush().await }
+                };
+                let written = within(shared.options.write_timeout, std::pin::pin!(write)).await;
+                if !matches!(written, Some(Ok(()))) {
+                    // It cannot take a close frame either: just drop it, and
+                    // go round again so the handler hears of the close.
+                    s.handle_ws_error();
+                    ws = None;
+                    continue;
+                }
+            }
+        }
+        if let Some(w) = ws.as_mut() {
+            if !s.websocket_attached() {
+                let close = w.close();
+                let _ = tokio::time::timeout(shared.options.write_timeout, close).await;
+                ws = None;
+            }
+        }
+        if s.is_finished() && held.event.is_none() {
+            break;
+        }
+        let waiting_since = held
+            .event
+            .as_ref()
+            .map(|(_, since)| since.into_std() + limit);
+        let deadline = [s.poll_timeout(), h.handler.poll_timeout(), waiting_since]
+            .into_iter()
+            .flatten()
+            .min();
+        let holding = held.event.is_some();
+        tokio::select! {
+            () = std::future::poll_fn(|cx| h.handler.poll_ready(cx)), if holding => {}
+            cmd = std::future::poll_fn(|cx| cmds.poll_recv(cx)) => {
+                // A burst (broadcasts, a handler's emits) is taken in one
+                // round: one pass of the loop and one write for all of it.
+                let (mut next, mut taken) = (Some(cmd), 0);
+                while let Some(cmd) = next {
+                    match cmd {
+                        Recv::Item(Cmd::Poll(tx)) => {
+                            let now = take_probe_input(&mut s, &mut ws, &held);
+                            match s.handle_poll(now) {
+                                Ok(()) => pending_poll = Some(tx),
+                                Err(e) => { let _ = tx.send(Err(e)); }
+                            }
+                        }
+                        Recv::Item(Cmd::Post(body, tx)) => {
+                            if held.event.is_some() {
+                                if held.post.is_some() {
+                                    // A second POST before the first is
+                                    // answered: no client does this.
+                                    let _ = tx.send(Err(RequestError::OverlappingPost));
+                                    s.handle_overlapping_post();
+                                } else {
+                                    held.post = Some((body, tx));
+                                }
+                            } else {
+                                let now = take_probe_input(&mut s, &mut ws, &held);
+                                let _ = tx.send(s.handle_post(now, body));
+                            }
+                        }
+                        Recv::Item(Cmd::AttachWs(new)) => {
+                            if s.attach_websocket(Instant::now().into_std()).is_ok() {
+                                ws = Some(new);
+                            }
+                        }
+                        Recv::Item(Cmd::App(c)) => {
+                            if !s.is_closed() {
+                                let mut ctx = Context { session: &mut s };
+                                if !bounded(limit, h.handler.on_command(&mut ctx, c)).await {
+                                    h.give_up(&mut s, &mut held).await;
+                                }
+                            }
+                        }
+                        Recv::Close => if !s.is_closed() { s.close(Instant::now().into_std()) },
+                    }
+                    taken += 1;
+                    next = if taken < MAX_COMMANDS_PER_ROUND { cmds.try_recv() } else { None };
+                }
+            }
+            msg = next_ws(&mut ws), if !holding => {
+                let now = Instant::now().into_std();
+                match msg {
+                    Some(Ok(m)) => s.handle_ws_message(now, m),
+                    _ => { s.handle_ws_closed(); ws = None; }
+                }
+            }
+            () = poll_dropped(&mut pending_poll) => {
+                pending_poll = None;
+                s.handle_poll_dropped();
+            }
+            () = sleep_until(deadline.map(Instant::from_std)) => {
+                let now = Instant::now().into_std();
+                s.handle_timeout(now);
+                if waiting_since.is_some_and(|d| d <= now) {
+                    h.give_up(&mut s, &mut held).await;
+                } else if h.handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
+                    let mut ctx = Context { session: &mut s };
+                    if !bounded(limit, h.handler.on_timeout(&mut ctx, now)).await {
+                        h.give_up(&mut s, &mut held).await;
+                    }
+                }
+            }
+        }
+    }
+    cmds.close();
+    // A poll that was never answered gets a 400, not a hang.
+    if let Some(tx) = pending_poll.take() {
+        let _ = tx.send(Err(RequestError::Closed));
+    }
+    shared.sessions().remove(s.sid());
+}
+
+/// Before a request decides something during an upgrade, takes what the
+/// probing WebSocket has already delivered: a client that sent the upgrade
+/// packet and then an HTTP request finds the upgrade done, whichever of the
+/// two reached this task first. Returns the time to handle the request at.
+fn take_probe_input(
+    s: &mut ServerSession,
+    ws: &mut Option<Box<WebSocketStream<BoxIo>>>,
+    held: &Held,
+) -> std::time::Instant {
+    use futures_util::{FutureExt, StreamExt};
+    let now = Instant::now().into_std();
+    if s.transport() != Transport::Polling || held.event.is_some() {
+        return now;
+    }
+    while let Some(w) = ws.as_mut() {
+        match w.next().now_or_never() {
+            None => break,
+            Some(Some(Ok(m))) => s.handle_ws_message(now, m),
+            Some(_) => {
+                s.handle_ws_closed();
+                *ws = None;
+            }
+        }
+    }
+    now
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `fut` within `limit`, or `None`. The clock is read and a timer made
+/// only when `fut` does not finish at once, as most writes do; the timer is
+/// boxed so that it takes no room in the session's task while it idles.
+async fn within<F: Future>(limit: std::time::Duration, mut fut: Pin<&mut F>) -> Option<F::Output> {
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
