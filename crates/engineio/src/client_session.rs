@@ -5,9 +5,11 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::heartbeat::{Beat, Heartbeat, Side};
+use crate::outbox::Outbox;
 use crate::packet::{Handshake, Packet, Payload};
 use crate::payload;
-use crate::session::{CloseReason, Transport};
+use crate::{CloseReason, Transport};
 
 /// Client settings.
 #[derive(Clone, Debug)]
@@ -93,12 +95,13 @@ pub struct ClientSession {
     transport: Transport,
     closed: bool,
     upgrade: Upgrade,
-    outbox: VecDeque<Packet>,
+    outbox: Outbox,
     transmit: VecDeque<Transmit>,
     events: VecDeque<ClientEvent>,
     poll_in_flight: bool,
     post_in_flight: bool,
-    ping_deadline: Option<Instant>,
+    /// The server's pings must keep coming; from the handshake on.
+    heartbeat: Option<Heartbeat>,
     /// Close once the outbox is written (polling: with a close packet).
     closing: bool,
     /// The POST in flight carries the close packet.
@@ -110,17 +113,17 @@ impl ClientSession {
     pub fn new(config: ClientConfig) -> Self {
         let transport = config.initial;
         let mut s = ClientSession {
+            outbox: Outbox::new(config.max_buffered_packets),
             config,
             handshake: None,
             transport,
             closed: false,
             upgrade: Upgrade::None,
-            outbox: VecDeque::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             poll_in_flight: false,
             post_in_flight: false,
-            ping_deadline: None,
+            heartbeat: None,
             closing: false,
             close_posted: false,
         };
@@ -156,10 +159,9 @@ impl ClientSession {
         if self.closed || self.closing {
             return;
         }
-        if self.outbox.len() >= self.config.max_buffered_packets {
+        if self.outbox.push(Packet::Message(payload)).is_err() {
             return self.end(CloseReason::TransportError);
         }
-        self.outbox.push_back(Packet::Message(payload));
         self.flush();
     }
 
@@ -271,7 +273,8 @@ impl ClientSession {
 
     /// Timers: the server's pings must keep coming.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if !self.closed && self.ping_deadline.is_some_and(|d| now >= d) {
+        let beat = self.heartbeat.as_mut().and_then(|h| h.handle_timeout(now));
+        if !self.closed && beat == Some(Beat::Expired) {
             self.end(CloseReason::PingTimeout);
         }
     }
@@ -281,7 +284,7 @@ impl ClientSession {
         if self.closed {
             None
         } else {
-            self.ping_deadline
+            self.heartbeat.as_ref().and_then(Heartbeat::deadline)
         }
     }
 
@@ -300,7 +303,12 @@ impl ClientSession {
     fn handle_packet(&mut self, now: Instant, packet: Packet) {
         match packet {
             Packet::Open(h) => {
-                self.reset_ping(now, &h);
+                self.heartbeat = Some(Heartbeat::new(
+                    Side::Client,
+                    Duration::from_millis(h.ping_interval),
+                    Duration::from_millis(h.ping_timeout),
+                    now,
+                ));
                 let offer = h.upgrades.iter().any(|u| u == "websocket");
                 self.handshake = Some(h.clone());
                 self.events.push_back(ClientEvent::Open(h));
@@ -311,8 +319,8 @@ impl ClientSession {
                 self.flush();
             }
             Packet::Ping(data) => {
-                if let Some(h) = self.handshake.clone() {
-                    self.reset_ping(now, &h);
+                if let Some(h) = self.heartbeat.as_mut() {
+                    h.handle_beat(now);
                 }
                 self.send_packet(Packet::Pong(data));
             }
@@ -320,12 +328,6 @@ impl ClientSession {
             Packet::Close => self.end(CloseReason::TransportClose),
             Packet::Pong(_) | Packet::Upgrade | Packet::Noop => {}
         }
-    }
-
-    fn reset_ping(&mut self, now: Instant, h: &Handshake) {
-        self.ping_deadline = Some(
-            now + Duration::from_millis(h.ping_interval) + Duration::from_millis(h.ping_timeout),
-        );
     }
 
     /// A packet the protocol requires (a pong) goes ahead of the queue.
@@ -348,7 +350,7 @@ impl ClientSession {
         }
         match self.transport {
             Transport::WebSocket => {
-                for p in self.outbox.drain(..) {
+                for p in self.outbox.drain() {
                     self.transmit.push_back(Transmit::Ws(p.to_ws()));
                 }
                 if self.closing {
@@ -365,19 +367,7 @@ impl ClientSession {
                     .as_ref()
                     .map_or(usize::MAX, |h| h.max_payload as usize);
                 let mut body = BytesMut::new();
-                while let Some(p) = self.outbox.front() {
-                    let mut one = BytesMut::new();
-                    p.encode_text(&mut one);
-                    // At least one packet per POST; then as many as fit maxPayload.
-                    if !body.is_empty() && body.len() + 1 + one.len() > max {
-                        break;
-                    }
-                    if !body.is_empty() {
-                        body.extend_from_slice(&[payload::SEPARATOR]);
-                    }
-                    body.extend_from_slice(&one);
-                    self.outbox.pop_front();
-                }
+                self.outbox.take_payload(&mut body, max);
                 if self.closing && self.outbox.is_empty() {
                     if !body.is_empty() {
                         body.extend_from_slice(&[payload::SEPARATOR]);
@@ -427,7 +417,9 @@ impl ClientSession {
         }
         self.closed = true;
         self.outbox.clear();
-        self.ping_deadline = None;
+        if let Some(h) = self.heartbeat.as_mut() {
+            h.stop();
+        }
         let has_ws = self.transport == Transport::WebSocket || self.upgrade != Upgrade::None;
         if has_ws && self.transmit.back() != Some(&Transmit::CloseWebSocket) {
             self.transmit.push_back(Transmit::CloseWebSocket);

@@ -1,4 +1,8 @@
-//! Errors of the Engine.IO layer.
+//! Errors of the Engine.IO layer: what the peer broke ([`DecodeError`]),
+//! why a request is refused ([`RequestError`]), why a session ended
+//! ([`CloseReason`]), and the caller's [`SessionClosed`].
+
+use std::fmt;
 
 /// A packet or payload from the peer breaks the Engine.IO v4 format. The
 /// protocol's reaction is to close the session with the reason
@@ -28,8 +32,8 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// The close reason Engine.IO reports for it.
-    pub fn close_reason(&self) -> &'static str {
-        "parse error"
+    pub fn close_reason(&self) -> CloseReason {
+        CloseReason::ParseError
     }
 }
 
@@ -37,3 +41,65 @@ impl DecodeError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the session is closed")]
 pub struct SessionClosed;
+
+/// Why a session ended, with the reason strings the official server uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client closed the session (close packet) or its WebSocket.
+    TransportClose,
+    /// The transport failed: an overlapping poll, a poll dropped before its
+    /// answer, or a client that stopped reading (buffer full).
+    TransportError,
+    /// No pong within `ping_timeout` of a ping.
+    PingTimeout,
+    /// The client sent something that is not Engine.IO.
+    ParseError,
+    /// The server closed the session.
+    ForcedClose,
+}
+
+impl CloseReason {
+    /// The reason as the official server reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ParseError => "parse error",
+            CloseReason::ForcedClose => "forced close",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a request on a session is refused; the transport answers HTTP 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The session is not (or no longer) on long-polling.
+    #[error("the session is not on long-polling")]
+    NotPolling,
+    /// A GET came while another was pending; the session is closed.
+    #[error("overlapping poll requests")]
+    OverlappingPoll,
+    /// The POST body is not a valid payload; the session is closed.
+    #[error("invalid payload")]
+    InvalidPayload,
+    /// A POST came while another was still unanswered; the session is
+    /// closed, as the official server does ("data request overlap").
+    #[error("overlapping POST requests")]
+    OverlappingPost,
+    /// The session is closed.
+    #[error("session closed")]
+    Closed,
+    /// A WebSocket upgrade is not possible now (already on WebSocket, one
+    /// probe at a time, or WebSocket not allowed).
+    #[error("upgrade not possible")]
+    UpgradeRefused,
+}

@@ -43,17 +43,19 @@
 pub mod client;
 mod client_session;
 mod error;
+mod heartbeat;
 #[cfg(any(feature = "server", feature = "client"))]
 mod http;
+mod outbox;
 mod packet;
 pub mod payload;
 #[cfg(feature = "server")]
 pub mod server;
-mod session;
-#[cfg(any(feature = "server", feature = "client"))]
-pub mod task;
+mod server_session;
+mod transport;
 
 pub use client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
-pub use error::{DecodeError, SessionClosed};
+pub use error::{CloseReason, DecodeError, RequestError, SessionClosed};
 pub use packet::{Handshake, Packet, Payload, Prepared};
-pub use session::{CloseReason, Event, RequestError, ServerConfig, ServerSession, Transport};
+pub use server_session::{Event, ServerConfig, ServerSession, ServerTransmit};
+pub use transport::Transport;

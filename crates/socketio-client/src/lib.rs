@@ -71,16 +71,14 @@ impl DisconnectReason {
             DisconnectReason::ParseError => "parse error",
         }
     }
+}
 
-    fn from_engine(r: engineio::CloseReason) -> Self {
-        match r {
-            engineio::CloseReason::PingTimeout => DisconnectReason::PingTimeout,
-            engineio::CloseReason::TransportClose => DisconnectReason::TransportClose,
-            engineio::CloseReason::ParseError => DisconnectReason::ParseError,
-            engineio::CloseReason::ForcedClose => DisconnectReason::IoClientDisconnect,
-            _ => DisconnectReason::TransportError,
-        }
-    }
+impl socketio_runtime::TransportReason for DisconnectReason {
+    const TRANSPORT_CLOSE: Self = DisconnectReason::TransportClose;
+    const TRANSPORT_ERROR: Self = DisconnectReason::TransportError;
+    const PING_TIMEOUT: Self = DisconnectReason::PingTimeout;
+    const PARSE_ERROR: Self = DisconnectReason::ParseError;
+    const CLOSED_HERE: Self = DisconnectReason::IoClientDisconnect;
 }
 
 impl std::fmt::Display for DisconnectReason {

@@ -10,11 +10,13 @@ use engineio::{ClientEvent, Payload};
 use socketio_proto::{
     ClientNamespaces, Decoder, DecoderConfig, Json, Kind, NamespaceEvent, Packet, PendingAcks,
 };
+use socketio_runtime::dispatch::feed;
+use socketio_runtime::{TransportReason, lock};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::DisconnectReason;
 use crate::backoff::Backoff;
-use crate::socket::{EmitError, Socket, SocketShared, lock};
+use crate::socket::{EmitError, Socket, SocketShared};
 
 /// Client settings, with socket.io-client's defaults.
 #[derive(Clone, Debug)]
@@ -388,11 +390,7 @@ impl Task {
             tokio::select! {
                 event = client.recv() => match event {
                     Some(ClientEvent::Message(m)) => {
-                        let r = match m {
-                            Payload::Text(t) => self.decoder.handle_text(t),
-                            Payload::Binary(b) => self.decoder.handle_binary(b),
-                        };
-                        if r.is_err() {
+                        if feed(&mut self.decoder, m).is_err() {
                             client.close().await;
                             return DisconnectReason::ParseError;
                         }
@@ -481,15 +479,8 @@ impl Task {
                 }
             }
             Kind::Event => {
-                let Some(s) = self.joined.get(p.nsp()) else {
-                    return;
-                };
-                let Some(name) = p.event_name() else { return };
-                let any = lock(&s.shared.any).clone();
-                any.iter().for_each(|f| f(s, name, &p));
-                let handler = lock(&s.shared.handlers).get(name).cloned();
-                if let Some(fut) = handler.and_then(|h| h(s.clone(), &p)) {
-                    engineio::task::run_or_spawn(fut);
+                if let Some(s) = self.joined.get(p.nsp()) {
+                    s.shared.handlers.dispatch(s, &p);
                 }
             }
             Kind::Ack => {

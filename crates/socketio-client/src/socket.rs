@@ -1,6 +1,5 @@
 //! A socket: one namespace on a manager's connection.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,20 +8,18 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use socketio_proto::{BuildError, Json, Packet};
+use socketio_runtime::dispatch::DisconnectFn;
+use socketio_runtime::{AckSocket, Handlers, lock};
 use tokio::sync::oneshot;
 
 use crate::DisconnectReason;
 use crate::manager::{Cmd, Manager};
 
-pub(crate) type EventFn = socketio_proto::handler::EventFn<Socket>;
-pub(crate) type AnyFn = Arc<dyn Fn(&Socket, &str, &Packet) + Send + Sync>;
 type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
-type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
 type ConnectErrorFn = Arc<dyn Fn(Socket, Option<Json>) + Send + Sync>;
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+/// Answers an event the server sent with an ack id.
+pub type AckSender = socketio_runtime::AckSender<Socket>;
 
 /// Why an emit was refused.
 #[derive(Debug, thiserror::Error)]
@@ -69,10 +66,9 @@ pub(crate) struct SocketShared {
     pub(crate) id: Mutex<Option<String>>,
     pub(crate) connected: AtomicBool,
     pub(crate) ack_ids: AtomicU64,
-    pub(crate) handlers: Mutex<HashMap<String, EventFn>>,
-    pub(crate) any: Mutex<Vec<AnyFn>>,
+    pub(crate) handlers: Handlers<Socket>,
     on_connect: Mutex<Vec<ConnectFn>>,
-    on_disconnect: Mutex<Vec<DisconnectFn>>,
+    on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     on_connect_error: Mutex<Vec<ConnectErrorFn>>,
 }
 
@@ -92,8 +88,7 @@ impl SocketShared {
             id: Mutex::new(None),
             connected: AtomicBool::new(false),
             ack_ids: AtomicU64::new(0),
-            handlers: Mutex::new(HashMap::new()),
-            any: Mutex::new(Vec::new()),
+            handlers: Handlers::default(),
             on_connect: Mutex::new(Vec::new()),
             on_disconnect: Mutex::new(Vec::new()),
             on_connect_error: Mutex::new(Vec::new()),
@@ -131,11 +126,7 @@ impl Socket {
         F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f = socketio_proto::handler::typed(handler, |socket: &Socket, id| AckSender {
-            socket: socket.clone(),
-            id,
-        });
-        lock(&self.shared.handlers).insert(event.to_owned(), f);
+        self.shared.handlers.on(event, handler);
     }
 
     /// Registers a handler of the raw packet of `event`: its JSON as sent,
@@ -145,7 +136,7 @@ impl Socket {
         F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.shared.handlers).insert(event.to_owned(), socketio_proto::handler::raw(handler));
+        self.shared.handlers.on_raw(event, handler);
     }
 
     /// Called for every incoming event, before its own handler (`onAny`).
@@ -153,7 +144,7 @@ impl Socket {
     where
         F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
     {
-        lock(&self.shared.any).push(Arc::new(f));
+        self.shared.handlers.on_any(f);
     }
 
     /// Called each time the namespace is joined (again, after a reconnect).
@@ -263,19 +254,16 @@ impl Socket {
     }
 }
 
-/// Answers an event the server sent with an ack id.
-#[derive(Debug)]
-pub struct AckSender {
-    socket: Socket,
-    id: u64,
-}
+impl AckSocket for Socket {
+    type Error = EmitError;
 
-impl AckSender {
-    /// Sends the acknowledgement with `args` (a tuple, array or `Vec`).
-    pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
-        let packet = Packet::ack(&self.socket.shared.nsp, self.id, args)?;
-        self.socket.manager.command(Cmd::Emit {
-            nsp: self.socket.shared.nsp.clone(),
+    fn namespace(&self) -> &str {
+        &self.shared.nsp
+    }
+
+    fn send_ack(&self, packet: Packet) -> Result<(), EmitError> {
+        self.manager.command(Cmd::Emit {
+            nsp: self.shared.nsp.clone(),
             packet,
             // An ack is for the connection it was asked on: not replayed later.
             volatile: true,

@@ -14,9 +14,7 @@
 //! - [`Binary`]: bytes anywhere inside a payload, split out as attachments
 //!   and put back, through serde;
 //! - [`PendingAcks`]: ack ids and deadlines; [`ClientNamespaces`]: which
-//!   namespaces a client joined and rejoins after a reconnect;
-//! - [`handler`]: typed event handlers as functions of the raw packet, the
-//!   form both runtimes keep them in.
+//!   namespaces a client joined and rejoins after a reconnect.
 //!
 //! Payloads stay raw JSON ([`Json`]) until asked for as a typed value: a
 //! decoded payload is a slice of the message it came in, checked in one pass.
@@ -55,7 +53,6 @@ mod ack;
 mod binary;
 mod decoder;
 mod error;
-pub mod handler;
 mod json;
 mod namespace;
 mod packet;

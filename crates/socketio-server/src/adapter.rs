@@ -61,7 +61,7 @@ struct Rooms {
 
 impl InMemoryAdapter {
     fn state(&self) -> std::sync::MutexGuard<'_, Rooms> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        socketio_runtime::lock(&self.state)
     }
 }
 

@@ -11,10 +11,12 @@ use base64::Engine as _;
 use engineio::server::{Context, Handler, SessionSender};
 use engineio::{CloseReason, Payload};
 use socketio_proto::{Decoder, Json, Kind, Packet, PendingAcks};
+use socketio_runtime::dispatch::feed;
+use socketio_runtime::{Handlers, TransportReason, lock};
 
 use crate::ServerInner;
 use crate::error::DisconnectReason;
-use crate::socket::{Handshake, Socket, SocketInner, Wire, lock};
+use crate::socket::{Handshake, Socket, SocketInner, Wire};
 
 /// What other tasks ask of a connection.
 pub(crate) enum ConnCmd {
@@ -69,20 +71,8 @@ impl Conn {
                 }
             }
             Kind::Event => {
-                let Some(s) = self.sockets.get(p.nsp()) else {
-                    return;
-                };
-                if let Some(name) = p.event_name() {
-                    let listeners = lock(&s.0.any_incoming).clone();
-                    for l in listeners {
-                        l(s, name, &p);
-                    }
-                }
-                let handler = p
-                    .event_name()
-                    .and_then(|n| lock(&s.0.handlers).get(n).cloned());
-                if let Some(fut) = handler.and_then(|h| h(s.clone(), &p)) {
-                    engineio::task::run_or_spawn(fut);
+                if let Some(s) = self.sockets.get(p.nsp()) {
+                    s.0.handlers.dispatch(s, &p);
                 }
             }
             Kind::Ack => {
@@ -128,13 +118,12 @@ impl Conn {
             ns: ns.clone(),
             session: self.sender.clone(),
             handshake,
-            handlers: Mutex::new(HashMap::new()),
+            handlers: Handlers::default(),
             on_disconnect: Mutex::new(Vec::new()),
             acks: Mutex::new(PendingAcks::default()),
             connected: AtomicBool::new(true),
             slow_client: self.server.options.slow_client,
             data: Mutex::new(data),
-            any_incoming: Mutex::new(Vec::new()),
             any_outgoing: Mutex::new(Vec::new()),
         }));
         let accepted = Json::from_value(&serde_json::json!({ "sid": id })).ok();
@@ -168,11 +157,7 @@ impl Handler for Conn {
     type Command = ConnCmd;
 
     async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
-        let r = match msg {
-            Payload::Text(t) => self.decoder.handle_text(t),
-            Payload::Binary(b) => self.decoder.handle_binary(b),
-        };
-        if r.is_err() {
+        if feed(&mut self.decoder, msg).is_err() {
             // Not Socket.IO: the official server closes the connection.
             return ctx.close();
         }

@@ -98,16 +98,14 @@ impl DisconnectReason {
             DisconnectReason::ForcedClose => "forced close",
         }
     }
+}
 
-    pub(crate) fn from_engine(r: engineio::CloseReason) -> Self {
-        match r {
-            engineio::CloseReason::TransportClose => DisconnectReason::TransportClose,
-            engineio::CloseReason::PingTimeout => DisconnectReason::PingTimeout,
-            engineio::CloseReason::ParseError => DisconnectReason::ParseError,
-            engineio::CloseReason::ForcedClose => DisconnectReason::ForcedClose,
-            _ => DisconnectReason::TransportError,
-        }
-    }
+impl socketio_runtime::TransportReason for DisconnectReason {
+    const TRANSPORT_CLOSE: Self = DisconnectReason::TransportClose;
+    const TRANSPORT_ERROR: Self = DisconnectReason::TransportError;
+    const PING_TIMEOUT: Self = DisconnectReason::PingTimeout;
+    const PARSE_ERROR: Self = DisconnectReason::ParseError;
+    const CLOSED_HERE: Self = DisconnectReason::ForcedClose;
 }
 
 impl fmt::Display for DisconnectReason {

@@ -55,8 +55,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use engineio::server::{Listening, Service, SessionInfo};
-use serde_json::value::RawValue;
-use socketio_proto::{DecoderConfig, Json, Packet};
+use socketio_proto::DecoderConfig;
+use socketio_runtime::{read, write};
 use tokio::net::ToSocketAddrs;
 
 pub use adapter::{Adapter, AdapterFactory, BroadcastOptions, InMemoryAdapter};
@@ -144,22 +144,17 @@ impl ServerInner {
     /// The namespace `name`: a static one, or one made now from the first
     /// dynamic template whose matcher accepts the name.
     fn namespace(&self, name: &str) -> Option<Namespace> {
-        if let Some(ns) = self
-            .namespaces
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-        {
+        if let Some(ns) = read(&self.namespaces).get(name) {
             return Some(ns.clone());
         }
         let template = {
-            let dynamic = self.dynamic.read().unwrap_or_else(|p| p.into_inner());
+            let dynamic = read(&self.dynamic);
             dynamic
                 .iter()
                 .find(|(m, _)| m(name))
                 .map(|(_, t)| t.clone())?
         };
-        let mut all = self.namespaces.write().unwrap_or_else(|p| p.into_inner());
+        let mut all = write(&self.namespaces);
         let ns = all
             .entry(name.to_owned())
             .or_insert_with(|| Namespace::child_of(&template, name, (self.options.adapter)(name)));
@@ -242,11 +237,7 @@ impl Server {
 
     /// The namespace `name`, created on first use.
     pub fn of(&self, name: &str) -> Namespace {
-        let mut all = self
-            .inner
-            .namespaces
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut all = write(&self.inner.namespaces);
         all.entry(name.to_owned())
             .or_insert_with(|| Namespace::new(name, (self.inner.options.adapter)(name)))
             .clone()
@@ -261,23 +252,14 @@ impl Server {
         F: Fn(&str) -> bool + Send + Sync + 'static,
     {
         let template = Namespace::new("", Arc::new(InMemoryAdapter::default()));
-        let mut dynamic = self
-            .inner
-            .dynamic
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut dynamic = write(&self.inner.dynamic);
         dynamic.push((Arc::new(matches), template.clone()));
         template
     }
 
     /// A namespace that exists now (static, or made dynamically).
     pub fn namespace(&self, name: &str) -> Option<Namespace> {
-        let all = self
-            .inner
-            .namespaces
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
-        all.get(name).cloned()
+        read(&self.inner.namespaces).get(name).cloned()
     }
 
     /// Emits to every socket of the main namespace (`io.emit`).
@@ -292,57 +274,5 @@ impl Server {
     /// A broadcast to `room` of the main namespace (`io.to(room)`).
     pub fn to(&self, room: &str) -> Broadcast {
         self.of("/").to(room)
-    }
-}
-
-/// The arguments of an event packet, without its name, as a JSON array:
-/// for forwarding an event's arguments unchanged (attachments stay valid,
-/// since placeholders keep their numbers).
-pub(crate) fn raw_args(packet: &Packet) -> Result<Json, EmitError> {
-    let data = packet
-        .raw_data()
-        .ok_or(EmitError::Build(socketio_proto::BuildError::InvalidPayload))?;
-    let all: Vec<&RawValue> = serde_json::from_slice(data.as_bytes())
-        .map_err(|e| EmitError::Build(socketio_proto::BuildError::Json(e)))?;
-    let rest = all.get(1..).unwrap_or_default();
-    Json::from_value(&rest).map_err(|e| EmitError::Build(socketio_proto::BuildError::Json(e)))
-}
-
-impl Socket {
-    /// Emits `event` with the arguments of another event packet, unchanged
-    /// (binary attachments included): for relaying.
-    pub fn emit_raw_args(&self, event: &str, from: &Packet) -> Result<(), EmitError> {
-        let args = raw_args(from)?;
-        let mut data = Vec::with_capacity(event.len() + args.as_bytes().len() + 4);
-        data.push(b'[');
-        serde_json::to_writer(&mut data, event).map_err(|e| EmitError::Build(e.into()))?;
-        if args.as_bytes().len() > 2 {
-            data.push(b',');
-            data.extend_from_slice(&args.as_bytes()[1..]);
-        } else {
-            data.push(b']');
-        }
-        let json = Json::from_bytes(data.into()).map_err(|e| EmitError::Build(e.into()))?;
-        let packet = Packet::from_parts(
-            socketio_proto::Kind::Event,
-            self.ns().name(),
-            None,
-            Some(json),
-            from.attachments().to_vec(),
-        )?;
-        self.send_packet(&packet)
-    }
-
-    /// Acknowledges ack id `id` with the arguments of an event packet,
-    /// unchanged (binary attachments included): for echoing.
-    pub fn ack_raw_args(&self, id: u64, from: &Packet) -> Result<(), EmitError> {
-        let packet = Packet::from_parts(
-            socketio_proto::Kind::Ack,
-            self.ns().name(),
-            Some(id),
-            Some(raw_args(from)?),
-            from.attachments().to_vec(),
-        )?;
-        self.send_packet(&packet)
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use socketio_proto::Packet;
+use socketio_runtime::{read, write};
 
 use crate::adapter::{Adapter, BroadcastOptions};
 use crate::error::{AckError, ConnectError, EmitError};
@@ -39,14 +40,6 @@ impl fmt::Debug for Namespace {
             .field("name", &self.0.name)
             .finish_non_exhaustive()
     }
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|p| p.into_inner())
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Namespace {

@@ -1,6 +1,5 @@
 //! A client's socket in one namespace, and what it can do.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,16 +11,18 @@ use engineio::server::{SessionSender, TrySendError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use socketio_proto::{Json, Packet, PendingAcks};
+use socketio_runtime::dispatch::DisconnectFn;
+use socketio_runtime::{AckSocket, Handlers, lock, relay};
 use tokio::sync::oneshot;
 
 use crate::conn::ConnCmd;
 use crate::error::{AckError, DisconnectReason, EmitError};
 use crate::namespace::Namespace;
 
-pub(crate) type EventFn = socketio_proto::handler::EventFn<Socket>;
-pub(crate) type DisconnectFn = Arc<dyn Fn(Socket, DisconnectReason) + Send + Sync>;
-/// A catch-all listener: the socket, the event name, the whole packet.
-pub(crate) type AnyFn = Arc<dyn Fn(&Socket, &str, &Packet) + Send + Sync>;
+type AnyFn = socketio_runtime::dispatch::AnyFn<Socket>;
+
+/// Answers an event the client sent with an ack id.
+pub type AckSender = socketio_runtime::AckSender<Socket>;
 
 /// What the client said when it connected: the handshake of its Engine.IO
 /// session and its CONNECT packet.
@@ -71,13 +72,12 @@ pub(crate) struct SocketInner {
     pub(crate) ns: Namespace,
     pub(crate) session: SessionSender<ConnCmd>,
     pub(crate) handshake: Handshake,
-    pub(crate) handlers: Mutex<HashMap<String, EventFn>>,
-    pub(crate) on_disconnect: Mutex<Vec<DisconnectFn>>,
+    pub(crate) handlers: Handlers<Socket>,
+    pub(crate) on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     pub(crate) acks: Mutex<PendingAcks<oneshot::Sender<Packet>>>,
     pub(crate) connected: AtomicBool,
     pub(crate) slow_client: crate::SlowClient,
     pub(crate) data: Mutex<http::Extensions>,
-    pub(crate) any_incoming: Mutex<Vec<AnyFn>>,
     pub(crate) any_outgoing: Mutex<Vec<AnyFn>>,
 }
 
@@ -88,11 +88,6 @@ impl fmt::Debug for Socket {
             .field("nsp", &self.0.ns.name())
             .finish_non_exhaustive()
     }
-}
-
-/// Locks, shrugging off a poisoned lock: the data is plain bookkeeping.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A packet's wire form, encoded once however many sockets it goes to: its
@@ -159,11 +154,7 @@ impl Socket {
         F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f = socketio_proto::handler::typed(handler, |socket: &Socket, id| AckSender {
-            socket: socket.clone(),
-            id,
-        });
-        lock(&self.0.handlers).insert(event.to_owned(), f);
+        self.0.handlers.on(event, handler);
     }
 
     /// Registers a handler of the raw packet of `event` (for forwarding or
@@ -173,7 +164,7 @@ impl Socket {
         F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.0.handlers).insert(event.to_owned(), socketio_proto::handler::raw(handler));
+        self.0.handlers.on_raw(event, handler);
     }
 
     /// Called once when the socket disconnects, with the reason.
@@ -205,7 +196,7 @@ impl Socket {
     where
         F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
     {
-        lock(&self.0.any_incoming).push(Arc::new(f));
+        self.0.handlers.on_any(f);
     }
 
     /// Called for every event sent to this socket, broadcasts included
@@ -320,6 +311,18 @@ impl Socket {
         }
     }
 
+    /// Emits `event` with the arguments of another event packet, unchanged
+    /// (binary attachments included): for relaying.
+    pub fn emit_raw_args(&self, event: &str, from: &Packet) -> Result<(), EmitError> {
+        self.send_packet(&relay::event(self.0.ns.name(), event, from)?)
+    }
+
+    /// Acknowledges ack id `id` with the arguments of an event packet,
+    /// unchanged (binary attachments included): for echoing.
+    pub fn ack_raw_args(&self, id: u64, from: &Packet) -> Result<(), EmitError> {
+        self.send_packet(&relay::ack(self.0.ns.name(), id, from)?)
+    }
+
     /// Joins `room`.
     pub fn join(&self, room: &str) {
         if self.connected() {
@@ -362,31 +365,14 @@ impl Socket {
     }
 }
 
-/// Answers an event the client sent with an ack id.
-#[derive(Debug)]
-pub struct AckSender {
-    socket: Socket,
-    id: u64,
-}
+impl AckSocket for Socket {
+    type Error = EmitError;
 
-impl AckSender {
-    /// Sends the acknowledgement with `args` (a tuple, array or `Vec`).
-    pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
-        let packet = Packet::ack(self.socket.0.ns.name(), self.id, args)?;
-        self.socket.send_packet(&packet)
+    fn namespace(&self) -> &str {
+        self.0.ns.name()
     }
 
-    /// Sends the acknowledgement with the raw arguments of a packet (its
-    /// event arguments), attachments included: for echoing.
-    pub fn send_raw_args(self, packet: &Packet) -> Result<(), EmitError> {
-        let args = crate::raw_args(packet)?;
-        let packet = Packet::from_parts(
-            socketio_proto::Kind::Ack,
-            self.socket.0.ns.name(),
-            Some(self.id),
-            Some(args),
-            packet.attachments().to_vec(),
-        )?;
-        self.socket.send_packet(&packet)
+    fn send_ack(&self, packet: Packet) -> Result<(), EmitError> {
+        self.send_packet(&packet)
     }
 }

@@ -21,7 +21,7 @@ use ws_frame::handshake::{ClientRequest, HandshakeConfig};
 use crate::client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
 use crate::http::{self, ReadError};
 use crate::packet::{Handshake, Payload};
-use crate::session::{CloseReason, Transport};
+use crate::{CloseReason, Transport};
 
 /// Everything the client can be told.
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use ws_frame::Message;
 
 use super::{Client, ClientOptions};
 use crate::client_session::ClientEvent;
-use crate::session::{CloseReason, Transport};
+use crate::{CloseReason, Transport};
 
 const OPEN: &str =
     r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;

@@ -13,7 +13,7 @@ use tokio_util::sync::PollSender;
 use super::{Context, Handler, Listening, ServerOptions, SessionInfo, SessionSender, serve};
 use crate::SessionClosed;
 use crate::packet::{Payload, Prepared};
-use crate::session::{CloseReason, Event};
+use crate::{CloseReason, Event};
 
 /// An Engine.IO server on its own HTTP/1.1 listener, handing out a
 /// [`Socket`] per session.

@@ -15,7 +15,7 @@ use ws_frame::WebSocketStream;
 use super::queue::{Queue, Recv};
 use super::service::{BoxIo, Shared};
 use super::{Cmd, Context, Handler};
-use crate::session::{Event, RequestError, ServerSession, Transport};
+use crate::{Event, RequestError, ServerSession, ServerTransmit};
 
 /// Waits for the client of a pending poll to go away.
 async fn poll_dropped(pending: &mut Option<oneshot::Sender<Result<Bytes, RequestError>>>) {
@@ -153,43 +153,59 @@ pub(super) async fn run_session<H: Handler>(
                 continue;
             }
         }
-        if let Some(body) = s.poll_poll_response() {
-            if let Some(tx) = pending_poll.take() {
-                let _ = tx.send(Ok(body));
-            }
-        }
-        if let Some(w) = ws.as_mut() {
-            // More input is at hand without waiting (pipelined messages
-            // already read, queued commands such as a burst of broadcasts):
-            // answer it first and write everything with one system call.
-            // Bounded, so a busy session still writes regularly; the stream
-            // also writes once past its backpressure mark.
-            if s.has_ws_output() || unflushed {
-                let more = deferred < MAX_DEFERRED_FLUSHES
-                    && (w.has_buffered_message() || !cmds.is_idle());
-                deferred = if more { deferred + 1 } else { 0 };
-                unflushed = more;
-                let write = async {
-                    while let Some(m) = s.poll_ws() {
-                        w.feed(m).await?;
+        // The session's output: the pending GET's answer, WebSocket
+        // messages, closing the WebSocket. When more input is at hand
+        // without waiting (pipelined messages already read, queued commands
+        // such as a burst of broadcasts), it is answered first and all of it
+        // written with one system call. Bounded, so a busy session still
+        // writes regularly; the stream also writes past its backpressure mark.
+        if s.has_transmit() || unflushed {
+            let more = ws.as_mut().is_some_and(|w| {
+                deferred < MAX_DEFERRED_FLUSHES && (w.has_buffered_message() || !cmds.is_idle())
+            });
+            deferred = if more { deferred + 1 } else { 0 };
+            unflushed = more;
+            // `Ok(true)`: the session wants its WebSocket closed.
+            let write = async {
+                while let Some(t) = s.poll_transmit() {
+                    match t {
+                        ServerTransmit::PollResponse(body) => {
+                            if let Some(tx) = pending_poll.take() {
+                                let _ = tx.send(Ok(body));
+                            }
+                        }
+                        ServerTransmit::Ws(m) => {
+                            if let Some(w) = ws.as_mut() {
+                                w.feed(m).await?;
+                            }
+                        }
+                        ServerTransmit::CloseWebSocket => return Ok(true),
                     }
-                    if more { Ok(()) } else { w.flush().await }
-                };
-                let written = within(shared.options.write_timeout, std::pin::pin!(write)).await;
-                if !matches!(written, Some(Ok(()))) {
+                }
+                match ws.as_mut() {
+                    Some(w) if !more => w.flush().await.map(|()| false),
+                    _ => Ok(false),
+                }
+            };
+            let written = within(shared.options.write_timeout, std::pin::pin!(write)).await;
+            match written {
+                Some(Ok(false)) => {}
+                Some(Ok(true)) => {
+                    if let Some(mut w) = ws.take() {
+                        let close = w.close();
+                        let _ = tokio::time::timeout(shared.options.write_timeout, close).await;
+                    }
+                    unflushed = false;
+                    continue;
+                }
+                _ => {
                     // It cannot take a close frame either: just drop it, and
                     // go round again so the handler hears of the close.
                     s.handle_ws_error();
                     ws = None;
+                    unflushed = false;
                     continue;
                 }
-            }
-        }
-        if let Some(w) = ws.as_mut() {
-            if !s.websocket_attached() {
-                let close = w.close();
-                let _ = tokio::time::timeout(shared.options.write_timeout, close).await;
-                ws = None;
             }
         }
         if s.is_finished() && held.event.is_none() {
@@ -297,7 +313,7 @@ fn take_probe_input(
 ) -> std::time::Instant {
     use futures_util::{FutureExt, StreamExt};
     let now = Instant::now().into_std();
-    if s.transport() != Transport::Polling || held.event.is_some() {
+    if !s.is_upgrading() || held.event.is_some() {
         return now;
     }
     while let Some(w) = ws.as_mut() {

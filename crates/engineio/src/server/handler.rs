@@ -13,7 +13,7 @@ use super::Cmd;
 use super::queue::{PushError, Queue};
 use crate::SessionClosed;
 use crate::packet::{Payload, Prepared};
-use crate::session::{CloseReason, ServerSession, Transport};
+use crate::{CloseReason, ServerSession, Transport};
 
 /// Code that runs on each session's own task. The session calls it inline
 /// and awaits it: a handler that takes its time slows that one client down

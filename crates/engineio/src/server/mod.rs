@@ -21,7 +21,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use ws_frame::WebSocketStream;
 
-use crate::session::RequestError;
+use crate::RequestError;
 
 mod channel;
 mod driver;

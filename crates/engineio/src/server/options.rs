@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ws_frame::handshake::HandshakeConfig;
 
-use crate::session::ServerConfig;
+use crate::ServerConfig;
 
 /// A check on every new session's first request (auth, Origin, rate
 /// limits): return `Err(status)` to refuse it with 403 or another status.

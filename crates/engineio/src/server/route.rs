@@ -18,7 +18,7 @@ use super::queue::Queue;
 use super::service::{BoxIo, Shared};
 use super::{Cmd, Handler, ServerOptions, SessionInfo, SessionSender};
 use crate::http::{self, ReadError, Response};
-use crate::session::{ServerSession, Transport};
+use crate::{ServerSession, Transport};
 
 /// The official error answers: HTTP 400 (403 for `Forbidden`) with
 /// `{"code": n, "message": "..."}`.

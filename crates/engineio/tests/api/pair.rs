@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use engineio::{
     ClientConfig, ClientEvent, ClientSession, CloseReason, Event, Payload, ServerConfig,
-    ServerSession, Transmit, Transport,
+    ServerSession, ServerTransmit, Transmit, Transport,
 };
 
 struct Pair {
@@ -112,24 +112,26 @@ impl Pair {
                     moved = true;
                     self.server_events.push(e);
                 }
-                if self.get_waiting {
-                    if let Some(body) = s.poll_poll_response() {
-                        moved = true;
-                        self.get_waiting = false;
-                        self.c.handle_poll_response(now, body);
-                    }
-                }
-                while let Some(m) = s.poll_ws() {
+                while let Some(t) = s.poll_transmit() {
                     moved = true;
-                    if self.ws_open {
-                        self.c.handle_ws_message(now, m);
+                    match t {
+                        ServerTransmit::PollResponse(body) => {
+                            assert!(self.get_waiting, "an answer to a GET that was not sent");
+                            self.get_waiting = false;
+                            self.c.handle_poll_response(now, body);
+                        }
+                        ServerTransmit::Ws(m) => {
+                            if self.ws_open {
+                                self.c.handle_ws_message(now, m);
+                            }
+                        }
+                        ServerTransmit::CloseWebSocket => {
+                            if self.ws_open && s.transport() == Transport::WebSocket {
+                                self.ws_open = false;
+                                self.c.handle_transport_error(true);
+                            }
+                        }
                     }
-                }
-                if !s.websocket_attached() && self.ws_open && s.transport() == Transport::WebSocket
-                {
-                    self.ws_open = false;
-                    self.c.handle_transport_error(true);
-                    moved = true;
                 }
             }
             while let Some(e) = self.c.poll_event() {

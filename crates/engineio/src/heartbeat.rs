@@ -1,0 +1,141 @@
+//! The heartbeat, for both sides of a session.
+//!
+//! The server pings every `interval` and expects the pong within `timeout`
+//! of when the ping was due; the client expects each ping within
+//! `interval + timeout` of the previous one (or of the handshake). One type
+//! with a [`Side`], as the two sessions share it.
+
+use std::time::{Duration, Instant};
+
+/// Which end of the session keeps this heartbeat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Sends pings, waits for pongs.
+    Server,
+    /// Waits for pings (and answers them).
+    Client,
+}
+
+/// What a timer tick asks of the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Beat {
+    /// Send a ping now (server).
+    Ping,
+    /// The other side missed its deadline: close with "ping timeout".
+    Expired,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Heartbeat {
+    side: Side,
+    interval: Duration,
+    timeout: Duration,
+    /// Server: when the next ping is due. Client: by when the next ping
+    /// must have come.
+    next: Option<Instant>,
+    /// Server: a ping is out; its pong is due by then.
+    pong_due: Option<Instant>,
+}
+
+impl Heartbeat {
+    /// A heartbeat starting at `now`.
+    pub(crate) fn new(side: Side, interval: Duration, timeout: Duration, now: Instant) -> Self {
+        let next = match side {
+            Side::Server => now + interval,
+            Side::Client => now + interval + timeout,
+        };
+        Heartbeat {
+            side,
+            interval,
+            timeout,
+            next: Some(next),
+            pong_due: None,
+        }
+    }
+
+    /// The other side answered (server: a pong) or called (client: a ping).
+    pub(crate) fn handle_beat(&mut self, now: Instant) {
+        match self.side {
+            Side::Server => {
+                self.pong_due = None;
+                self.next = Some(now + self.interval);
+            }
+            Side::Client => self.next = Some(now + self.interval + self.timeout),
+        }
+    }
+
+    /// What is due at `now`. A server ping that is late does not stretch
+    /// the pong's deadline: it counts from when the ping was due, as the
+    /// client was told.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Option<Beat> {
+        match self.side {
+            Side::Server => {
+                let mut beat = None;
+                if let Some(due) = self.next.filter(|&t| now >= t) {
+                    self.next = None;
+                    self.pong_due = Some(due + self.timeout);
+                    beat = Some(Beat::Ping);
+                }
+                if self.pong_due.is_some_and(|d| now >= d) {
+                    beat = Some(Beat::Expired);
+                }
+                beat
+            }
+            Side::Client => self.next.is_some_and(|d| now >= d).then_some(Beat::Expired),
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) wants to run.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        [self.next, self.pong_due].into_iter().flatten().min()
+    }
+
+    /// The session ended: no more deadlines.
+    pub(crate) fn stop(&mut self) {
+        self.next = None;
+        self.pong_due = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const I: Duration = Duration::from_millis(300);
+    const T: Duration = Duration::from_millis(200);
+
+    #[test]
+    fn the_server_pings_and_waits_from_when_the_ping_was_due() {
+        let t0 = Instant::now();
+        let mut h = Heartbeat::new(Side::Server, I, T, t0);
+        assert_eq!(h.deadline(), Some(t0 + I));
+        assert_eq!(h.handle_timeout(t0 + I - T), None);
+        // 150 ms late: the pong is still due at I + T.
+        assert_eq!(h.handle_timeout(t0 + I + T / 2), Some(Beat::Ping));
+        assert_eq!(h.deadline(), Some(t0 + I + T));
+        assert_eq!(h.handle_timeout(t0 + I + T), Some(Beat::Expired));
+        // A pong in time restarts the interval.
+        let mut h = Heartbeat::new(Side::Server, I, T, t0);
+        assert_eq!(h.handle_timeout(t0 + I), Some(Beat::Ping));
+        h.handle_beat(t0 + I + T / 2);
+        assert_eq!(h.deadline(), Some(t0 + I + T / 2 + I));
+        // A tick long past both deadlines expires at once.
+        let mut h = Heartbeat::new(Side::Server, I, T, t0);
+        assert_eq!(h.handle_timeout(t0 + I + T), Some(Beat::Expired));
+    }
+
+    #[test]
+    fn the_client_waits_interval_plus_timeout_for_each_ping() {
+        let t0 = Instant::now();
+        let mut h = Heartbeat::new(Side::Client, I, T, t0);
+        assert_eq!(
+            h.handle_timeout(t0 + I + T - Duration::from_millis(1)),
+            None
+        );
+        h.handle_beat(t0 + I);
+        assert_eq!(h.handle_timeout(t0 + I + T), None);
+        assert_eq!(h.handle_timeout(t0 + I + I + T), Some(Beat::Expired));
+        h.stop();
+        assert_eq!(h.deadline(), None);
+    }
+}

@@ -1,0 +1,575 @@
+//! The server side of one Engine.IO session, without I/O.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{CloseReason, RequestError};
+use crate::heartbeat::{Beat, Heartbeat, Side};
+use crate::outbox::{Full, Outbox};
+use crate::packet::{Handshake, Packet, Payload, Prepared};
+use crate::payload;
+use crate::transport::Transport;
+
+/// What the session reports to the application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A message from the client.
+    Message(Payload),
+    /// The session moved from polling to WebSocket.
+    Upgraded,
+    /// The session ended. Drain [`ServerSession::poll_transmit`], then drop
+    /// it once [`is_finished`](ServerSession::is_finished).
+    Closed(CloseReason),
+}
+
+/// Session settings, sent to the client in the handshake where they concern it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Time between the server's pings. Default 25 s, as the official server.
+    pub ping_interval: Duration,
+    /// How long a ping may wait for its pong. Default 20 s, as the official server.
+    pub ping_timeout: Duration,
+    /// The largest HTTP body (POST) accepted, in bytes, also announced to the
+    /// client. Default 1 000 000 (the official `maxHttpBufferSize`).
+    pub max_payload: usize,
+    /// How long a probed WebSocket may take to complete the upgrade.
+    /// Default 10 s, as the official server.
+    pub upgrade_timeout: Duration,
+    /// Packets the server may queue for a client that does not collect them;
+    /// past it the session closes with "transport error". Default 1024.
+    pub max_buffered_packets: usize,
+    /// The most packets one POST body may carry; past it the POST gets 400
+    /// and the session closes with "parse error". Default 16 384: a client
+    /// flushing a large offline buffer of small emits stays well under it,
+    /// while a 1 MB body of empty packets (500 000) is refused before each
+    /// becomes an event.
+    pub max_packets_per_post: usize,
+    /// Whether clients may use (and upgrade to) WebSocket. Default true.
+    pub allow_websocket: bool,
+    /// Whether clients may use long-polling. Default true.
+    pub allow_polling: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            max_payload: 1_000_000,
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_buffered_packets: 1024,
+            max_packets_per_post: 16_384,
+            allow_websocket: true,
+            allow_polling: true,
+        }
+    }
+}
+
+/// What the transports must do for a server session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerTransmit {
+    /// Answer the pending GET: status 200, `text/plain`, this body.
+    PollResponse(Bytes),
+    /// Send this message on the attached WebSocket (the active one, or the
+    /// probe's answer).
+    Ws(ws_frame::Message),
+    /// Close the attached WebSocket: its probe failed, or the session ended.
+    CloseWebSocket,
+}
+
+/// A WebSocket trying to take a polling session over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Probe {
+    /// Attached, waiting for `2probe`.
+    Attached { deadline: Instant },
+    /// `3probe` sent; polling is held, waiting for `5`.
+    Probed { deadline: Instant },
+}
+
+impl Probe {
+    fn deadline(self) -> Instant {
+        match self {
+            Probe::Attached { deadline } | Probe::Probed { deadline } => deadline,
+        }
+    }
+}
+
+/// Where a session stands. Every change of phase goes through
+/// [`ServerSession::upgrade`], [`ServerSession::end`] or the linger's
+/// expiry, so the transitions are in one place:
+///
+/// ```text
+/// Polling{probe} ──5──> WebSocket
+///      │                   │
+///      └──── end ──────────┴──> Lingering{until, answer} ──GET or until──> Finished
+///                          └──────────────────────────────────────────────> Finished
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    /// On long-polling, maybe with a WebSocket probing to take over.
+    Polling { probe: Option<Probe> },
+    /// On WebSocket.
+    WebSocket,
+    /// Closed while no GET was pending: until `until`, the next GET gets
+    /// `answer` (a close packet when the server closed, a noop when the
+    /// client did) instead of finding an unknown sid.
+    Lingering { until: Instant, answer: Packet },
+    /// Nothing more will happen.
+    Finished,
+}
+
+/// The server side of one session: handshake, heartbeat, polling, the upgrade
+/// to WebSocket, and close, as a state machine.
+///
+/// # Driving it
+///
+/// Inputs, each with the time it happened (timers due by then run first, so
+/// the outcome depends on the times given, not on whether a timer fired
+/// before the input was handled): from the transports
+/// [`handle_poll`](Self::handle_poll) (a GET), [`handle_post`](Self::handle_post)
+/// (a POST body), [`attach_websocket`](Self::attach_websocket) (a WebSocket
+/// with this sid), [`handle_ws_message`](Self::handle_ws_message),
+/// [`handle_ws_closed`](Self::handle_ws_closed) and
+/// [`handle_ws_error`](Self::handle_ws_error),
+/// [`handle_poll_dropped`](Self::handle_poll_dropped),
+/// [`handle_overlapping_post`](Self::handle_overlapping_post), and
+/// [`handle_timeout`](Self::handle_timeout) at [`poll_timeout`](Self::poll_timeout).
+/// From the application: [`send`](Self::send),
+/// [`send_prepared`](Self::send_prepared), [`close`](Self::close).
+///
+/// Outputs, drained after every input: [`poll_event`](Self::poll_event) for
+/// the application, then [`poll_transmit`](Self::poll_transmit) for the
+/// transports (the pending GET's answer, WebSocket messages, closing the
+/// WebSocket). Once [`is_finished`](Self::is_finished), drain them and drop
+/// the session. (A polling session closed while no GET was pending stays
+/// unfinished until the next GET has carried its last packet, or
+/// `ping_timeout` passed.)
+#[derive(Debug)]
+pub struct ServerSession {
+    sid: String,
+    config: ServerConfig,
+    phase: Phase,
+    /// The transport in use, or last used once closed.
+    transport: Transport,
+    /// A GET is waiting for its answer.
+    get_waiting: bool,
+    /// Packets for the polling transport, until a GET carries them.
+    outbox: Outbox,
+    heartbeat: Heartbeat,
+    transmit: VecDeque<ServerTransmit>,
+    events: VecDeque<Event>,
+}
+
+impl ServerSession {
+    /// Opens a session on `transport`; the handshake is the first packet out.
+    pub fn new(sid: String, config: ServerConfig, transport: Transport, now: Instant) -> Self {
+        let upgrades = match transport {
+            Transport::Polling if config.allow_websocket => vec!["websocket".to_owned()],
+            _ => Vec::new(),
+        };
+        let handshake = Handshake {
+            sid: sid.clone(),
+            upgrades,
+            ping_interval: config.ping_interval.as_millis() as u64,
+            ping_timeout: config.ping_timeout.as_millis() as u64,
+            max_payload: config.max_payload as u64,
+        };
+        let mut s = ServerSession {
+            sid,
+            heartbeat: Heartbeat::new(Side::Server, config.ping_interval, config.ping_timeout, now),
+            outbox: Outbox::new(config.max_buffered_packets),
+            config,
+            phase: match transport {
+                Transport::Polling => Phase::Polling { probe: None },
+                Transport::WebSocket => Phase::WebSocket,
+            },
+            transport,
+            get_waiting: false,
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+        };
+        s.push(Packet::Open(handshake));
+        s
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// The active transport (the last one, once closed).
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Whether the session ended (its `Closed` event is out).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Lingering { .. } | Phase::Finished)
+    }
+
+    /// Whether nothing more will happen: closed, and no last packet still
+    /// waits for a GET to carry it. Drain the outputs and drop the session.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Whether a GET is waiting for its answer.
+    pub fn poll_pending(&self) -> bool {
+        self.get_waiting
+    }
+
+    /// Whether a probing WebSocket is attached to this polling session.
+    pub fn is_upgrading(&self) -> bool {
+        matches!(self.phase, Phase::Polling { probe: Some(_) })
+    }
+
+    /// Queues a message for the client.
+    pub fn send(&mut self, payload: Payload) {
+        self.push(Packet::Message(payload));
+    }
+
+    /// Queues a message encoded once for many sessions: on WebSocket its
+    /// bytes are shared, not copied.
+    pub fn send_prepared(&mut self, message: &Prepared) {
+        if self.phase == Phase::WebSocket {
+            self.transmit.push_back(ServerTransmit::Ws(message.to_ws()));
+        } else {
+            self.push(Packet::Message(message.payload()));
+        }
+    }
+
+    /// Closes the session from the server side ("forced close"). A pending
+    /// GET is answered with a close packet; without one, the client's next
+    /// GET (typically already on its way) gets it until `ping_timeout` after
+    /// `now`, rather than finding an unknown sid.
+    pub fn close(&mut self, now: Instant) {
+        self.end(CloseReason::ForcedClose, Some((now, Packet::Close)));
+    }
+
+    /// A GET on the polling transport. `Err` is answered with 400.
+    pub fn handle_poll(&mut self, now: Instant) -> Result<(), RequestError> {
+        self.handle_timeout(now);
+        match &self.phase {
+            Phase::Lingering { answer, .. } if !self.get_waiting => {
+                // The GET the last packet waited for.
+                let mut body = BytesMut::new();
+                answer.encode_text(&mut body);
+                self.transmit
+                    .push_back(ServerTransmit::PollResponse(body.freeze()));
+                self.phase = Phase::Finished;
+                Ok(())
+            }
+            Phase::Lingering { .. } | Phase::Finished => Err(RequestError::Closed),
+            Phase::WebSocket => Err(RequestError::NotPolling),
+            Phase::Polling { .. } if self.get_waiting => {
+                self.end(CloseReason::TransportError, None);
+                Err(RequestError::OverlappingPoll)
+            }
+            Phase::Polling { probe } => {
+                let probed = matches!(probe, Some(Probe::Probed { .. }));
+                self.get_waiting = true;
+                if probed {
+                    // Polling is held during the upgrade: release the client at once.
+                    self.answer_poll(Packet::Noop);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The pending GET's connection went away before it was answered.
+    pub fn handle_poll_dropped(&mut self) {
+        if self.get_waiting && !self.is_closed() {
+            self.get_waiting = false;
+            self.end(CloseReason::TransportError, None);
+        }
+    }
+
+    /// A POST body on the polling transport. `Err` is answered with 400
+    /// (413 for a body over `max_payload` is the transport's check).
+    pub fn handle_post(&mut self, now: Instant, body: Bytes) -> Result<(), RequestError> {
+        self.handle_timeout(now);
+        match self.phase {
+            Phase::Polling { .. } => {}
+            Phase::WebSocket => return Err(RequestError::NotPolling),
+            _ => return Err(RequestError::Closed),
+        }
+        match payload::decode(body, self.config.max_packets_per_post) {
+            Ok(packets) => {
+                for p in packets {
+                    self.handle_packet(now, p);
+                }
+                Ok(())
+            }
+            Err(_) => {
+                self.end(CloseReason::ParseError, None);
+                Err(RequestError::InvalidPayload)
+            }
+        }
+    }
+
+    /// A POST came while the previous one was not yet answered (the
+    /// transport holds POSTs while the application catches up): closes the
+    /// session with "transport error".
+    pub fn handle_overlapping_post(&mut self) {
+        self.end(CloseReason::TransportError, None);
+    }
+
+    /// A WebSocket arrived with this session's sid: the client wants to
+    /// upgrade. `Err`: refuse it (close the WebSocket).
+    pub fn attach_websocket(&mut self, now: Instant) -> Result<(), RequestError> {
+        self.handle_timeout(now);
+        match self.phase {
+            Phase::Polling { probe: None } if self.config.allow_websocket => {
+                let deadline = now + self.config.upgrade_timeout;
+                self.phase = Phase::Polling {
+                    probe: Some(Probe::Attached { deadline }),
+                };
+                Ok(())
+            }
+            Phase::Lingering { .. } | Phase::Finished => Err(RequestError::Closed),
+            _ => Err(RequestError::UpgradeRefused),
+        }
+    }
+
+    /// A message from the attached WebSocket.
+    pub fn handle_ws_message(&mut self, now: Instant, msg: ws_frame::Message) {
+        self.handle_timeout(now);
+        let probe = match self.phase {
+            Phase::WebSocket => None,
+            Phase::Polling { probe: Some(p) } => Some(p),
+            _ => return,
+        };
+        let packet = match Packet::from_ws(msg) {
+            None => return,
+            Some(Ok(p)) => p,
+            Some(Err(_)) if probe.is_none() => {
+                return self.end(CloseReason::ParseError, None);
+            }
+            Some(Err(_)) => return self.drop_probe(),
+        };
+        match (probe, packet) {
+            (None, packet) => self.handle_packet(now, packet),
+            (Some(Probe::Attached { deadline }), Packet::Ping(data)) if data == "probe" => {
+                self.transmit
+                    .push_back(ServerTransmit::Ws(Packet::Pong(data).to_ws()));
+                self.phase = Phase::Polling {
+                    probe: Some(Probe::Probed { deadline }),
+                };
+                self.answer_poll(Packet::Noop);
+            }
+            (Some(Probe::Probed { .. }), Packet::Upgrade) => self.upgrade(),
+            // Anything else on a probe fails the upgrade, not the session.
+            _ => self.drop_probe(),
+        }
+    }
+
+    /// Writing to the attached WebSocket failed or timed out: the session
+    /// fails with "transport error" if it was the active transport; a probe
+    /// is dropped.
+    pub fn handle_ws_error(&mut self) {
+        self.ws_gone(CloseReason::TransportError);
+    }
+
+    /// The attached WebSocket closed or failed to read: the session closes
+    /// with "transport close" if it was the active transport; a probe is
+    /// dropped.
+    pub fn handle_ws_closed(&mut self) {
+        self.ws_gone(CloseReason::TransportClose);
+    }
+
+    fn ws_gone(&mut self, reason: CloseReason) {
+        match self.phase {
+            // The WebSocket is gone already: nothing to close.
+            Phase::WebSocket => self.finish(reason),
+            Phase::Polling { probe: Some(_) } => {
+                self.phase = Phase::Polling { probe: None };
+                self.transmit
+                    .retain(|t| !matches!(t, ServerTransmit::Ws(_)));
+            }
+            _ => {}
+        }
+    }
+
+    /// Timers: send a ping, notice a missing pong, give up on an upgrade,
+    /// let a lingering session go. Every other input carrying `now` runs
+    /// this first.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Lingering { until, .. } if now >= until => self.phase = Phase::Finished,
+            Phase::Lingering { .. } | Phase::Finished => {}
+            _ => {
+                match self.heartbeat.handle_timeout(now) {
+                    Some(Beat::Ping) => self.push(Packet::Ping(Default::default())),
+                    Some(Beat::Expired) => return self.end(CloseReason::PingTimeout, None),
+                    None => {}
+                }
+                if let Phase::Polling { probe: Some(p) } = self.phase {
+                    if now >= p.deadline() {
+                        self.drop_probe();
+                    }
+                }
+            }
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) wants to run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Lingering { until, .. } => Some(*until),
+            Phase::Finished => None,
+            Phase::WebSocket => self.heartbeat.deadline(),
+            Phase::Polling { probe } => [self.heartbeat.deadline(), probe.map(Probe::deadline)]
+                .into_iter()
+                .flatten()
+                .min(),
+        }
+    }
+
+    /// The next event for the application.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next thing for the transports to do. Packets queued for polling
+    /// leave as one payload, answering the pending GET, once the session is
+    /// drained of the rest.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<ServerTransmit> {
+        if let Some(t) = self.transmit.pop_front() {
+            return Some(t);
+        }
+        let held = matches!(
+            self.phase,
+            Phase::Polling {
+                probe: Some(Probe::Probed { .. })
+            }
+        );
+        if !self.get_waiting || held || self.outbox.is_empty() {
+            return None;
+        }
+        self.get_waiting = false;
+        let mut body = BytesMut::new();
+        self.outbox.take_payload(&mut body, usize::MAX);
+        Some(ServerTransmit::PollResponse(body.freeze()))
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has something now.
+    pub fn has_transmit(&self) -> bool {
+        !self.transmit.is_empty() || (self.get_waiting && !self.outbox.is_empty())
+    }
+
+    fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        match packet {
+            Packet::Message(p) => self.events.push_back(Event::Message(p)),
+            Packet::Pong(_) => self.heartbeat.handle_beat(now),
+            // The client leaves: a pending GET is released with a noop, and
+            // a GET sent at the same time that reaches us just after gets
+            // the same noop, not a 400.
+            Packet::Close => self.end(CloseReason::TransportClose, Some((now, Packet::Noop))),
+            // Pings (other than probes), opens, upgrades and noops from a
+            // client carry nothing for a v4 server.
+            _ => {}
+        }
+    }
+
+    /// The probe sent `5`: WebSocket is the transport now, and what polling
+    /// held goes out on it.
+    fn upgrade(&mut self) {
+        self.phase = Phase::WebSocket;
+        self.transport = Transport::WebSocket;
+        self.answer_poll(Packet::Noop);
+        for p in self.outbox.drain() {
+            self.transmit.push_back(ServerTransmit::Ws(p.to_ws()));
+        }
+        self.events.push_back(Event::Upgraded);
+    }
+
+    fn drop_probe(&mut self) {
+        if let Phase::Polling { probe: Some(_) } = self.phase {
+            self.phase = Phase::Polling { probe: None };
+            self.transmit
+                .retain(|t| !matches!(t, ServerTransmit::Ws(_)));
+            self.transmit.push_back(ServerTransmit::CloseWebSocket);
+        }
+    }
+
+    /// Answers the pending GET, if any, with `packet`.
+    fn answer_poll(&mut self, packet: Packet) {
+        if self.get_waiting {
+            self.get_waiting = false;
+            let mut body = BytesMut::new();
+            packet.encode_text(&mut body);
+            self.transmit
+                .push_back(ServerTransmit::PollResponse(body.freeze()));
+        }
+    }
+
+    /// Queues a packet on the active transport.
+    fn push(&mut self, packet: Packet) {
+        match self.phase {
+            Phase::WebSocket => self.transmit.push_back(ServerTransmit::Ws(packet.to_ws())),
+            Phase::Polling { .. } => {
+                if let Err(Full) = self.outbox.push(packet) {
+                    self.end(CloseReason::TransportError, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the session when its WebSocket is gone already.
+    fn finish(&mut self, reason: CloseReason) {
+        if !self.is_closed() {
+            self.phase = Phase::Finished;
+            self.close_down(reason);
+        }
+    }
+
+    /// Ends the session: a pending GET gets the close packet (a noop when
+    /// the client closed), an attached WebSocket is closed. With `linger`
+    /// and no GET pending on polling, the next GET until `now +
+    /// ping_timeout` gets that packet.
+    fn end(&mut self, reason: CloseReason, linger: Option<(Instant, Packet)>) {
+        if self.is_closed() {
+            return;
+        }
+        let last = match &linger {
+            Some((_, p)) => p.clone(),
+            None => Packet::Close,
+        };
+        let ws_attached = matches!(
+            self.phase,
+            Phase::WebSocket | Phase::Polling { probe: Some(_) }
+        );
+        self.phase = match linger {
+            Some((now, answer)) if self.transport == Transport::Polling && !self.get_waiting => {
+                Phase::Lingering {
+                    until: now + self.config.ping_timeout,
+                    answer,
+                }
+            }
+            _ => Phase::Finished,
+        };
+        self.answer_poll(last);
+        if ws_attached {
+            self.transmit.push_back(ServerTransmit::CloseWebSocket);
+        }
+        self.close_down(reason);
+    }
+
+    fn close_down(&mut self, reason: CloseReason) {
+        self.outbox.clear();
+        self.heartbeat.stop();
+        self.events.push_back(Event::Closed(reason));
+    }
+}
