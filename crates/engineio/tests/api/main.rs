@@ -5,4 +5,5 @@ mod http;
 mod pair;
 mod props;
 mod server;
+#[cfg(feature = "server")]
 mod stall;
