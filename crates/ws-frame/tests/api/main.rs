@@ -3,4 +3,5 @@
 mod peers;
 mod props;
 mod scenarios;
+#[cfg(feature = "tokio")]
 mod stream;
