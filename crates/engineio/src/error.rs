@@ -103,3 +103,24 @@ pub enum RequestError {
     #[error("upgrade not possible")]
     UpgradeRefused,
 }
+
+/// Why one of the client's transport operations failed (a GET or POST, or
+/// opening a WebSocket). The session reacts the same to each ("transport
+/// error", or a failed probe); the cause is kept for whoever logs it.
+#[cfg(feature = "client")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum TransportError {
+    /// Connecting, writing or reading failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server answered with another status than 200.
+    #[error("HTTP status {0}")]
+    Status(u16),
+    /// The response was malformed, too large, or cut short.
+    #[error("malformed or incomplete HTTP response")]
+    Response,
+    /// The WebSocket handshake or URL failed.
+    #[error("WebSocket: {0}")]
+    WebSocket(#[from] ws_frame::Error),
+}

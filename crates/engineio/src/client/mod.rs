@@ -19,6 +19,7 @@ use ws_frame::WebSocketStream;
 use ws_frame::handshake::{ClientRequest, HandshakeConfig};
 
 use crate::client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
+use crate::error::TransportError;
 use crate::http::{self, ReadError};
 use crate::packet::{Handshake, Payload};
 use crate::{CloseReason, Transport};
@@ -80,10 +81,7 @@ pub enum ConnectError {
     Timeout,
 }
 
-/// The session is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the session is closed")]
-pub struct SessionClosed;
+pub use crate::error::SessionClosed;
 
 enum Cmd {
     Send(Payload),
@@ -225,27 +223,30 @@ impl HttpConn {
         method: &str,
         path: String,
         body: Bytes,
-    ) -> (HttpConn, Result<Bytes, ()>) {
+    ) -> (HttpConn, Result<Bytes, TransportError>) {
         let reused = self.tcp.is_some();
         let mut r = self.try_request(method, &path, &body).await;
-        if r.is_err() && reused {
+        if matches!(r, Err(TransportError::Io(_) | TransportError::Response)) && reused {
             self.tcp = None;
             r = self.try_request(method, &path, &body).await;
         }
         (self, r)
     }
 
-    async fn try_request(&mut self, method: &str, path: &str, body: &[u8]) -> Result<Bytes, ()> {
+    async fn try_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<Bytes, TransportError> {
         if self.tcp.is_none() {
-            let tcp = TcpStream::connect(&self.target.authority)
-                .await
-                .map_err(|_| ())?;
+            let tcp = TcpStream::connect(&self.target.authority).await?;
             let _ = tcp.set_nodelay(true);
             self.tcp = Some(tcp);
             self.buf.clear();
         }
         let Some(tcp) = self.tcp.as_mut() else {
-            return Err(());
+            unreachable!("connected above");
         };
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\n",
@@ -273,9 +274,13 @@ impl HttpConn {
                 }
                 Ok(resp.body)
             }
-            _ => {
+            Ok(resp) => {
                 self.tcp = None;
-                Err(())
+                Err(TransportError::Status(resp.status))
+            }
+            Err(_) => {
+                self.tcp = None;
+                Err(TransportError::Response)
             }
         }
     }
@@ -283,14 +288,16 @@ impl HttpConn {
 
 type Ws = WebSocketStream<TcpStream>;
 
-async fn open_ws(target: Target, sid: Option<String>, options: ClientOptions) -> Result<Ws, ()> {
+async fn open_ws(
+    target: Target,
+    sid: Option<String>,
+    options: ClientOptions,
+) -> Result<Ws, TransportError> {
     let path = target.target(Transport::WebSocket, sid.as_deref());
     let url = format!("ws://{}{}", target.authority, path);
-    let tcp = TcpStream::connect(&target.authority)
-        .await
-        .map_err(|_| ())?;
+    let tcp = TcpStream::connect(&target.authority).await?;
     let _ = tcp.set_nodelay(true);
-    let mut req = ClientRequest::new(&url, rand::random()).map_err(|_| ())?;
+    let mut req = ClientRequest::new(&url, rand::random()).map_err(ws_frame::Error::from)?;
     for (k, v) in &options.headers {
         if let (Ok(k), Ok(v)) = (
             ::http::HeaderName::from_bytes(k.as_bytes()),
@@ -299,9 +306,8 @@ async fn open_ws(target: Target, sid: Option<String>, options: ClientOptions) ->
             req = req.header(k, v);
         }
     }
-    let (ws, _) = ws_frame::connect_with(tcp, &req, options.websocket.clone(), &options.http)
-        .await
-        .map_err(|_| ())?;
+    let (ws, _) =
+        ws_frame::connect_with(tcp, &req, options.websocket.clone(), &options.http).await?;
     Ok(ws)
 }
 
@@ -359,9 +365,9 @@ async fn run(
     // GET may wait a long time.
     let mut get_conn = Some(HttpConn::new(target.clone(), &options));
     let mut post_conn = Some(HttpConn::new(target.clone(), &options));
-    let mut get_fut: Option<BoxFuture<'static, (HttpConn, Result<Bytes, ()>)>> = None;
-    let mut post_fut: Option<BoxFuture<'static, (HttpConn, Result<Bytes, ()>)>> = None;
-    let mut ws_fut: Option<BoxFuture<'static, Result<Ws, ()>>> = None;
+    let mut get_fut: Option<BoxFuture<'static, (HttpConn, Result<Bytes, TransportError>)>> = None;
+    let mut post_fut: Option<BoxFuture<'static, (HttpConn, Result<Bytes, TransportError>)>> = None;
+    let mut ws_fut: Option<BoxFuture<'static, Result<Ws, TransportError>>> = None;
     let mut ws: Option<Ws> = None;
     // WebSockets finishing their close handshake: a failed probe's, or the
     // session's own at its end.
@@ -429,7 +435,7 @@ async fn run(
                 get_conn = Some(conn);
                 match r {
                     Ok(body) => s.handle_poll_response(Instant::now().into_std(), body),
-                    Err(()) => s.handle_transport_error(false),
+                    Err(_) => s.handle_transport_error(false),
                 }
             }
             (conn, r) = maybe(&mut post_fut) => {
@@ -441,7 +447,7 @@ async fn run(
                 ws_fut = None;
                 match r {
                     Ok(w) => { ws = Some(w); s.handle_ws_open(); }
-                    Err(()) => s.handle_transport_error(true),
+                    Err(_) => s.handle_transport_error(true),
                 }
             }
             msg = next_ws(&mut ws) => match msg {
