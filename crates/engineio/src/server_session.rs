@@ -1,4 +1,7 @@
 //! The server side of one Engine.IO session, without I/O.
+//!
+//! One file for one state machine: its phases and every transition between
+//! them are here, with the shared heartbeat and outbox in their own modules.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

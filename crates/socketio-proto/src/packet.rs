@@ -1,4 +1,7 @@
 //! Socket.IO v5 packets: `<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`.
+//!
+//! One file for one type: the packet, its constructors and accessors, and
+//! its text codec (reassembly with binary attachments is in `decoder`).
 
 use std::fmt::Write as _;
 

@@ -1,5 +1,8 @@
 //! The sans-IO WebSocket connection: framing rules, reassembly and the close
 //! handshake, for either role.
+//!
+//! One file for one state machine: framing, reassembly, UTF-8 and the close
+//! handshake share its state, and the transitions read best side by side.
 
 use std::collections::VecDeque;
 use std::fmt;

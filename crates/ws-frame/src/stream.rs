@@ -2,6 +2,8 @@
 //!
 //! No protocol logic lives here: the adapter moves bytes between the transport
 //! and the core, and closes the transport when the core says it is done.
+//! One file: the `Stream` and `Sink` halves share the read and write buffers
+//! and the backpressure between them.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
