@@ -1,7 +1,15 @@
-//! Acknowledgements: answering the peer's ([`AckSender`]).
+//! Acknowledgements both ways: answering the peer's ([`AckSender`]), and
+//! waiting for the peer's answers to ours ([`Acks`]).
+//!
+//! A wait ends at its deadline through [`PendingAcks`], driven by the timer
+//! of the task that owns the connection (its `poll_timeout`): one mechanism,
+//! no timer per wait.
+
+use std::time::Instant;
 
 use serde::Serialize;
-use socketio_proto::{BuildError, Packet};
+use socketio_proto::{BuildError, Packet, PendingAcks};
+use tokio::sync::oneshot;
 
 use crate::relay;
 
@@ -38,5 +46,129 @@ impl<S: AckSocket> AckSender<S> {
     pub fn send_raw_args(self, packet: &Packet) -> Result<(), S::Error> {
         let packet = relay::ack(self.socket.namespace(), self.id, packet)?;
         self.socket.send_ack(packet)
+    }
+}
+
+/// A new wait for an ack: the slot goes into the [`Acks`] of the task that
+/// reads the answer, the wait to whoever asked.
+pub fn wait() -> (AckSlot, AckWait) {
+    let (tx, rx) = oneshot::channel();
+    (AckSlot(tx), AckWait(rx))
+}
+
+/// The answering end of one wait, kept in [`Acks`]. `None` goes through it
+/// when the deadline passes; dropping it means the socket went away.
+#[derive(Debug)]
+pub struct AckSlot(oneshot::Sender<Option<Packet>>);
+
+/// The asking end of one wait.
+#[derive(Debug)]
+pub struct AckWait(oneshot::Receiver<Option<Packet>>);
+
+/// Why no answer came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// The deadline passed.
+    Timeout,
+    /// The socket or its connection went away first.
+    Gone,
+}
+
+impl AckWait {
+    /// The peer's ACK packet, or why none came.
+    pub async fn answer(self) -> Result<Packet, NoAnswer> {
+        match self.0.await {
+            Ok(Some(ack)) => Ok(ack),
+            Ok(None) => Err(NoAnswer::Timeout),
+            Err(_) => Err(NoAnswer::Gone),
+        }
+    }
+}
+
+/// The acks a socket waits for, each until its deadline.
+///
+/// Driving it: [`insert`](Self::insert) as an event asking for an ack goes
+/// out; [`handle_ack`](Self::handle_ack) for each ACK that comes in; the
+/// owner's timer wakes at [`poll_timeout`](Self::poll_timeout) and calls
+/// [`handle_timeout`](Self::handle_timeout). [`clear`](Self::clear) (or
+/// dropping it) ends every wait with [`NoAnswer::Gone`].
+#[derive(Debug, Default)]
+pub struct Acks {
+    pending: PendingAcks<AckSlot>,
+}
+
+impl Acks {
+    /// Waits for ack `id` until `deadline`. An id already waiting keeps its
+    /// wait; this one ends at once as gone.
+    pub fn insert(&mut self, id: u64, deadline: Instant, slot: AckSlot) {
+        self.pending.insert_with_id(id, Some(deadline), slot);
+    }
+
+    /// An ACK came: its wait gets it. One nobody waits for is ignored.
+    pub fn handle_ack(&mut self, ack: Packet) {
+        if let Some(slot) = ack.id().and_then(|id| self.pending.handle_ack(id)) {
+            let _ = slot.0.send(Some(ack));
+        }
+    }
+
+    /// The earliest deadline.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pending.poll_timeout()
+    }
+
+    /// Ends the waits whose deadline is at or before `now` with
+    /// [`NoAnswer::Timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some((_, slot)) = self.pending.poll_expired(now) {
+            let _ = slot.0.send(None);
+        }
+    }
+
+    /// Ends every wait with [`NoAnswer::Gone`].
+    pub fn clear(&mut self) {
+        self.pending.drain().for_each(drop);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ack(id: u64) -> Packet {
+        Packet::ack("/", id, &(id,)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn answered_timed_out_or_gone() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let mut acks = Acks::default();
+        let mut expect = |id, deadline| {
+            let (slot, wait) = wait();
+            acks.insert(id, deadline, slot);
+            wait
+        };
+        let (answered, late, gone) = (expect(0, t0 + s), expect(1, t0 + s), expect(2, t0 + 5 * s));
+        let (slot, taken) = wait();
+        acks.insert(0, t0, slot);
+        assert_eq!(
+            taken.answer().await.unwrap_err(),
+            NoAnswer::Gone,
+            "id 0 waits already"
+        );
+
+        acks.handle_ack(ack(0));
+        assert_eq!(acks.poll_timeout(), Some(t0 + s));
+        acks.handle_timeout(t0 + s);
+        // Too late: ignored.
+        acks.handle_ack(ack(1));
+        assert_eq!(acks.poll_timeout(), Some(t0 + 5 * s));
+        acks.clear();
+        assert_eq!(acks.poll_timeout(), None);
+
+        assert_eq!(answered.answer().await.unwrap().id(), Some(0));
+        assert_eq!(late.answer().await.unwrap_err(), NoAnswer::Timeout);
+        assert_eq!(gone.answer().await.unwrap_err(), NoAnswer::Gone);
     }
 }

@@ -9,23 +9,25 @@
 //! - [`dispatch`]: Engine.IO messages into the decoder, a socket's event
 //!   handlers (typed, raw, catch-all), and running a handler where it was
 //!   called;
-//! - [`ack`]: answering the peer's acks ([`AckSender`]);
+//! - [`ack`]: answering the peer's acks ([`AckSender`]), and waiting for
+//!   its answers to ours, each until a deadline ([`Acks`]);
 //! - [`relay`]: an event's arguments passed on unchanged;
 //! - [`TransportReason`]: the disconnect reasons a connection's end gives;
 //! - [`lock`]: locks that shrug off poisoning.
 //!
 //! # Why a crate
 //!
-//! The glue needs tokio (handlers spawned), which `socketio-proto` must not
-//! have; and the runtimes are two crates, so a module in one would make the
-//! other depend on it. A crate both depend on keeps the packets pure and
-//! the glue in one place.
+//! The glue needs tokio (handlers spawned, waits woken), which
+//! `socketio-proto` must not have; and the runtimes are two crates, so a
+//! module in one would make the other depend on it. A crate both depend on
+//! keeps the packets pure and the glue in one place.
 //!
 //! # What it does not do
 //!
-//! No sockets, no Engine.IO connection, no clock. It is the runtimes'
-//! internals, not meant to be used alone; its types appear in their API
-//! only as [`AckSender`].
+//! No sockets, no Engine.IO connection, no clock: deadlines come in as
+//! `now`, from the timer of the runtime's connection task. It is the
+//! runtimes' internals, not meant to be used alone; of its types only
+//! [`AckSender`] appears in their API.
 
 pub mod ack;
 mod disconnect;
@@ -33,7 +35,7 @@ pub mod dispatch;
 mod lock;
 pub mod relay;
 
-pub use ack::{AckSender, AckSocket};
+pub use ack::{AckSender, AckSocket, Acks};
 pub use disconnect::TransportReason;
 pub use dispatch::Handlers;
 pub use lock::{lock, read, write};

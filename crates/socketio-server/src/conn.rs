@@ -10,9 +10,9 @@ use std::time::Instant;
 use base64::Engine as _;
 use engineio::server::{Context, Handler, SessionSender};
 use engineio::{CloseReason, Payload};
-use socketio_proto::{Decoder, Json, Kind, Packet, PendingAcks};
+use socketio_proto::{Decoder, Json, Kind, Packet};
 use socketio_runtime::dispatch::feed;
-use socketio_runtime::{Handlers, TransportReason, lock};
+use socketio_runtime::{Acks, Handlers, TransportReason, lock};
 
 use crate::ServerInner;
 use crate::error::DisconnectReason;
@@ -76,12 +76,8 @@ impl Conn {
                 }
             }
             Kind::Ack => {
-                let Some(s) = self.sockets.get(p.nsp()) else {
-                    return;
-                };
-                let Some(id) = p.id() else { return };
-                if let Some(tx) = lock(&s.0.acks).handle_ack(id) {
-                    let _ = tx.send(p);
+                if let Some(s) = self.sockets.get(p.nsp()) {
+                    lock(&s.0.acks).handle_ack(p);
                 }
             }
             // A client never sends these; ignore as the official server does.
@@ -120,7 +116,7 @@ impl Conn {
             handshake,
             handlers: Handlers::default(),
             on_disconnect: Mutex::new(Vec::new()),
-            acks: Mutex::new(PendingAcks::default()),
+            acks: Mutex::new(Acks::default()),
             connected: AtomicBool::new(true),
             slow_client: self.server.options.slow_client,
             data: Mutex::new(data),
@@ -146,10 +142,20 @@ fn finish(s: &Socket, reason: DisconnectReason) {
         return;
     }
     s.0.ns.remove(s);
-    drop(lock(&s.0.acks).drain().collect::<Vec<_>>());
+    lock(&s.0.acks).clear();
     let handlers = lock(&s.0.on_disconnect).clone();
     for h in handlers {
         h(s.clone(), reason);
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // `on_close` finished every socket, unless it was cut short: then
+        // their waits for acks have no timer left, and end here.
+        for s in self.sockets.values() {
+            lock(&s.0.acks).clear();
+        }
     }
 }
 
@@ -189,13 +195,21 @@ impl Handler for Conn {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        match (self.connect_deadline, self.attachment_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let acks = self
+            .sockets
+            .values()
+            .filter_map(|s| lock(&s.0.acks).poll_timeout());
+        [self.connect_deadline, self.attachment_deadline]
+            .into_iter()
+            .flatten()
+            .chain(acks)
+            .min()
     }
 
     async fn on_timeout(&mut self, ctx: &mut Context<'_>, now: Instant) {
+        for s in self.sockets.values() {
+            lock(&s.0.acks).handle_timeout(now);
+        }
         if self.attachment_deadline.is_some_and(|d| d <= now) {
             // Attachments that never came. The official server would hold
             // them as long as the connection lives; ending it is its answer

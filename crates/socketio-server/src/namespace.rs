@@ -13,7 +13,7 @@ use socketio_runtime::{read, write};
 
 use crate::adapter::{Adapter, BroadcastOptions};
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::socket::{Handshake, Socket, Wire};
+use crate::socket::{Handshake, Socket, Wire, answer};
 
 pub(crate) type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
 pub(crate) type MiddlewareFn =
@@ -235,16 +235,15 @@ impl Broadcast {
         let id = self.ns.next_ack_id();
         let packet = Packet::event(self.ns.name(), event, args)?.with_id(id);
         let recipients = self.ns.recipients(&self.opts);
+        let deadline = tokio::time::Instant::now().into_std() + timeout;
         let waits: Vec<_> = recipients
             .iter()
-            .map(|s| (s.clone(), s.expect_ack(id)))
+            .map(|s| (s.clone(), s.expect_ack(id, deadline)))
             .collect();
         self.send(&packet, recipients);
-        let deadline = tokio::time::Instant::now() + timeout;
         let mut out = Vec::with_capacity(waits.len());
-        for (s, rx) in waits {
-            let r = s.await_ack(id, rx, deadline).await;
-            out.push((s, r));
+        for (s, wait) in waits {
+            out.push((s, answer(wait).await));
         }
         Ok(out)
     }

@@ -5,15 +5,15 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use engineio::server::{SessionSender, TrySendError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use socketio_proto::{Json, Packet, PendingAcks};
+use socketio_proto::{Json, Packet};
+use socketio_runtime::ack::{self, AckWait, NoAnswer};
 use socketio_runtime::dispatch::DisconnectFn;
-use socketio_runtime::{AckSocket, Handlers, lock, relay};
-use tokio::sync::oneshot;
+use socketio_runtime::{AckSocket, Acks, Handlers, lock, relay};
 
 use crate::conn::ConnCmd;
 use crate::error::{AckError, DisconnectReason, EmitError};
@@ -74,7 +74,7 @@ pub(crate) struct SocketInner {
     pub(crate) handshake: Handshake,
     pub(crate) handlers: Handlers<Socket>,
     pub(crate) on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
-    pub(crate) acks: Mutex<PendingAcks<oneshot::Sender<Packet>>>,
+    pub(crate) acks: Mutex<Acks>,
     pub(crate) connected: AtomicBool,
     pub(crate) slow_client: crate::SlowClient,
     pub(crate) data: Mutex<http::Extensions>,
@@ -261,34 +261,22 @@ impl Socket {
         let packet = Packet::event(self.0.ns.name(), event, args)
             .map_err(EmitError::from)?
             .with_id(id);
-        let rx = self.expect_ack(id);
+        let wait = self.expect_ack(id, tokio::time::Instant::now().into_std() + timeout);
         self.send_packet(&packet)?;
-        self.await_ack(id, rx, tokio::time::Instant::now() + timeout)
-            .await
+        answer(wait).await
     }
 
-    /// Registers a wait for ack `id`.
-    pub(crate) fn expect_ack(&self, id: u64) -> oneshot::Receiver<Packet> {
-        let (tx, rx) = oneshot::channel();
-        lock(&self.0.acks).insert_with_id(id, None, tx);
-        rx
-    }
-
-    /// Waits for ack `id` until `deadline`.
-    pub(crate) async fn await_ack<R: DeserializeOwned>(
-        &self,
-        id: u64,
-        rx: oneshot::Receiver<Packet>,
-        deadline: tokio::time::Instant,
-    ) -> Result<R, AckError> {
-        match tokio::time::timeout_at(deadline, rx).await {
-            Ok(Ok(ack)) => ack.ack_args().map_err(AckError::Deserialize),
-            Ok(Err(_)) => Err(AckError::Disconnected),
-            Err(_) => {
-                lock(&self.0.acks).handle_ack(id);
-                Err(AckError::Timeout)
-            }
+    /// Waits for ack `id` until `deadline`, which the connection's timer
+    /// watches. A socket already disconnected has no timer to watch it: its
+    /// wait ends at once.
+    pub(crate) fn expect_ack(&self, id: u64, deadline: Instant) -> AckWait {
+        let (slot, wait) = ack::wait();
+        let mut acks = lock(&self.0.acks);
+        // Under the lock: a disconnect after this check clears the slot.
+        if self.connected() {
+            acks.insert(id, deadline, slot);
         }
+        wait
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
@@ -362,6 +350,15 @@ impl Socket {
     pub fn disconnect(&self) {
         let nsp = self.0.ns.name().to_owned();
         let _ = self.0.session.try_send(ConnCmd::Disconnect(nsp));
+    }
+}
+
+/// The client's answer to a wait, as the asker gets it.
+pub(crate) async fn answer<R: DeserializeOwned>(wait: AckWait) -> Result<R, AckError> {
+    match wait.answer().await {
+        Ok(ack) => ack.ack_args().map_err(AckError::Deserialize),
+        Err(NoAnswer::Timeout) => Err(AckError::Timeout),
+        Err(NoAnswer::Gone) => Err(AckError::Disconnected),
     }
 }
 
