@@ -1,36 +1,30 @@
 //! One Engine.IO session carrying Socket.IO: the handler that runs on the
-//! session's own task, decodes packets and dispatches them to namespaces.
+//! session's own task, decodes packets, hands them to its sockets, and
+//! keeps their deadlines (joining a namespace, attachments, acks).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use base64::Engine as _;
-use engineio::server::{Context, Handler, SessionSender};
+use engineio::server::{Context, Handler, SessionInfo, SessionSender};
 use engineio::{CloseReason, Payload};
 use socketio_proto::{Decoder, Json, Kind, Packet};
+use socketio_runtime::TransportReason;
 use socketio_runtime::dispatch::feed;
-use socketio_runtime::{Acks, Handlers, TransportReason, lock};
 
-use crate::ServerInner;
+use crate::command::{Command, Wire};
 use crate::error::DisconnectReason;
-use crate::socket::{Handshake, Socket, SocketInner, Wire};
-
-/// What other tasks ask of a connection.
-pub(crate) enum ConnCmd {
-    /// Send an encoded packet (text, then attachments).
-    Send(Wire),
-    /// Disconnect the socket of this namespace.
-    Disconnect(String),
-}
+use crate::handshake::Handshake;
+use crate::registry::Registry;
+use crate::socket::Socket;
 
 pub(crate) struct Conn {
-    server: Arc<ServerInner>,
+    registry: Arc<Registry>,
     request: Arc<http::Request<()>>,
     remote: SocketAddr,
-    sender: SessionSender<ConnCmd>,
+    sender: SessionSender<Command>,
     decoder: Decoder,
     sockets: HashMap<String, Socket>,
     connect_deadline: Option<Instant>,
@@ -39,18 +33,12 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(
-        server: Arc<ServerInner>,
-        info: engineio::server::SessionInfo<ConnCmd>,
-    ) -> Self {
+    pub(crate) fn new(registry: Arc<Registry>, info: SessionInfo<Command>) -> Self {
         Conn {
-            decoder: Decoder::new(server.options.decoder.clone()),
-            // tokio's clock, so paused time in tests moves it too.
-            connect_deadline: Some(
-                tokio::time::Instant::now().into_std() + server.options.connect_timeout,
-            ),
+            decoder: Decoder::new(registry.options().decoder.clone()),
+            connect_deadline: Some(now() + registry.options().connect_timeout),
             attachment_deadline: None,
-            server,
+            registry,
             request: Arc::new(info.request),
             remote: info.remote_addr,
             sender: info.sender,
@@ -67,17 +55,17 @@ impl Conn {
             Kind::Connect => self.on_connect(ctx, p),
             Kind::Disconnect => {
                 if let Some(s) = self.sockets.remove(p.nsp()) {
-                    finish(&s, DisconnectReason::ClientNamespaceDisconnect);
+                    s.finish(DisconnectReason::ClientNamespaceDisconnect);
                 }
             }
             Kind::Event => {
                 if let Some(s) = self.sockets.get(p.nsp()) {
-                    s.0.handlers.dispatch(s, &p);
+                    s.dispatch(&p);
                 }
             }
             Kind::Ack => {
                 if let Some(s) = self.sockets.get(p.nsp()) {
-                    lock(&s.0.acks).handle_ack(p);
+                    s.handle_ack(p);
                 }
             }
             // A client never sends these; ignore as the official server does.
@@ -92,7 +80,7 @@ impl Conn {
                 Self::write(ctx, &packet);
             }
         };
-        let Some(ns) = self.server.namespace(&nsp) else {
+        let Some(ns) = self.registry.resolve(&nsp) else {
             return refuse(ctx, "Invalid namespace", None);
         };
         if self.sockets.contains_key(&nsp) {
@@ -109,19 +97,14 @@ impl Conn {
         }
         let id =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>());
-        let socket = Socket(Arc::new(SocketInner {
-            id: id.clone(),
-            ns: ns.clone(),
-            session: self.sender.clone(),
+        let socket = Socket::new(
+            id.clone(),
+            ns.clone(),
+            self.sender.clone(),
             handshake,
-            handlers: Handlers::default(),
-            on_disconnect: Mutex::new(Vec::new()),
-            acks: Mutex::new(Acks::default()),
-            connected: AtomicBool::new(true),
-            slow_client: self.server.options.slow_client,
-            data: Mutex::new(data),
-            any_outgoing: Mutex::new(Vec::new()),
-        }));
+            data,
+            self.registry.options().slow_client,
+        );
         let accepted = Json::from_value(&serde_json::json!({ "sid": id })).ok();
         if let Ok(packet) = Packet::connect(&nsp, accepted) {
             Self::write(ctx, &packet);
@@ -135,18 +118,9 @@ impl Conn {
     }
 }
 
-/// Ends a socket: out of its namespace and rooms, pending acks failed, its
-/// disconnect handlers called once.
-fn finish(s: &Socket, reason: DisconnectReason) {
-    if !s.0.connected.swap(false, Ordering::AcqRel) {
-        return;
-    }
-    s.0.ns.remove(s);
-    lock(&s.0.acks).clear();
-    let handlers = lock(&s.0.on_disconnect).clone();
-    for h in handlers {
-        h(s.clone(), reason);
-    }
+/// The time on tokio's clock, so that paused time in tests moves it too.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 impl Drop for Conn {
@@ -154,13 +128,13 @@ impl Drop for Conn {
         // `on_close` finished every socket, unless it was cut short: then
         // their waits for acks have no timer left, and end here.
         for s in self.sockets.values() {
-            lock(&s.0.acks).clear();
+            s.end_ack_waits();
         }
     }
 }
 
 impl Handler for Conn {
-    type Command = ConnCmd;
+    type Command = Command;
 
     async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
         if feed(&mut self.decoder, msg).is_err() {
@@ -174,31 +148,26 @@ impl Handler for Conn {
         self.attachment_deadline = match self.attachment_deadline {
             _ if !self.decoder.is_pending() => None,
             Some(d) => Some(d),
-            None => Some(
-                tokio::time::Instant::now().into_std() + self.server.options.attachment_timeout,
-            ),
+            None => Some(now() + self.registry.options().attachment_timeout),
         };
     }
 
-    async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: ConnCmd) {
+    async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: Command) {
         match cmd {
-            ConnCmd::Send(wire) => wire.send(ctx),
-            ConnCmd::Disconnect(nsp) => {
+            Command::Send(wire) => wire.send(ctx),
+            Command::Disconnect(nsp) => {
                 if let Some(s) = self.sockets.remove(&nsp) {
                     if let Ok(p) = Packet::disconnect(&nsp) {
                         Self::write(ctx, &p);
                     }
-                    finish(&s, DisconnectReason::ServerNamespaceDisconnect);
+                    s.finish(DisconnectReason::ServerNamespaceDisconnect);
                 }
             }
         }
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        let acks = self
-            .sockets
-            .values()
-            .filter_map(|s| lock(&s.0.acks).poll_timeout());
+        let acks = self.sockets.values().filter_map(Socket::poll_ack_timeout);
         [self.connect_deadline, self.attachment_deadline]
             .into_iter()
             .flatten()
@@ -208,7 +177,7 @@ impl Handler for Conn {
 
     async fn on_timeout(&mut self, ctx: &mut Context<'_>, now: Instant) {
         for s in self.sockets.values() {
-            lock(&s.0.acks).handle_timeout(now);
+            s.handle_ack_timeout(now);
         }
         if self.attachment_deadline.is_some_and(|d| d <= now) {
             // Attachments that never came. The official server would hold
@@ -230,7 +199,7 @@ impl Handler for Conn {
     async fn on_close(&mut self, reason: CloseReason) {
         let reason = DisconnectReason::from_engine(reason);
         for (_, s) in self.sockets.drain() {
-            finish(&s, reason);
+            s.finish(reason);
         }
     }
 }

@@ -44,28 +44,32 @@
 //! ```
 
 mod adapter;
+mod command;
 mod conn;
 mod error;
+mod handshake;
 mod namespace;
+mod registry;
 mod socket;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use engineio::server::{Listening, Service, SessionInfo};
 use socketio_proto::DecoderConfig;
-use socketio_runtime::{read, write};
 use tokio::net::ToSocketAddrs;
 
 pub use adapter::{Adapter, AdapterFactory, BroadcastOptions, InMemoryAdapter};
 pub use error::{AckError, ConnectError, DisconnectReason, EmitError};
+pub use handshake::Handshake;
 pub use namespace::{Broadcast, Namespace};
-pub use socket::{AckSender, Handshake, Socket};
+pub use socket::{AckSender, Socket};
 pub use socketio_proto::Binary;
 
-use conn::{Conn, ConnCmd};
+use command::Command;
+use conn::Conn;
+use registry::Registry;
 
 /// Server settings.
 #[derive(Clone)]
@@ -132,41 +136,11 @@ impl Default for ServerOptions {
     }
 }
 
-type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
-pub(crate) struct ServerInner {
-    options: ServerOptions,
-    namespaces: RwLock<HashMap<String, Namespace>>,
-    dynamic: RwLock<Vec<(NamespaceMatcher, Namespace)>>,
-}
-
-impl ServerInner {
-    /// The namespace `name`: a static one, or one made now from the first
-    /// dynamic template whose matcher accepts the name.
-    fn namespace(&self, name: &str) -> Option<Namespace> {
-        if let Some(ns) = read(&self.namespaces).get(name) {
-            return Some(ns.clone());
-        }
-        let template = {
-            let dynamic = read(&self.dynamic);
-            dynamic
-                .iter()
-                .find(|(m, _)| m(name))
-                .map(|(_, t)| t.clone())?
-        };
-        let mut all = write(&self.namespaces);
-        let ns = all
-            .entry(name.to_owned())
-            .or_insert_with(|| Namespace::child_of(&template, name, (self.options.adapter)(name)));
-        Some(ns.clone())
-    }
-}
-
 /// A Socket.IO server, on its own listener ([`bind`](Self::bind)) or fed
 /// connections by the caller ([`new`](Self::new) and
 /// [`serve_io`](Self::serve_io)).
 pub struct Server {
-    inner: Arc<ServerInner>,
+    registry: Arc<Registry>,
     service: Service,
     listening: Option<Listening>,
 }
@@ -184,19 +158,15 @@ impl Server {
     /// [`serve_io`](Self::serve_io). The main namespace `/` exists from the
     /// start.
     pub fn new(options: ServerOptions) -> Server {
-        let inner = Arc::new(ServerInner {
-            options,
-            namespaces: RwLock::new(HashMap::new()),
-            dynamic: RwLock::new(Vec::new()),
-        });
-        let engine = inner.options.engine.clone();
+        let engine = options.engine.clone();
+        let registry = Arc::new(Registry::new(options));
         let make = {
-            let inner = inner.clone();
-            move |info: SessionInfo<ConnCmd>| Conn::new(inner.clone(), info)
+            let registry = registry.clone();
+            move |info: SessionInfo<Command>| Conn::new(registry.clone(), info)
         };
         let server = Server {
             service: Service::new(engine, make),
-            inner,
+            registry,
             listening: None,
         };
         server.of("/");
@@ -237,10 +207,7 @@ impl Server {
 
     /// The namespace `name`, created on first use.
     pub fn of(&self, name: &str) -> Namespace {
-        let mut all = write(&self.inner.namespaces);
-        all.entry(name.to_owned())
-            .or_insert_with(|| Namespace::new(name, (self.inner.options.adapter)(name)))
-            .clone()
+        self.registry.of(name)
     }
 
     /// Dynamic namespaces: a client may connect to any name `matches`
@@ -251,15 +218,12 @@ impl Server {
     where
         F: Fn(&str) -> bool + Send + Sync + 'static,
     {
-        let template = Namespace::new("", Arc::new(InMemoryAdapter::default()));
-        let mut dynamic = write(&self.inner.dynamic);
-        dynamic.push((Arc::new(matches), template.clone()));
-        template
+        self.registry.of_dynamic(Arc::new(matches))
     }
 
     /// A namespace that exists now (static, or made dynamically).
     pub fn namespace(&self, name: &str) -> Option<Namespace> {
-        read(&self.inner.namespaces).get(name).cloned()
+        self.registry.get(name)
     }
 
     /// Emits to every socket of the main namespace (`io.emit`).

@@ -12,8 +12,10 @@ use socketio_proto::Packet;
 use socketio_runtime::{read, write};
 
 use crate::adapter::{Adapter, BroadcastOptions};
+use crate::command::Wire;
 use crate::error::{AckError, ConnectError, EmitError};
-use crate::socket::{Handshake, Socket, Wire, answer};
+use crate::handshake::Handshake;
+use crate::socket::{Socket, answer};
 
 pub(crate) type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
 pub(crate) type MiddlewareFn =
@@ -21,9 +23,9 @@ pub(crate) type MiddlewareFn =
 
 /// A namespace. Cheap to clone; every clone is the same namespace.
 #[derive(Clone)]
-pub struct Namespace(pub(crate) Arc<NsInner>);
+pub struct Namespace(Arc<NsInner>);
 
-pub(crate) struct NsInner {
+struct NsInner {
     name: String,
     on_connect: RwLock<Option<ConnectFn>>,
     middleware: RwLock<Vec<MiddlewareFn>>,
@@ -255,14 +257,7 @@ impl Broadcast {
         let mut n = 0;
         for s in recipients {
             s.outgoing(packet);
-            let sent = if self.opts.volatile {
-                s.0.session
-                    .try_send(crate::conn::ConnCmd::Send(wire.clone()))
-                    .is_ok()
-            } else {
-                s.send_wire(wire.clone()).is_ok()
-            };
-            n += usize::from(sent);
+            n += usize::from(s.send_wire(wire.clone(), self.opts.volatile).is_ok());
         }
         n
     }

@@ -1,8 +1,8 @@
-//! A client's socket in one namespace, and what it can do.
+//! A client's socket in one namespace: what the application can do with
+//! it, and what its connection tells it.
 
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,13 +10,15 @@ use std::time::{Duration, Instant};
 use engineio::server::{SessionSender, TrySendError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use socketio_proto::{Json, Packet};
+use socketio_proto::Packet;
 use socketio_runtime::ack::{self, AckWait, NoAnswer};
 use socketio_runtime::dispatch::DisconnectFn;
 use socketio_runtime::{AckSocket, Acks, Handlers, lock, relay};
 
-use crate::conn::ConnCmd;
+use crate::SlowClient;
+use crate::command::{Command, Wire};
 use crate::error::{AckError, DisconnectReason, EmitError};
+use crate::handshake::Handshake;
 use crate::namespace::Namespace;
 
 type AnyFn = socketio_runtime::dispatch::AnyFn<Socket>;
@@ -24,61 +26,25 @@ type AnyFn = socketio_runtime::dispatch::AnyFn<Socket>;
 /// Answers an event the client sent with an ack id.
 pub type AckSender = socketio_runtime::AckSender<Socket>;
 
-/// What the client said when it connected: the handshake of its Engine.IO
-/// session and its CONNECT packet.
-#[derive(Debug, Clone)]
-pub struct Handshake {
-    /// The CONNECT payload (`auth` in socket.io-client), if any.
-    pub auth: Option<Json>,
-    /// The request that opened the Engine.IO session, shared by every socket
-    /// of the connection (one copy of its headers per connection).
-    pub(crate) request: Arc<http::Request<()>>,
-    /// The client's address.
-    pub address: SocketAddr,
-}
-
-impl Handshake {
-    /// The headers of the request that opened the connection.
-    pub fn headers(&self) -> &http::HeaderMap {
-        self.request.headers()
-    }
-
-    /// Its URI (path and query string).
-    pub fn uri(&self) -> &http::Uri {
-        self.request.uri()
-    }
-
-    /// One query parameter of the opening request.
-    pub fn query(&self, key: &str) -> Option<&str> {
-        self.uri().query()?.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (k == key).then_some(v)
-        })
-    }
-
-    /// The `auth` payload deserialized.
-    pub fn auth<T: DeserializeOwned>(&self) -> Option<T> {
-        self.auth.as_ref()?.parse().ok()
-    }
-}
-
 /// A connected client in one namespace. Cheap to clone; every clone is the
 /// same socket.
 #[derive(Clone)]
-pub struct Socket(pub(crate) Arc<SocketInner>);
+pub struct Socket(Arc<SocketInner>);
 
-pub(crate) struct SocketInner {
-    pub(crate) id: String,
-    pub(crate) ns: Namespace,
-    pub(crate) session: SessionSender<ConnCmd>,
-    pub(crate) handshake: Handshake,
-    pub(crate) handlers: Handlers<Socket>,
-    pub(crate) on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
-    pub(crate) acks: Mutex<Acks>,
-    pub(crate) connected: AtomicBool,
-    pub(crate) slow_client: crate::SlowClient,
-    pub(crate) data: Mutex<http::Extensions>,
-    pub(crate) any_outgoing: Mutex<Vec<AnyFn>>,
+struct SocketInner {
+    id: String,
+    ns: Namespace,
+    session: SessionSender<Command>,
+    handshake: Handshake,
+    handlers: Handlers<Socket>,
+    on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
+    /// This side's waits for the client's acks; the connection's timer
+    /// ends them at their deadlines.
+    acks: Mutex<Acks>,
+    connected: AtomicBool,
+    slow_client: SlowClient,
+    data: Mutex<http::Extensions>,
+    any_outgoing: Mutex<Vec<AnyFn>>,
 }
 
 impl fmt::Debug for Socket {
@@ -87,38 +53,6 @@ impl fmt::Debug for Socket {
             .field("id", &self.0.id)
             .field("nsp", &self.0.ns.name())
             .finish_non_exhaustive()
-    }
-}
-
-/// A packet's wire form, encoded once however many sockets it goes to: its
-/// text, then its attachments.
-#[derive(Clone, Debug)]
-pub(crate) struct Wire {
-    text: engineio::Prepared,
-    attachments: Option<Arc<[engineio::Prepared]>>,
-}
-
-impl Wire {
-    pub(crate) fn new(p: &Packet) -> Wire {
-        let attachments = p.attachments();
-        Wire {
-            // Written straight after the Engine.IO digit: one buffer.
-            text: engineio::Prepared::text_with(p.encoded_len_hint(), |s| p.encode_into(s)),
-            attachments: (!attachments.is_empty()).then(|| {
-                attachments
-                    .iter()
-                    .map(|a| engineio::Prepared::new(engineio::Payload::Binary(a.clone())))
-                    .collect()
-            }),
-        }
-    }
-
-    /// Queues it on the connection it is for.
-    pub(crate) fn send(&self, ctx: &mut engineio::server::Context<'_>) {
-        ctx.send_prepared(&self.text);
-        for a in self.attachments.iter().flat_map(|a| a.iter()) {
-            ctx.send_prepared(a);
-        }
     }
 }
 
@@ -208,21 +142,6 @@ impl Socket {
         lock(&self.0.any_outgoing).push(Arc::new(f));
     }
 
-    pub(crate) fn outgoing(&self, packet: &Packet) {
-        // Looked at before the event name, which costs a parse: a broadcast
-        // calls this for every recipient, and few have listeners.
-        let listeners = lock(&self.0.any_outgoing).clone();
-        if listeners.is_empty() {
-            return;
-        }
-        let Some(name) = packet.event_name() else {
-            return;
-        };
-        for l in listeners {
-            l(self, name, packet);
-        }
-    }
-
     /// Emits `event` with `args` (a tuple, array or `Vec` of arguments; one
     /// non-sequence value is one argument). Never waits: if this client's
     /// queue is full, it is disconnected as too slow.
@@ -239,9 +158,9 @@ impl Socket {
         args: &T,
     ) -> Result<(), EmitError> {
         let packet = Packet::event(self.0.ns.name(), event, args)?;
-        match self.0.session.try_send(ConnCmd::Send(Wire::new(&packet))) {
-            Ok(()) | Err(TrySendError::Full) => Ok(()),
-            Err(TrySendError::Closed) => Err(EmitError::Disconnected),
+        match self.send_wire(Wire::new(&packet), true) {
+            Err(EmitError::Dropped) => Ok(()),
+            r => r,
         }
     }
 
@@ -264,39 +183,6 @@ impl Socket {
         let wait = self.expect_ack(id, tokio::time::Instant::now().into_std() + timeout);
         self.send_packet(&packet)?;
         answer(wait).await
-    }
-
-    /// Waits for ack `id` until `deadline`, which the connection's timer
-    /// watches. A socket already disconnected has no timer to watch it: its
-    /// wait ends at once.
-    pub(crate) fn expect_ack(&self, id: u64, deadline: Instant) -> AckWait {
-        let (slot, wait) = ack::wait();
-        let mut acks = lock(&self.0.acks);
-        // Under the lock: a disconnect after this check clears the slot.
-        if self.connected() {
-            acks.insert(id, deadline, slot);
-        }
-        wait
-    }
-
-    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
-        self.outgoing(packet);
-        self.send_wire(Wire::new(packet))
-    }
-
-    pub(crate) fn send_wire(&self, p: Wire) -> Result<(), EmitError> {
-        match self.0.session.try_send(ConnCmd::Send(p)) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full) => match self.0.slow_client {
-                // Too slow to keep up: better gone than buffered without bound.
-                crate::SlowClient::Disconnect => {
-                    self.0.session.close();
-                    Err(EmitError::SlowClient)
-                }
-                crate::SlowClient::Drop => Err(EmitError::Dropped),
-            },
-            Err(TrySendError::Closed) => Err(EmitError::Disconnected),
-        }
     }
 
     /// Emits `event` with the arguments of another event packet, unchanged
@@ -349,7 +235,124 @@ impl Socket {
     /// disconnect"); the Engine.IO session stays for other namespaces.
     pub fn disconnect(&self) {
         let nsp = self.0.ns.name().to_owned();
-        let _ = self.0.session.try_send(ConnCmd::Disconnect(nsp));
+        let _ = self.0.session.try_send(Command::Disconnect(nsp));
+    }
+}
+
+/// What the connection and the namespace do with a socket.
+impl Socket {
+    pub(crate) fn new(
+        id: String,
+        ns: Namespace,
+        session: SessionSender<Command>,
+        handshake: Handshake,
+        data: http::Extensions,
+        slow_client: SlowClient,
+    ) -> Socket {
+        Socket(Arc::new(SocketInner {
+            id,
+            ns,
+            session,
+            handshake,
+            handlers: Handlers::default(),
+            on_disconnect: Mutex::new(Vec::new()),
+            acks: Mutex::new(Acks::default()),
+            connected: AtomicBool::new(true),
+            slow_client,
+            data: Mutex::new(data),
+            any_outgoing: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// An EVENT from the client: its listeners and its handler.
+    pub(crate) fn dispatch(&self, event: &Packet) {
+        self.0.handlers.dispatch(self, event);
+    }
+
+    pub(crate) fn outgoing(&self, packet: &Packet) {
+        // Looked at before the event name, which costs a parse: a broadcast
+        // calls this for every recipient, and few have listeners.
+        let listeners = lock(&self.0.any_outgoing).clone();
+        if listeners.is_empty() {
+            return;
+        }
+        let Some(name) = packet.event_name() else {
+            return;
+        };
+        for l in listeners {
+            l(self, name, packet);
+        }
+    }
+
+    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        self.outgoing(packet);
+        self.send_wire(Wire::new(packet), false)
+    }
+
+    /// Hands `wire` to the connection without waiting. When its queue is
+    /// full, a `volatile` message is dropped; any other follows
+    /// [`SlowClient`].
+    pub(crate) fn send_wire(&self, wire: Wire, volatile: bool) -> Result<(), EmitError> {
+        match self.0.session.try_send(Command::Send(wire)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full) if volatile => Err(EmitError::Dropped),
+            Err(TrySendError::Full) => match self.0.slow_client {
+                // Too slow to keep up: better gone than buffered without bound.
+                SlowClient::Disconnect => {
+                    self.0.session.close();
+                    Err(EmitError::SlowClient)
+                }
+                SlowClient::Drop => Err(EmitError::Dropped),
+            },
+            Err(TrySendError::Closed) => Err(EmitError::Disconnected),
+        }
+    }
+
+    /// Waits for ack `id` until `deadline`, which the connection's timer
+    /// watches. A socket already disconnected has no timer to watch it: its
+    /// wait ends at once.
+    pub(crate) fn expect_ack(&self, id: u64, deadline: Instant) -> AckWait {
+        let (slot, wait) = ack::wait();
+        let mut acks = lock(&self.0.acks);
+        // Under the lock: a disconnect after this check clears the slot.
+        if self.connected() {
+            acks.insert(id, deadline, slot);
+        }
+        wait
+    }
+
+    /// An ACK from the client.
+    pub(crate) fn handle_ack(&self, ack: Packet) {
+        lock(&self.0.acks).handle_ack(ack);
+    }
+
+    /// The earliest deadline of this socket's waits for acks.
+    pub(crate) fn poll_ack_timeout(&self) -> Option<Instant> {
+        lock(&self.0.acks).poll_timeout()
+    }
+
+    /// Ends the waits for acks whose deadline has passed.
+    pub(crate) fn handle_ack_timeout(&self, now: Instant) {
+        lock(&self.0.acks).handle_timeout(now);
+    }
+
+    /// Ends the waits for acks as gone: no timer will watch them.
+    pub(crate) fn end_ack_waits(&self) {
+        lock(&self.0.acks).clear();
+    }
+
+    /// Ends the socket, once: out of its namespace and rooms, its waits for
+    /// acks ended, its disconnect handlers called.
+    pub(crate) fn finish(&self, reason: DisconnectReason) {
+        if !self.0.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        self.0.ns.remove(self);
+        self.end_ack_waits();
+        let handlers = lock(&self.0.on_disconnect).clone();
+        for h in handlers {
+            h(self.clone(), reason);
+        }
     }
 }
 

@@ -1,0 +1,48 @@
+//! What other tasks send a connection's task: packets already encoded
+//! ([`Wire`]), and disconnects.
+
+use std::sync::Arc;
+
+use engineio::server::Context;
+use engineio::{Payload, Prepared};
+use socketio_proto::Packet;
+
+/// What other tasks ask of a connection.
+pub(crate) enum Command {
+    /// Send an encoded packet (text, then attachments).
+    Send(Wire),
+    /// Disconnect the socket of this namespace.
+    Disconnect(String),
+}
+
+/// A packet's wire form, encoded once however many sockets it goes to: its
+/// text, then its attachments.
+#[derive(Clone, Debug)]
+pub(crate) struct Wire {
+    text: Prepared,
+    attachments: Option<Arc<[Prepared]>>,
+}
+
+impl Wire {
+    pub(crate) fn new(p: &Packet) -> Wire {
+        let attachments = p.attachments();
+        Wire {
+            // Written straight after the Engine.IO digit: one buffer.
+            text: Prepared::text_with(p.encoded_len_hint(), |s| p.encode_into(s)),
+            attachments: (!attachments.is_empty()).then(|| {
+                attachments
+                    .iter()
+                    .map(|a| Prepared::new(Payload::Binary(a.clone())))
+                    .collect()
+            }),
+        }
+    }
+
+    /// Queues it on the connection it is for.
+    pub(crate) fn send(&self, ctx: &mut Context<'_>) {
+        ctx.send_prepared(&self.text);
+        for a in self.attachments.iter().flat_map(|a| a.iter()) {
+            ctx.send_prepared(a);
+        }
+    }
+}

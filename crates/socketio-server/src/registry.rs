@@ -1,0 +1,73 @@
+//! What a server's connections share: its options, and its namespaces,
+//! static by name or made on first use from a dynamic template.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use socketio_runtime::{read, write};
+
+use crate::adapter::InMemoryAdapter;
+use crate::{Namespace, ServerOptions};
+
+type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+pub(crate) struct Registry {
+    options: ServerOptions,
+    namespaces: RwLock<HashMap<String, Namespace>>,
+    dynamic: RwLock<Vec<(NamespaceMatcher, Namespace)>>,
+}
+
+impl Registry {
+    pub(crate) fn new(options: ServerOptions) -> Registry {
+        Registry {
+            options,
+            namespaces: RwLock::new(HashMap::new()),
+            dynamic: RwLock::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn options(&self) -> &ServerOptions {
+        &self.options
+    }
+
+    /// The namespace `name`, created on first use.
+    pub(crate) fn of(&self, name: &str) -> Namespace {
+        write(&self.namespaces)
+            .entry(name.to_owned())
+            .or_insert_with(|| Namespace::new(name, (self.options.adapter)(name)))
+            .clone()
+    }
+
+    /// Adds a family of namespaces, the names `matches` accepts; returns the
+    /// template each is made from.
+    pub(crate) fn of_dynamic(&self, matches: NamespaceMatcher) -> Namespace {
+        let template = Namespace::new("", Arc::new(InMemoryAdapter::default()));
+        write(&self.dynamic).push((matches, template.clone()));
+        template
+    }
+
+    /// A namespace that exists now.
+    pub(crate) fn get(&self, name: &str) -> Option<Namespace> {
+        read(&self.namespaces).get(name).cloned()
+    }
+
+    /// The namespace a client asks to join: one that exists, or one made
+    /// now from the first dynamic template whose matcher accepts the name.
+    pub(crate) fn resolve(&self, name: &str) -> Option<Namespace> {
+        if let Some(ns) = self.get(name) {
+            return Some(ns);
+        }
+        let template = {
+            let dynamic = read(&self.dynamic);
+            dynamic
+                .iter()
+                .find(|(m, _)| m(name))
+                .map(|(_, t)| t.clone())?
+        };
+        let mut all = write(&self.namespaces);
+        let ns = all
+            .entry(name.to_owned())
+            .or_insert_with(|| Namespace::child_of(&template, name, (self.options.adapter)(name)));
+        Some(ns.clone())
+    }
+}
