@@ -33,56 +33,12 @@
 //! ```
 
 mod backoff;
+mod error;
 mod manager;
 mod socket;
 
 pub use backoff::Backoff;
+pub use error::{AckError, DisconnectReason, EmitError};
 pub use manager::{ClientOptions, Manager};
-pub use socket::{AckError, AckSender, EmitError, Socket};
+pub use socket::{AckSender, Socket};
 pub use socketio_proto::Binary;
-
-/// Why a socket disconnected, with socket.io-client's reason strings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DisconnectReason {
-    /// The server disconnected this socket; it is not re-joined.
-    IoServerDisconnect,
-    /// This side disconnected it (or closed the manager).
-    IoClientDisconnect,
-    /// The server stopped answering the heartbeat.
-    PingTimeout,
-    /// The connection closed.
-    TransportClose,
-    /// The connection failed.
-    TransportError,
-    /// The server sent something that is not Socket.IO.
-    ParseError,
-}
-
-impl DisconnectReason {
-    /// The reason as socket.io-client reports it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DisconnectReason::IoServerDisconnect => "io server disconnect",
-            DisconnectReason::IoClientDisconnect => "io client disconnect",
-            DisconnectReason::PingTimeout => "ping timeout",
-            DisconnectReason::TransportClose => "transport close",
-            DisconnectReason::TransportError => "transport error",
-            DisconnectReason::ParseError => "parse error",
-        }
-    }
-}
-
-impl socketio_runtime::TransportReason for DisconnectReason {
-    const TRANSPORT_CLOSE: Self = DisconnectReason::TransportClose;
-    const TRANSPORT_ERROR: Self = DisconnectReason::TransportError;
-    const PING_TIMEOUT: Self = DisconnectReason::PingTimeout;
-    const PARSE_ERROR: Self = DisconnectReason::ParseError;
-    const CLOSED_HERE: Self = DisconnectReason::IoClientDisconnect;
-}
-
-impl std::fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}

@@ -14,9 +14,9 @@ use socketio_runtime::dispatch::feed;
 use socketio_runtime::{TransportReason, lock};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::DisconnectReason;
 use crate::backoff::Backoff;
-use crate::socket::{EmitError, Socket, SocketShared};
+use crate::error::{DisconnectReason, EmitError};
+use crate::socket::{Socket, SocketShared};
 
 /// Client settings, with socket.io-client's defaults.
 #[derive(Clone, Debug)]

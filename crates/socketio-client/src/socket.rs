@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use socketio_proto::{BuildError, Json, Packet};
+use socketio_proto::{Json, Packet};
 use socketio_runtime::dispatch::DisconnectFn;
 use socketio_runtime::{AckSocket, Handlers, lock};
 use tokio::sync::oneshot;
 
-use crate::DisconnectReason;
+use crate::error::{AckError, DisconnectReason, EmitError};
 use crate::manager::{Cmd, Manager};
 
 type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
@@ -20,39 +20,6 @@ type ConnectErrorFn = Arc<dyn Fn(Socket, Option<Json>) + Send + Sync>;
 
 /// Answers an event the server sent with an ack id.
 pub type AckSender = socketio_runtime::AckSender<Socket>;
-
-/// Why an emit was refused.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EmitError {
-    /// The arguments could not be serialized, or the event name is reserved.
-    #[error(transparent)]
-    Build(#[from] BuildError),
-    /// The manager is closed.
-    #[error("the manager is closed")]
-    Closed,
-    /// More emits are waiting than `ClientOptions::max_buffered`.
-    #[error("too many emits are waiting to be sent")]
-    BufferFull,
-}
-
-/// Why an acknowledgement did not come.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AckError {
-    /// The emit itself failed.
-    #[error(transparent)]
-    Emit(#[from] EmitError),
-    /// No answer within the timeout.
-    #[error("no acknowledgement within the timeout")]
-    Timeout,
-    /// The manager closed first.
-    #[error("the connection closed before the acknowledgement")]
-    Closed,
-    /// The answer did not fit the requested type.
-    #[error("the acknowledgement does not fit the requested type: {0}")]
-    Deserialize(serde_json::Error),
-}
 
 /// A socket in one namespace. Cheap to clone; every clone is the same socket.
 #[derive(Clone)]
