@@ -33,12 +33,51 @@
 //! ```
 
 mod backoff;
+mod command;
+mod conn;
 mod error;
 mod manager;
 mod socket;
 
+use socketio_proto::DecoderConfig;
+
 pub use backoff::Backoff;
 pub use error::{AckError, DisconnectReason, EmitError};
-pub use manager::{ClientOptions, Manager};
+pub use manager::Manager;
 pub use socket::{AckSender, Socket};
 pub use socketio_proto::Binary;
+
+/// Client settings, with socket.io-client's defaults.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// The Engine.IO layer: transports, upgrade, path (default `/socket.io/`),
+    /// query, headers.
+    pub engine: engineio::client::ClientOptions,
+    /// Reconnect when the connection is lost. Default true.
+    pub reconnection: bool,
+    /// Attempts before giving up (`reconnect_failed`); `None`: forever.
+    pub reconnection_attempts: Option<u32>,
+    /// Delays between attempts.
+    pub backoff: Backoff,
+    /// Emits that may wait for a connection (and commands in flight to the
+    /// manager). Past it, emits fail with `EmitError::BufferFull`. Default 1024.
+    pub max_buffered: usize,
+    /// Limits on binary attachments from the server.
+    pub decoder: DecoderConfig,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        let mut engine = engineio::client::ClientOptions::default();
+        engine.path = "/socket.io/".to_owned();
+        ClientOptions {
+            engine,
+            reconnection: true,
+            reconnection_attempts: None,
+            backoff: Backoff::default(),
+            max_buffered: 1024,
+            decoder: DecoderConfig::default(),
+        }
+    }
+}

@@ -8,12 +8,13 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use socketio_proto::{Json, Packet};
+use socketio_runtime::ack::{self, NoAnswer};
 use socketio_runtime::dispatch::DisconnectFn;
 use socketio_runtime::{AckSocket, Handlers, lock};
-use tokio::sync::oneshot;
 
+use crate::command::Command;
 use crate::error::{AckError, DisconnectReason, EmitError};
-use crate::manager::{Cmd, Manager};
+use crate::manager::Manager;
 
 type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
 type ConnectErrorFn = Arc<dyn Fn(Socket, Option<Json>) + Send + Sync>;
@@ -24,16 +25,16 @@ pub type AckSender = socketio_runtime::AckSender<Socket>;
 /// A socket in one namespace. Cheap to clone; every clone is the same socket.
 #[derive(Clone)]
 pub struct Socket {
-    pub(crate) shared: Arc<SocketShared>,
-    pub(crate) manager: Manager,
+    shared: Arc<SocketShared>,
+    manager: Manager,
 }
 
-pub(crate) struct SocketShared {
-    pub(crate) nsp: String,
-    pub(crate) id: Mutex<Option<String>>,
-    pub(crate) connected: AtomicBool,
-    pub(crate) ack_ids: AtomicU64,
-    pub(crate) handlers: Handlers<Socket>,
+struct SocketShared {
+    nsp: String,
+    id: Mutex<Option<String>>,
+    connected: AtomicBool,
+    ack_ids: AtomicU64,
+    handlers: Handlers<Socket>,
     on_connect: Mutex<Vec<ConnectFn>>,
     on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     on_connect_error: Mutex<Vec<ConnectErrorFn>>,
@@ -45,21 +46,6 @@ impl std::fmt::Debug for Socket {
             .field("nsp", &self.shared.nsp)
             .field("id", &self.id())
             .finish_non_exhaustive()
-    }
-}
-
-impl SocketShared {
-    pub(crate) fn new(nsp: &str) -> Self {
-        SocketShared {
-            nsp: nsp.to_owned(),
-            id: Mutex::new(None),
-            connected: AtomicBool::new(false),
-            ack_ids: AtomicU64::new(0),
-            handlers: Handlers::default(),
-            on_connect: Mutex::new(Vec::new()),
-            on_disconnect: Mutex::new(Vec::new()),
-            on_connect_error: Mutex::new(Vec::new()),
-        }
     }
 }
 
@@ -130,27 +116,12 @@ impl Socket {
         lock(&self.shared.on_connect_error).push(Arc::new(f));
     }
 
-    pub(crate) fn fire_connect(&self) {
-        let fs = lock(&self.shared.on_connect).clone();
-        fs.iter().for_each(|f| f(self.clone()));
-    }
-
-    pub(crate) fn fire_disconnect(&self, reason: DisconnectReason) {
-        let fs = lock(&self.shared.on_disconnect).clone();
-        fs.iter().for_each(|f| f(self.clone(), reason));
-    }
-
-    pub(crate) fn fire_connect_error(&self, data: Option<Json>) {
-        let fs = lock(&self.shared.on_connect_error).clone();
-        fs.iter().for_each(|f| f(self.clone(), data.clone()));
-    }
-
     /// Emits `event` with `args` (a tuple, array or `Vec`; one non-sequence
     /// value is one argument). While the namespace is not joined, the emit
     /// waits in the manager's buffer and goes out, in order, once it is.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let packet = Packet::event(&self.shared.nsp, event, args)?;
-        self.manager.command(Cmd::Emit {
+        self.manager.command(Command::Emit {
             nsp: self.shared.nsp.clone(),
             packet,
             volatile: false,
@@ -165,7 +136,7 @@ impl Socket {
         args: &T,
     ) -> Result<(), EmitError> {
         let packet = Packet::event(&self.shared.nsp, event, args)?;
-        self.manager.command(Cmd::Emit {
+        self.manager.command(Command::Emit {
             nsp: self.shared.nsp.clone(),
             packet,
             volatile: true,
@@ -188,36 +159,83 @@ impl Socket {
         let packet = Packet::event(&self.shared.nsp, event, args)
             .map_err(EmitError::from)?
             .with_id(id);
-        let (tx, rx) = oneshot::channel();
-        self.manager.command(Cmd::EmitWithAck {
+        let (slot, wait) = ack::wait();
+        self.manager.command(Command::EmitWithAck {
             nsp: self.shared.nsp.clone(),
             packet,
-            ack: tx,
+            // tokio's clock, so that paused time in tests moves it too.
+            deadline: tokio::time::Instant::now().into_std() + timeout,
+            ack: slot,
         })?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(ack)) => ack.ack_args().map_err(AckError::Deserialize),
-            Ok(Err(_)) => Err(AckError::Closed),
-            Err(_) => {
-                let _ = self.manager.command(Cmd::ForgetAck {
-                    nsp: self.shared.nsp.clone(),
-                    id,
-                });
-                Err(AckError::Timeout)
-            }
+        match wait.answer().await {
+            Ok(ack) => ack.ack_args().map_err(AckError::Deserialize),
+            Err(NoAnswer::Timeout) => Err(AckError::Timeout),
+            Err(NoAnswer::Gone) => Err(AckError::Closed),
         }
     }
 
     /// Leaves the namespace ("io client disconnect"); it is not re-joined.
     pub fn disconnect(&self) {
-        let _ = self.manager.command(Cmd::Leave(self.shared.nsp.clone()));
+        let _ = self
+            .manager
+            .command(Command::Leave(self.shared.nsp.clone()));
     }
 
     /// Joins the namespace again after a refusal or a disconnect, with `auth`.
     pub fn connect(&self, auth: Option<serde_json::Value>) {
-        let _ = self.manager.command(Cmd::Join {
-            shared: self.shared.clone(),
+        let _ = self.manager.command(Command::Join {
+            nsp: self.shared.nsp.clone(),
             auth: auth.and_then(|a| Json::from_value(&a).ok()),
         });
+    }
+}
+
+/// What the manager's task does with a socket.
+impl Socket {
+    pub(crate) fn new(nsp: &str, manager: Manager) -> Socket {
+        let shared = SocketShared {
+            nsp: nsp.to_owned(),
+            id: Mutex::new(None),
+            connected: AtomicBool::new(false),
+            ack_ids: AtomicU64::new(0),
+            handlers: Handlers::default(),
+            on_connect: Mutex::new(Vec::new()),
+            on_disconnect: Mutex::new(Vec::new()),
+            on_connect_error: Mutex::new(Vec::new()),
+        };
+        Socket {
+            shared: Arc::new(shared),
+            manager,
+        }
+    }
+
+    /// An EVENT from the server: its listeners and its handler.
+    pub(crate) fn dispatch(&self, event: &Packet) {
+        self.shared.handlers.dispatch(self, event);
+    }
+
+    /// The server accepted the namespace, with socket id `sid`.
+    pub(crate) fn mark_connected(&self, sid: String) {
+        *lock(&self.shared.id) = Some(sid);
+        self.shared.connected.store(true, Ordering::Release);
+        let fs = lock(&self.shared.on_connect).clone();
+        fs.iter().for_each(|f| f(self.clone()));
+    }
+
+    /// The namespace is left, for `reason`; the disconnect handlers run if
+    /// it was joined.
+    pub(crate) fn mark_disconnected(&self, reason: DisconnectReason) {
+        if self.shared.connected.swap(false, Ordering::AcqRel) {
+            *lock(&self.shared.id) = None;
+            let fs = lock(&self.shared.on_disconnect).clone();
+            fs.iter().for_each(|f| f(self.clone(), reason));
+        }
+    }
+
+    /// The server refused the namespace, or the connection failed.
+    pub(crate) fn connect_error(&self, data: Option<Json>) {
+        let fs = lock(&self.shared.on_connect_error).clone();
+        fs.iter().for_each(|f| f(self.clone(), data.clone()));
     }
 }
 
@@ -229,7 +247,7 @@ impl AckSocket for Socket {
     }
 
     fn send_ack(&self, packet: Packet) -> Result<(), EmitError> {
-        self.manager.command(Cmd::Emit {
+        self.manager.command(Command::Emit {
             nsp: self.shared.nsp.clone(),
             packet,
             // An ack is for the connection it was asked on: not replayed later.
