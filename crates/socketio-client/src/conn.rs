@@ -268,8 +268,7 @@ impl Conn {
     }
 
     fn handle_ack_timeout(&mut self) {
-        // tokio's clock, as the deadlines are.
-        let now = tokio::time::Instant::now().into_std();
+        let now = socketio_runtime::now();
         for acks in self.acks.values_mut() {
             acks.handle_timeout(now);
         }

@@ -163,8 +163,7 @@ impl Socket {
         self.manager.command(Command::EmitWithAck {
             nsp: self.shared.nsp.clone(),
             packet,
-            // tokio's clock, so that paused time in tests moves it too.
-            deadline: tokio::time::Instant::now().into_std() + timeout,
+            deadline: socketio_runtime::now() + timeout,
             ack: slot,
         })?;
         match wait.answer().await {

@@ -13,6 +13,7 @@
 //!   its answers to ours, each until a deadline ([`Acks`]);
 //! - [`relay`]: an event's arguments passed on unchanged;
 //! - [`TransportReason`]: the disconnect reasons a connection's end gives;
+//! - [`now`]: the clock deadlines are read from, tokio's;
 //! - [`lock`]: locks that shrug off poisoning.
 //!
 //! # Why a crate
@@ -24,18 +25,20 @@
 //!
 //! # What it does not do
 //!
-//! No sockets, no Engine.IO connection, no clock: deadlines come in as
-//! `now`, from the timer of the runtime's connection task. It is the
-//! runtimes' internals, not meant to be used alone; of its types only
+//! No sockets, no Engine.IO connection. Its types read no clock: deadlines
+//! and `now` come in from the timer of the runtime's connection task. It is
+//! the runtimes' internals, not meant to be used alone; of its types only
 //! [`AckSender`] appears in their API.
 
 pub mod ack;
+mod clock;
 mod disconnect;
 pub mod dispatch;
 mod lock;
 pub mod relay;
 
 pub use ack::{AckSender, AckSocket, Acks};
+pub use clock::now;
 pub use disconnect::TransportReason;
 pub use dispatch::Handlers;
 pub use lock::{lock, read, write};

@@ -11,8 +11,8 @@ use base64::Engine as _;
 use engineio::server::{Context, Handler, SessionInfo, SessionSender};
 use engineio::{CloseReason, Payload};
 use socketio_proto::{Decoder, Json, Kind, Packet};
-use socketio_runtime::TransportReason;
 use socketio_runtime::dispatch::feed;
+use socketio_runtime::{TransportReason, now};
 
 use crate::command::{Command, Wire};
 use crate::error::DisconnectReason;
@@ -116,11 +116,6 @@ impl Conn {
             f(socket);
         }
     }
-}
-
-/// The time on tokio's clock, so that paused time in tests moves it too.
-fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
 }
 
 impl Drop for Conn {

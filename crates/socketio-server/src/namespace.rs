@@ -237,7 +237,7 @@ impl Broadcast {
         let id = self.ns.next_ack_id();
         let packet = Packet::event(self.ns.name(), event, args)?.with_id(id);
         let recipients = self.ns.recipients(&self.opts);
-        let deadline = tokio::time::Instant::now().into_std() + timeout;
+        let deadline = socketio_runtime::now() + timeout;
         let waits: Vec<_> = recipients
             .iter()
             .map(|s| (s.clone(), s.expect_ack(id, deadline)))

@@ -180,7 +180,7 @@ impl Socket {
         let packet = Packet::event(self.0.ns.name(), event, args)
             .map_err(EmitError::from)?
             .with_id(id);
-        let wait = self.expect_ack(id, tokio::time::Instant::now().into_std() + timeout);
+        let wait = self.expect_ack(id, socketio_runtime::now() + timeout);
         self.send_packet(&packet)?;
         answer(wait).await
     }
