@@ -25,9 +25,9 @@
 //!
 //! # What it does not do
 //!
-//! No sockets, no Engine.IO connection. Its types read no clock: deadlines
-//! and `now` come in from the timer of the runtime's connection task. It is
-//! the runtimes' internals, not meant to be used alone; of its types only
+//! No sockets, no Engine.IO connection, and no clock but [`now`]: its types
+//! take deadlines and `now` from the timer of the runtime's connection task.
+//! It is the runtimes' internals, not meant to be used alone; of its types only
 //! [`AckSender`] appears in their API.
 
 pub mod ack;

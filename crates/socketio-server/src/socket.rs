@@ -269,6 +269,8 @@ impl Socket {
         self.0.handlers.dispatch(self, event);
     }
 
+    /// A packet is on its way to this client: the `on_any_outgoing`
+    /// listeners hear of it.
     pub(crate) fn outgoing(&self, packet: &Packet) {
         // Looked at before the event name, which costs a parse: a broadcast
         // calls this for every recipient, and few have listeners.
