@@ -1,6 +1,6 @@
 //! The server session state machine under arbitrary sequences of requests,
-//! WebSocket traffic, sends (plain and prepared), overlapping POSTs and
-//! timers. Oracles: messages the application
+//! WebSocket traffic and its errors, sends (plain and prepared), overlapping
+//! POSTs and timers. Oracles: messages the application
 //! sends reach the client (over polling and WebSocket together) in order and
 //! never twice; at most one Closed event; nothing is handed out after close
 //! except what was already decided.
@@ -9,7 +9,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use engineio::{Event, Packet, Payload, Prepared, ServerConfig, ServerSession, Transport, payload};
+use engineio::{
+    Event, Packet, Payload, Prepared, ServerConfig, ServerSession, ServerTransmit, Transport,
+    payload,
+};
 use libfuzzer_sys::fuzz_target;
 
 const WS_INPUTS: [&str; 8] = ["2probe", "5", "3", "4hi", "1", "2", "6", "x"];
@@ -54,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
             9 => s.close(now),
             // A POST while the previous one is held.
             10 => s.handle_overlapping_post(),
-            _ => {}
+            _ => s.handle_ws_error(),
         }
         s.handle_timeout(now);
         if let Some(t) = s.poll_timeout() {
@@ -65,14 +68,19 @@ fuzz_target!(|data: &[u8]| {
                 closes += 1;
             }
         }
-        if let Some(body) = s.poll_poll_response() {
-            for p in payload::decode(body, 1 << 16).expect("our payloads decode") {
-                seen(&p, &mut last_seen);
-            }
-        }
-        while let Some(m) = s.poll_ws() {
-            if let Some(Ok(p)) = Packet::from_ws(m) {
-                seen(&p, &mut last_seen);
+        while let Some(t) = s.poll_transmit() {
+            match t {
+                ServerTransmit::PollResponse(body) => {
+                    for p in payload::decode(body, 1 << 16).expect("our payloads decode") {
+                        seen(&p, &mut last_seen);
+                    }
+                }
+                ServerTransmit::Ws(m) => {
+                    if let Some(Ok(p)) = Packet::from_ws(m) {
+                        seen(&p, &mut last_seen);
+                    }
+                }
+                ServerTransmit::CloseWebSocket => {}
             }
         }
         assert!(closes <= 1, "closed twice");
