@@ -129,9 +129,7 @@ impl Bot {
                 .expect("the server answers")
                 .expect("the session is open")
             {
-                ClientEvent::Message(Payload::Text(t)) => {
-                    self.decoder.handle_text(t).unwrap()
-                }
+                ClientEvent::Message(Payload::Text(t)) => self.decoder.handle_text(t).unwrap(),
                 ClientEvent::Message(Payload::Binary(b)) => self.decoder.handle_binary(b).unwrap(),
                 _ => {}
             }
