@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
-use socketio_proto::{Decoder, Json, Kind, Packet};
+use socketio_proto::{DecodeError, Decoder, Json, Kind, Packet};
 
 use crate::node::NodePeer;
 
@@ -59,33 +59,90 @@ fn cases() -> Vec<Value> {
     ]
 }
 
-/// Input the official parser refuses (as parts: text, or `{"$bin"}`); ours must too.
-fn invalid() -> Vec<Value> {
+/// Input the official parser refuses (as parts: text, or `{"$bin"}`), with
+/// its error message and the error ours must give. For JSON that does not
+/// parse, only the variant is compared: its text is serde_json's.
+fn invalid() -> Vec<(Value, &'static str, DecodeError)> {
+    use DecodeError::*;
     let ph = |n: i64| format!(r#"51-["a",{{"_placeholder":true,"num":{n}}}]"#);
+    let payload = "invalid payload";
+    let placeholder = "illegal attachments";
     vec![
-        json!(["7"]),
-        json!(["a"]),
-        json!(["2{}"]),
-        json!(["2[]"]),
-        json!(["2[null]"]),
-        json!(["2[\"connect\"]"]),
-        json!(["2[\"disconnecting\",1]"]),
-        json!(["0[]"]),
-        json!(["0\"auth\""]),
-        json!(["1{}"]),
-        json!(["3{}"]),
-        json!(["4[]"]),
-        json!(["2[\"a\""]),
-        json!(["2[\"a\"]x"]),
-        json!(["5[\"a\"]"]),
-        json!(["50-[\"a\"]"]),
-        json!(["5-[\"a\"]"]),
-        json!(["511-[\"a\"]"]),
-        json!([ph(1), {"$bin": ""}]),
-        json!([ph(-1), {"$bin": ""}]),
-        json!([r#"51-["a",{"_placeholder":true}]"#, {"$bin": ""}]),
-        json!([{"$bin": "AAE="}]),
-        json!([ph(0), "2[\"x\"]"]),
+        (
+            json!(["7"]),
+            "unknown packet type 7",
+            UnknownPacketType('7'),
+        ),
+        (
+            json!(["a"]),
+            "unknown packet type NaN",
+            UnknownPacketType('a'),
+        ),
+        (json!(["2{}"]), payload, InvalidPayload),
+        (json!(["2[]"]), payload, InvalidPayload),
+        (json!(["2[null]"]), payload, InvalidPayload),
+        (
+            json!(["2[\"connect\"]"]),
+            payload,
+            ReservedEventName("connect".into()),
+        ),
+        (
+            json!(["2[\"disconnecting\",1]"]),
+            payload,
+            ReservedEventName("disconnecting".into()),
+        ),
+        (json!(["0[]"]), payload, InvalidPayload),
+        (json!(["0\"auth\""]), payload, InvalidPayload),
+        (json!(["1{}"]), payload, InvalidPayload),
+        (json!(["3{}"]), payload, InvalidPayload),
+        (json!(["4[]"]), payload, InvalidPayload),
+        (json!(["2[\"a\""]), payload, InvalidJson(String::new())),
+        (json!(["2[\"a\"]x"]), payload, InvalidJson(String::new())),
+        (
+            json!(["5[\"a\"]"]),
+            "Illegal attachments",
+            IllegalAttachments,
+        ),
+        (
+            json!(["50-[\"a\"]"]),
+            "Illegal attachments",
+            IllegalAttachments,
+        ),
+        (
+            json!(["5-[\"a\"]"]),
+            "Illegal attachments",
+            IllegalAttachments,
+        ),
+        (
+            json!(["511-[\"a\"]"]),
+            "too many attachments",
+            TooManyAttachments { count: 11, max: 10 },
+        ),
+        (
+            json!([ph(1), {"$bin": ""}]),
+            placeholder,
+            IllegalPlaceholder,
+        ),
+        (
+            json!([ph(-1), {"$bin": ""}]),
+            placeholder,
+            IllegalPlaceholder,
+        ),
+        (
+            json!([r#"51-["a",{"_placeholder":true}]"#, {"$bin": ""}]),
+            placeholder,
+            IllegalPlaceholder,
+        ),
+        (
+            json!([{"$bin": "AAE="}]),
+            "got binary data when not reconstructing a packet",
+            UnexpectedBinary,
+        ),
+        (
+            json!([ph(0), "2[\"x\"]"]),
+            "got plaintext data when reconstructing a packet",
+            UnexpectedText,
+        ),
     ]
 }
 
@@ -167,7 +224,7 @@ fn parts(p: &Packet) -> Value {
 }
 
 /// Our decoder over the parts: the packets as the official parser reports them.
-fn decode(parts: &Value) -> Result<Vec<Value>, socketio_proto::DecodeError> {
+fn decode(parts: &Value) -> Result<Vec<Value>, DecodeError> {
     let mut d = Decoder::default();
     let mut out = Vec::new();
     for p in parts.as_array().unwrap() {
@@ -216,17 +273,20 @@ async fn same_bytes_and_same_packets_as_socket_io_parser() {
 #[tokio::test]
 async fn both_refuse_the_same_bad_input() {
     let mut js = NodePeer::spawn("sio_parser.js", &[]);
-    for parts in invalid() {
+    for (parts, theirs, want) in invalid() {
         let answer: Value = serde_json::from_str(
             &js.ask(&json!({"op": "decode", "parts": parts}).to_string())
                 .await,
         )
         .unwrap();
         assert_eq!(
-            answer["ok"], false,
-            "socket.io-parser accepted {parts}: {answer}"
+            answer,
+            json!({"ok": false, "error": theirs}),
+            "socket.io-parser on {parts}"
         );
-        let ours = decode(&parts);
-        assert!(ours.is_err(), "we accepted {parts}: {ours:?}");
+        match (decode(&parts), &want) {
+            (Err(DecodeError::InvalidJson(_)), DecodeError::InvalidJson(_)) => {}
+            (ours, want) => assert_eq!(ours, Err(want.clone()), "ours on {parts}"),
+        }
     }
 }
