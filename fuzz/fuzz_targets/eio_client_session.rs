@@ -229,15 +229,12 @@ impl Harness {
             self.closed,
             "is_closed agrees with the Closed event"
         );
-        match self.s.poll_timeout() {
-            Some(t) => {
-                assert!(!self.closed, "a deadline after close");
-                assert!(
-                    t > self.now,
-                    "a deadline that is already due after handle_timeout"
-                );
-            }
-            None => {}
+        if let Some(t) = self.s.poll_timeout() {
+            assert!(!self.closed, "a deadline after close");
+            assert!(
+                t > self.now,
+                "a deadline that is already due after handle_timeout"
+            );
         }
         if !self.closed
             && !self.closing

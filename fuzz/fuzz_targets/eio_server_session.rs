@@ -28,11 +28,11 @@ fuzz_target!(|data: &[u8]| {
     let (mut sent, mut last_seen, mut closes) = (0u32, None::<u32>, 0);
 
     let seen = |packet: &Packet, last: &mut Option<u32>| {
-        if let Packet::Message(Payload::Text(t)) = packet {
-            if let Some(n) = t.as_str().strip_prefix('m').and_then(|n| n.parse::<u32>().ok()) {
-                assert!(last.is_none_or(|l| n > l), "message m{n} after m{last:?}: duplicated or reordered");
-                *last = Some(n);
-            }
+        if let Packet::Message(Payload::Text(t)) = packet
+            && let Some(n) = t.as_str().strip_prefix('m').and_then(|n| n.parse::<u32>().ok())
+        {
+            assert!(last.is_none_or(|l| n > l), "message m{n} after m{last:?}: duplicated or reordered");
+            *last = Some(n);
         }
     };
 
