@@ -116,7 +116,12 @@ async fn scenario(transport: Transport, upgrade: bool) {
     assert_eq!(next(&mut events).await, "heard hello room");
     other.close();
 
-    // Kill the Node server; emit meanwhile; restart it on the same port.
+    // Kill the Node server; emit meanwhile; restart it on the same port
+    // once a reconnection attempt has failed, so the emits wait through one.
+    let (failed_tx, mut failed) = mpsc::unbounded_channel();
+    manager.on_reconnect_error(move |e| {
+        let _ = failed_tx.send(e.to_owned());
+    });
     node.child.kill().await.unwrap();
     // As socket.io-client reports it: a failed poll is a transport error, a
     // WebSocket that ends is a transport close.
@@ -129,7 +134,18 @@ async fn scenario(transport: Transport, upgrade: bool) {
     for i in 0..3 {
         s.emit("record", &(format!("buffered-{i}"),)).unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The port refuses the connection. (engine.io-client reports a
+    // WebSocket that never opened as "transport error"; ours says
+    // "transport close" for any WebSocket failure.)
+    let refused = if transport == Transport::WebSocket {
+        "transport close"
+    } else {
+        "transport error"
+    };
+    assert_eq!(
+        next(&mut failed).await,
+        format!("closed before the handshake: {refused}")
+    );
     let (mut node, _) = node_server(&port).await;
     assert_eq!(next(&mut events).await, "connect");
     for i in 0..3 {

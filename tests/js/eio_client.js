@@ -32,7 +32,8 @@ socket.on('open', () => {
 });
 socket.on('upgrade', () => { upgraded = true; check(); });
 socket.on('message', (data) => { received.push(data); check(); });
-// Exit a moment later, so a close packet the client is still posting goes out.
-socket.on('close', (reason) => { console.log(`closed ${reason}`); setTimeout(() => process.exit(0), 300); });
+// Once closed, the process ends by itself when nothing is left to do: a
+// close packet the client is still posting goes out first.
+socket.on('close', (reason) => { console.log(`closed ${reason}`); clearTimeout(guard); });
 socket.on('error', (e) => { console.error('error', e); process.exit(1); });
-setTimeout(() => { console.error('timeout', received.length, upgraded); process.exit(2); }, 15000);
+const guard = setTimeout(() => { console.error('timeout', received.length, upgraded); process.exit(2); }, 15000);

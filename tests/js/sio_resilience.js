@@ -17,23 +17,29 @@ async function main() {
     await new Promise((r) => c.emit('join', 'big', r));
     clients.push(c);
   }
-  let heard = 0;
   let selfHeard = false;
-  clients.forEach((c, i) => c.on('shouted', () => { if (i === 0) selfHeard = true; else heard++; }));
+  clients[0].on('shouted', () => { selfHeard = true; });
+  const heard = Promise.all(clients.slice(1).map((c) => once(c, 'shouted')));
   clients[0].emit('shout', 'big', 'to all');
-  await new Promise((r) => setTimeout(r, 300));
+  const texts = await heard;
+  // The shout was on its way to the room before anyone heard it: one to
+  // the sender would have come ahead of this answer on its connection.
+  await new Promise((r) => clients[0].emit('join', 'sync', r));
   assert.strictEqual(selfHeard, false);
-  console.log(`broadcast ok ${heard}`);
+  assert.ok(texts.every(([t]) => t === 'to all'));
+  console.log(`broadcast ok ${texts.length}`);
 
   const c0 = clients[0];
   // The client's ack timeout: nobody answers "silent".
+  const asked = Date.now();
   const err = await new Promise((r) => c0.timeout(300).emit('silent', (e) => r(e)));
+  assert.ok(Date.now() - asked >= 300, `timed out after ${Date.now() - asked} ms`);
   console.log(`client ack timeout ${err && err.message}`);
 
   // The server's ack timeout: we do not answer its "unanswered".
   c0.emit('ask-silent');
-  await once(c0, 'server-ack-timeout');
-  console.log('server ack timeout');
+  const [verdict] = await once(c0, 'server-ack-timeout');
+  console.log(`server ack timeout ${verdict}`);
 
   // Volatile emits still arrive to a client keeping up.
   c0.emit('vol-please');
@@ -49,12 +55,11 @@ async function main() {
   assert.notStrictEqual(c0.id, firstId);
   console.log('reconnected');
 
-  // What the server sees when clients leave: a transport close, a namespace disconnect.
+  // What the server sees when clients leave: one transport close, then a
+  // namespace disconnect from each of the others.
   clients[1].io.engine.close();
-  clients[2].disconnect();
-  await new Promise((r) => setTimeout(r, 300));
-  clients.forEach((c) => c.close());
+  clients.slice(2).concat([c0]).forEach((c) => c.disconnect());
+  // The process ends by itself once the disconnects are out.
   clearTimeout(timeout);
-  setTimeout(() => process.exit(0), 200);
 }
 main().catch((e) => { console.log(`failed ${e.stack}`); process.exit(1); });
