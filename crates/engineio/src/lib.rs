@@ -41,7 +41,10 @@
 
 // The crate docs link to the tokio adapters; without their feature those
 // links have nothing to point at.
-#![cfg_attr(not(all(feature = "server", feature = "client")), allow(rustdoc::broken_intra_doc_links))]
+#![cfg_attr(
+    not(all(feature = "server", feature = "client")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 #[cfg(feature = "client")]
 pub mod client;
