@@ -6,7 +6,9 @@
 
 mod engineio;
 mod node;
+mod proxy;
 mod socketio;
 mod socketio_client;
+mod socketio_client_cases;
 mod socketio_parser;
 mod ws;
