@@ -8,6 +8,7 @@ mod engineio;
 mod node;
 mod proxy;
 mod socketio;
+mod socketio_cases;
 mod socketio_client;
 mod socketio_client_cases;
 mod socketio_parser;
