@@ -5,11 +5,30 @@
 //! ```sh
 //! cargo run -p engineio --example eio_suite_server [ADDR]
 //! ```
+//!
+//! The echo runs on each session's own task (a [`Handler`]), as the official
+//! server's `message` listener runs inside the request that brought the
+//! message: every echo of a POST is queued before the session reads the
+//! next request, so the GET that follows carries all of them. (With
+//! [`Server::bind`](engineio::server::Server::bind) the application reads
+//! messages on its own task, and a GET may overtake its echoes.)
 
 use std::time::Duration;
 
-use engineio::Event;
-use engineio::server::{Server, ServerOptions};
+use engineio::Payload;
+use engineio::server::{Context, Handler, ServerOptions, serve};
+
+struct Echo;
+
+impl Handler for Echo {
+    type Command = ();
+
+    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
+        ctx.send(msg);
+    }
+
+    async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
+}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -21,21 +40,11 @@ async fn main() -> std::io::Result<()> {
     options.session.ping_timeout = Duration::from_millis(200);
     options.session.max_payload = 1_000_000;
     options.cors_origin = Some("*".into());
-    let mut server = Server::bind(&addr, options).await?;
+    let listening = serve(&addr, options, |_| Echo).await?;
     eprintln!(
         "eio_suite_server: http://{}/engine.io/",
-        server.local_addr()
+        listening.local_addr()
     );
-    while let Some(mut socket) = server.accept().await {
-        tokio::spawn(async move {
-            while let Some(event) = socket.recv().await {
-                if let Event::Message(m) = event {
-                    if socket.send(m).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-    }
+    std::future::pending::<()>().await;
     Ok(())
 }

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use engineio::Event;
-use engineio::server::{Server, ServerOptions};
+use engineio::Payload;
+use engineio::server::{Context, Handler, Server, ServerOptions};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -15,25 +15,34 @@ use ws_frame::Message;
 const PING_INTERVAL: Duration = Duration::from_millis(300);
 const PING_TIMEOUT: Duration = Duration::from_millis(200);
 
+/// Echoes every message on the session's own task, as the suite's server
+/// does (see the `eio_suite_server` example for why not the channel API).
+struct Echo;
+
+impl Handler for Echo {
+    type Command = ();
+
+    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
+        ctx.send(msg);
+    }
+
+    async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
+}
+
 /// The suite's server: echoes every message. Returns its address.
 async fn suite_server() -> String {
     let mut options = ServerOptions::default();
     options.session.ping_interval = PING_INTERVAL;
     options.session.ping_timeout = PING_TIMEOUT;
     options.cors_origin = Some("*".into());
-    let mut server = Server::bind("127.0.0.1:0", options).await.unwrap();
-    let addr = server.local_addr().to_string();
+    let listening = engineio::server::serve("127.0.0.1:0", options, |_| Echo)
+        .await
+        .unwrap();
+    let addr = listening.local_addr().to_string();
+    // The server lives as long as the test's runtime.
     tokio::spawn(async move {
-        while let Some(mut socket) = server.accept().await {
-            tokio::spawn(async move {
-                while let Some(e) = socket.recv().await {
-                    if let Event::Message(m) = e {
-                        let _ = socket.send(m).await;
-                    }
-                }
-            });
-        }
-        drop(server);
+        let _listening = listening;
+        std::future::pending::<()>().await
     });
     addr
 }
