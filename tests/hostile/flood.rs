@@ -60,3 +60,41 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
     let sid = handshake(&addr).await;
     assert_eq!(sid.len(), 20);
 }
+
+/// Bytes pipelined behind a long-poll GET are kept for the next request,
+/// but only up to one request's worth: a client that streams behind its
+/// waiting GET is cut off, not buffered without bound.
+#[tokio::test]
+async fn data_streamed_behind_a_waiting_get_is_cut_off() {
+    let listening = serve("127.0.0.1:0", ServerOptions::default(), |_| Echo)
+        .await
+        .unwrap();
+    let addr = listening.local_addr().to_string();
+    let sid = handshake(&addr).await;
+    let mut tcp = TcpStream::connect(&addr).await.unwrap();
+    let get =
+        format!("GET /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n");
+    tcp.write_all(get.as_bytes()).await.unwrap();
+    let junk = vec![b'x'; 64 << 10];
+    let mut written = 0usize;
+    let cut = loop {
+        if written >= 64 << 20 {
+            break false;
+        }
+        match tokio::time::timeout(Duration::from_secs(2), tcp.write_all(&junk)).await {
+            Ok(Ok(())) => written += junk.len(),
+            Ok(Err(_)) => break true,
+            Err(_) => panic!(
+                "stalled after {} KiB instead of being cut off",
+                written >> 10
+            ),
+        }
+    };
+    assert!(cut, "took {} MiB behind a waiting GET", written >> 20);
+    // A MB of head room plus what the kernel buffers on both sides.
+    assert!(
+        written < 16 << 20,
+        "took {} MiB before cutting off",
+        written >> 20
+    );
+}

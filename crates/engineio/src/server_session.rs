@@ -332,6 +332,10 @@ impl ServerSession {
         self.handle_timeout(now);
         match self.phase {
             Phase::Polling { probe: None } if self.config.allow_websocket => {
+                // A close still queued for an earlier, failed probe is the
+                // transport's to do as it replaces that WebSocket.
+                self.transmit
+                    .retain(|t| !matches!(t, ServerTransmit::CloseWebSocket));
                 let deadline = now + self.config.upgrade_timeout;
                 self.phase = Phase::Polling {
                     probe: Some(Probe::Attached { deadline }),

@@ -239,14 +239,14 @@ impl HttpConn {
         path: &str,
         body: &[u8],
     ) -> Result<Bytes, TransportError> {
-        if self.tcp.is_none() {
-            let tcp = TcpStream::connect(&self.target.authority).await?;
-            let _ = tcp.set_nodelay(true);
-            self.tcp = Some(tcp);
-            self.buf.clear();
-        }
-        let Some(tcp) = self.tcp.as_mut() else {
-            unreachable!("connected above");
+        let tcp = match &mut self.tcp {
+            Some(tcp) => tcp,
+            None => {
+                let tcp = TcpStream::connect(&self.target.authority).await?;
+                let _ = tcp.set_nodelay(true);
+                self.buf.clear();
+                self.tcp.insert(tcp)
+            }
         };
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\n",

@@ -248,11 +248,22 @@ pub(super) async fn run_session<H: Handler>(
                             } else {
                                 let now = take_probe_input(&mut s, &mut ws, &held);
                                 let _ = tx.send(s.handle_post(now, body));
+                                // Its messages reach the handler (or are held)
+                                // before another POST is decoded.
+                                taken = MAX_COMMANDS_PER_ROUND;
                             }
                         }
                         Recv::Item(Cmd::AttachWs(new)) => {
                             if s.attach_websocket(Instant::now().into_std()).is_ok() {
-                                ws = Some(new);
+                                // A failed probe not closed yet this round: its
+                                // close is ours to do now (the session forgot it).
+                                if let Some(old) = ws.replace(new) {
+                                    let limit = shared.options.write_timeout;
+                                    tokio::spawn(async move {
+                                        let mut old = old;
+                                        let _ = tokio::time::timeout(limit, old.close()).await;
+                                    });
+                                }
                             }
                         }
                         Recv::Item(Cmd::App(c)) => {
@@ -316,7 +327,7 @@ fn take_probe_input(
     if !s.is_upgrading() || held.event.is_some() {
         return now;
     }
-    while let Some(w) = ws.as_mut() {
+    while let Some(w) = ws.as_mut().filter(|_| s.is_upgrading()) {
         match w.next().now_or_never() {
             None => break,
             Some(Some(Ok(m))) => s.handle_ws_message(now, m),

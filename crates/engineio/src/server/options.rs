@@ -52,7 +52,9 @@ pub struct ServerOptions {
     /// session gives up on it: the call is dropped, undelivered messages are
     /// discarded and the session closes ("forced close"). Default 45 s, the
     /// default heartbeat's span (ping interval + ping timeout), after which
-    /// the client has given up anyway.
+    /// the client has given up anyway. While input is held the heartbeat
+    /// goes on and the client's pong waits unread, so a hold past the pong's
+    /// deadline ends the session with "ping timeout" first.
     pub handler_timeout: std::time::Duration,
 }
 

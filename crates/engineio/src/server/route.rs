@@ -244,11 +244,15 @@ async fn route<H: Handler>(
                 return Routed::Done;
             };
             // Wait for the answer, noticing a client that goes away meanwhile.
+            // What it pipelines behind the GET is kept for the next request,
+            // up to one request's worth: past that it is cut off.
+            let pipelined = opts.http.max_head_size + opts.session.max_payload;
             let answer = loop {
                 tokio::select! {
                     r = &mut rx => break r,
                     n = tokio::io::AsyncReadExt::read_buf(io, buf) => match n {
                         Ok(0) | Err(_) => return Routed::Done,
+                        Ok(_) if buf.len() > pipelined => return Routed::Done,
                         Ok(_) => continue,
                     },
                 }

@@ -494,3 +494,19 @@ fn the_packet_count_of_a_post_has_its_own_limit() {
     let body = vec!["6"; 16_385].join("\x1e");
     assert_eq!(h.post(&body), Err(RequestError::InvalidPayload));
 }
+
+#[test]
+fn a_new_probe_is_not_closed_by_the_close_of_the_last_one() {
+    // The driver may take a failed probe's close and a new probe in one
+    // round: the queued close must not reach the new WebSocket.
+    let mut h = Harness::polling();
+    h.s.attach_websocket(h.now).unwrap();
+    h.ws_in("4not a probe");
+    h.s.attach_websocket(h.now).unwrap();
+    assert!(
+        !h.ws_closed(),
+        "the transport closes the old one as it replaces it"
+    );
+    h.ws_in("2probe");
+    assert_eq!(h.ws_out(), [Message::text("3probe")]);
+}
