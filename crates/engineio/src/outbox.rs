@@ -37,9 +37,13 @@ impl Outbox {
     }
 
     /// Queues a packet the protocol requires (a pong) ahead of the rest,
-    /// whatever the limit: it replaces nothing and comes once per ping.
+    /// whatever the limit, unless the same packet already waits there: a
+    /// peer that pings faster than the transport writes gets one answer,
+    /// not a queue that grows with its pings.
     pub(crate) fn push_front(&mut self, packet: Packet) {
-        self.packets.push_front(packet);
+        if self.packets.front() != Some(&packet) {
+            self.packets.push_front(packet);
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -85,6 +89,7 @@ mod tests {
             o.push(Packet::text(t)).unwrap();
         }
         assert_eq!(o.push(Packet::text("d")), Err(Full));
+        o.push_front(Packet::Pong(String::new().into()));
         o.push_front(Packet::Pong(String::new().into()));
         let mut out = BytesMut::new();
         o.take_payload(&mut out, 6);
