@@ -17,7 +17,7 @@ const PING_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Echoes every message on the session's own task, as the suite's server
 /// does (see the `eio_suite_server` example for why not the channel API).
-struct Echo;
+pub(crate) struct Echo;
 
 impl Handler for Echo {
     type Command = ();

@@ -13,6 +13,8 @@ use engineio::{CloseReason, Payload};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use crate::http::Echo;
+
 const LIMIT: Duration = Duration::from_secs(3);
 
 /// How the handler misbehaves on the first message.
@@ -135,18 +137,6 @@ async fn a_handler_call_that_never_returns_ends_its_session() {
 #[tokio::test(start_paused = true)]
 async fn a_handler_that_is_never_ready_again_ends_its_session() {
     stalled_session_ends(Stall::Ready).await;
-}
-
-struct Echo;
-
-impl Handler for Echo {
-    type Command = ();
-
-    async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
-        ctx.send(msg);
-    }
-
-    async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
 }
 
 #[tokio::test(start_paused = true)]
