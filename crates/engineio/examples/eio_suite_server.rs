@@ -39,7 +39,7 @@ async fn main() -> std::io::Result<()> {
     options.session.ping_interval = Duration::from_millis(300);
     options.session.ping_timeout = Duration::from_millis(200);
     options.session.max_payload = 1_000_000;
-    options.cors_origin = Some("*".into());
+    options.cors = Some(engineio::server::Cors::any());
     let listening = serve(&addr, options, |_| Echo).await?;
     eprintln!(
         "eio_suite_server: http://{}/engine.io/",

@@ -310,7 +310,7 @@ pub(super) async fn run_session<H: Handler>(
     if let Some(tx) = pending_poll.take() {
         let _ = tx.send(Err(RequestError::Closed));
     }
-    shared.sessions().remove(s.sid());
+    shared.ended(s.sid());
 }
 
 /// Before a request decides something during an upgrade, takes what the

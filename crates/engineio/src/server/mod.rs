@@ -26,15 +26,21 @@ use crate::RequestError;
 mod channel;
 mod driver;
 mod handler;
+#[cfg(feature = "hyper")]
+mod hyper;
 mod options;
 mod queue;
 mod route;
 mod service;
 
+#[cfg(feature = "hyper")]
+pub use self::hyper::{EngineIoLayer, EngineIoService, NotFound, ResponseBody};
 pub use crate::error::SessionClosed;
 pub use channel::{Server, Socket, SocketCmd, SocketSender};
 pub use handler::{Context, Handler, SessionInfo, SessionSender, TrySendError};
-pub use options::{AllowRequest, ServerOptions};
+pub use options::{AllowFuture, AllowRequest, Cors, CorsOrigin, Refusal, ServerOptions};
+#[cfg(feature = "tls")]
+pub use service::listen_tls;
 pub use service::{Io, Listening, Service, listen, serve};
 
 use service::BoxIo;

@@ -1,15 +1,169 @@
 //! What the server can be told: [`ServerOptions`], with the official
 //! server's defaults.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ws_frame::handshake::HandshakeConfig;
 
 use crate::ServerConfig;
 
+/// What [`AllowRequest`] returns: a future, so a check may await a database
+/// or a token service.
+pub type AllowFuture = Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send>>;
+
 /// A check on every new session's first request (auth, Origin, rate
-/// limits): return `Err(status)` to refuse it with 403 or another status.
-pub type AllowRequest = Arc<dyn Fn(&::http::Request<()>) -> Result<(), u16> + Send + Sync>;
+/// limits), as Node's `allowRequest`. It sees the request's method, URI,
+/// headers and, when mounted in hyper/axum, the extensions a middleware put
+/// there. Build one with [`ServerOptions::allow_request`].
+pub type AllowRequest = Arc<dyn Fn(&::http::Request<()>) -> AllowFuture + Send + Sync>;
+
+/// Why [`AllowRequest`] refused a session: the client gets `status` and
+/// `{"code":4,"message":message}`, as the official server answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status. The official server uses 403.
+    pub status: u16,
+    /// The `message` of the JSON body.
+    pub message: String,
+}
+
+impl Refusal {
+    /// 403 with `message`, as the official server refuses.
+    pub fn forbidden(message: impl Into<String>) -> Refusal {
+        Refusal::new(403, message)
+    }
+
+    /// `status` with `message`.
+    pub fn new(status: u16, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which origins [`Cors`] lets in.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum CorsOrigin {
+    /// Any origin: `Access-Control-Allow-Origin: *`, or the request's own
+    /// origin when [`Cors::credentials`] is on (browsers refuse `*` with
+    /// credentials).
+    Any,
+    /// These origins exactly (`https://app.example.com`), echoed back when
+    /// the request's `Origin` is one of them.
+    List(Vec<String>),
+    /// Origins the function accepts, echoed back.
+    Predicate(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+}
+
+impl std::fmt::Debug for CorsOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CorsOrigin::Any => f.write_str("Any"),
+            CorsOrigin::List(l) => f.debug_tuple("List").field(l).finish(),
+            CorsOrigin::Predicate(_) => f.write_str("Predicate(..)"),
+        }
+    }
+}
+
+/// Cross-origin settings for browsers, as the `cors` options of the
+/// official server: which origins, credentials, allowed and exposed headers,
+/// how long a preflight may be cached. Every Engine.IO answer to an allowed
+/// origin carries them; preflights (`OPTIONS`) get 204.
+///
+/// Mounted in axum/hyper you may instead leave this `None` and put
+/// tower-http's `CorsLayer` around the router: the layer answers the
+/// preflights and adds the headers itself.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Cors {
+    /// Which origins are allowed.
+    pub origin: CorsOrigin,
+    /// `Access-Control-Allow-Credentials: true` (cookies, auth headers).
+    pub credentials: bool,
+    /// `Access-Control-Allow-Headers` in preflights. `None` (default):
+    /// whatever the preflight asks for (`Access-Control-Request-Headers`).
+    pub allowed_headers: Option<Vec<String>>,
+    /// `Access-Control-Expose-Headers`. Default none.
+    pub exposed_headers: Vec<String>,
+    /// `Access-Control-Max-Age` in preflights. Default none.
+    pub max_age: Option<Duration>,
+}
+
+impl Cors {
+    /// Any origin, no credentials.
+    pub fn any() -> Cors {
+        Cors {
+            origin: CorsOrigin::Any,
+            credentials: false,
+            allowed_headers: None,
+            exposed_headers: Vec::new(),
+            max_age: None,
+        }
+    }
+
+    /// These origins only.
+    pub fn origins<I: IntoIterator<Item = S>, S: Into<String>>(origins: I) -> Cors {
+        Cors {
+            origin: CorsOrigin::List(origins.into_iter().map(Into::into).collect()),
+            ..Cors::any()
+        }
+    }
+
+    /// The origins `allow` accepts.
+    pub fn predicate(allow: impl Fn(&str) -> bool + Send + Sync + 'static) -> Cors {
+        Cors {
+            origin: CorsOrigin::Predicate(Arc::new(allow)),
+            ..Cors::any()
+        }
+    }
+
+    /// With credentials allowed.
+    pub fn with_credentials(mut self) -> Cors {
+        self.credentials = true;
+        self
+    }
+
+    /// With these allowed headers instead of what preflights ask for.
+    pub fn with_allowed_headers<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        headers: I,
+    ) -> Cors {
+        self.allowed_headers = Some(headers.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// With these exposed headers.
+    pub fn with_exposed_headers<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        headers: I,
+    ) -> Cors {
+        self.exposed_headers = headers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With a preflight cache lifetime.
+    pub fn with_max_age(mut self, max_age: Duration) -> Cors {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`,
+    /// or `None` when that origin is not allowed.
+    pub(super) fn allow_origin(&self, origin: Option<&str>) -> Option<String> {
+        match (&self.origin, origin) {
+            (CorsOrigin::Any, Some(o)) if self.credentials => Some(o.to_owned()),
+            (CorsOrigin::Any, _) => Some("*".to_owned()),
+            (CorsOrigin::List(l), Some(o)) if l.iter().any(|a| a == o) => Some(o.to_owned()),
+            (CorsOrigin::Predicate(f), Some(o)) if f(o) => Some(o.to_owned()),
+            _ => None,
+        }
+    }
+}
 
 /// Everything the server can be told. `Default` gives the official server's
 /// defaults.
@@ -20,12 +174,16 @@ pub struct ServerOptions {
     pub session: ServerConfig,
     /// The path Engine.IO answers on. Default `/engine.io/`.
     pub path: String,
-    /// `Access-Control-Allow-Origin` for cross-origin browsers: `"*"`, or
-    /// one origin (echoed only when the request's Origin matches). Default
-    /// `None`: no CORS headers.
-    pub cors_origin: Option<String>,
-    /// Checked before a new session opens.
+    /// Cross-origin settings for browsers. Default `None`: no CORS headers
+    /// (same-origin pages and non-browser clients need none).
+    pub cors: Option<Cors>,
+    /// Checked before a new session opens; set it with
+    /// [`allow_request`](Self::allow_request).
     pub allow_request: Option<AllowRequest>,
+    /// How long a graceful shutdown waits for sessions to say goodbye
+    /// (close packets, WebSocket close handshakes) before it drops the rest.
+    /// Default 10 s.
+    pub shutdown_timeout: Duration,
     /// Limits on HTTP request heads: 16 KiB, 64 headers, and `timeout`,
     /// how long a head may take to arrive in full, counted from when the
     /// server starts waiting for it (a new connection, or the previous
@@ -63,8 +221,9 @@ impl Default for ServerOptions {
         ServerOptions {
             session: ServerConfig::default(),
             path: "/engine.io/".to_owned(),
-            cors_origin: None,
+            cors: None,
             allow_request: None,
+            shutdown_timeout: Duration::from_secs(10),
             http: HandshakeConfig::default(),
             websocket: None,
             write_timeout: std::time::Duration::from_secs(30),
@@ -80,13 +239,40 @@ impl std::fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("session", &self.session)
             .field("path", &self.path)
-            .field("cors_origin", &self.cors_origin)
+            .field("cors", &self.cors)
             .field("allow_request", &self.allow_request.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl ServerOptions {
+    /// Sets the check run on each new session's first request (Node's
+    /// `allowRequest`). The future owns what it needs of the request:
+    ///
+    /// ```
+    /// use engineio::server::{Refusal, ServerOptions};
+    ///
+    /// let mut options = ServerOptions::default();
+    /// options.allow_request(|req| {
+    ///     let token = req.headers().get("authorization").cloned();
+    ///     async move {
+    ///         // e.g. look the token up in a database here
+    ///         match token {
+    ///             Some(t) if t == "Bearer ok" => Ok(()),
+    ///             _ => Err(Refusal::forbidden("not authorized")),
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn allow_request<F, Fut>(&mut self, check: F) -> &mut Self
+    where
+        F: Fn(&::http::Request<()>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Refusal>> + Send + 'static,
+    {
+        self.allow_request = Some(Arc::new(move |req| Box::pin(check(req))));
+        self
+    }
+
     pub(super) fn ws_config(&self) -> ws_frame::Config {
         self.websocket.clone().unwrap_or_else(|| {
             let mut c = ws_frame::Config::default();

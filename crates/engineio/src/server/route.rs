@@ -1,8 +1,12 @@
-//! The HTTP side: reading requests on a connection, the official error
-//! answers, CORS, and routing each request to its session (opening one,
-//! a long-poll GET, a POST, or the WebSocket upgrade).
+//! The HTTP side, whatever the front door: each request is answered by
+//! [`answer`] (the official error answers, CORS, `allow_request`, and
+//! routing to its session: opening one, a long-poll GET, a POST, or the
+//! WebSocket upgrade). [`serve_connection`] is the embedded HTTP/1.1 front
+//! door over it; the hyper one is in `hyper.rs`.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -16,7 +20,7 @@ use ws_frame::{Connection, WebSocketStream};
 use super::driver::run_session;
 use super::queue::Queue;
 use super::service::{BoxIo, Shared};
-use super::{Cmd, Handler, ServerOptions, SessionInfo, SessionSender};
+use super::{Cmd, Handler, SessionInfo, SessionSender};
 use crate::http::{self, ReadError, Response};
 use crate::{ServerSession, Transport};
 
@@ -33,7 +37,7 @@ enum ErrorCode {
 }
 
 impl ErrorCode {
-    fn response(self, status: Option<u16>) -> Response {
+    fn response(self) -> Response {
         let message = match self {
             ErrorCode::UnknownTransport => "Transport unknown",
             ErrorCode::UnknownSid => "Session ID unknown",
@@ -42,14 +46,18 @@ impl ErrorCode {
             ErrorCode::Forbidden => "Forbidden",
             ErrorCode::UnsupportedProtocolVersion => "Unsupported protocol version",
         };
-        let status = status.unwrap_or(if self == ErrorCode::Forbidden {
+        let status = if self == ErrorCode::Forbidden {
             403
         } else {
             400
-        });
-        let body = format!("{{\"code\":{},\"message\":\"{message}\"}}", self as u8);
-        Response::new(status, "application/json", body.into())
+        };
+        error_response(status, self as u8, message)
     }
+}
+
+fn error_response(status: u16, code: u8, message: &str) -> Response {
+    let body = serde_json::json!({ "code": code, "message": message }).to_string();
+    Response::new(status, "application/json", body.into())
 }
 
 /// A session id: 15 random bytes (the official server's size), base64url.
@@ -64,215 +72,271 @@ fn query<'a>(uri: &'a ::http::Uri, key: &str) -> Option<&'a str> {
     })
 }
 
-/// The `Access-Control-Allow-Origin` value for this request, if any.
-fn cors_origin(options: &ServerOptions, req: &::http::Request<()>) -> Option<String> {
-    let allowed = options.cors_origin.as_deref()?;
-    let origin = req
-        .headers()
-        .get(::http::header::ORIGIN)
-        .and_then(|o| o.to_str().ok());
-    match (allowed, origin) {
-        ("*", _) => Some("*".to_owned()),
-        (a, Some(o)) if a == o => Some(o.to_owned()),
-        _ => None,
-    }
+/// Whether `path` is the server's Engine.IO path (with or without its
+/// trailing slash).
+pub(super) fn is_engine_path(engine_path: &str, path: &str) -> bool {
+    path == engine_path || path == engine_path.trim_end_matches('/')
 }
 
-pub(super) async fn serve_connection<H: Handler>(
-    shared: Arc<Shared<H>>,
-    tcp: BoxIo,
-    remote: SocketAddr,
-) {
-    let mut tcp = Some(tcp);
-    let mut buf = BytesMut::with_capacity(4096);
-    let max_body = shared.options.session.max_payload;
-    loop {
-        let Some(io) = tcp.as_mut() else { return };
-        let start = Instant::now();
-        let deadlines = http::Deadlines {
-            head: start + shared.options.http.timeout,
-            whole: start + shared.options.request_timeout,
+/// How a request is answered.
+pub(super) enum Answer {
+    /// This response, now.
+    Now(Response),
+    /// The response once the session has answered (a long-poll GET, a
+    /// POST). Dropping it tells the session the client went away.
+    Wait(Pin<Box<dyn Future<Output = Response> + Send>>),
+    /// Switch to WebSocket: send `response` (101), then give the connection
+    /// to `attach` with the bytes already read past the request.
+    Upgrade(Upgrade),
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// An accepted WebSocket upgrade, waiting for its connection.
+pub(super) struct Upgrade {
+    pub(super) response: ::http::Response<()>,
+    pub(super) attach: Box<dyn FnOnce(BoxIo, BytesMut) -> BoxFuture + Send>,
+}
+
+/// The CORS headers for a request, added to each of its answers.
+struct CorsHeaders(Vec<(&'static str, String)>);
+
+impl CorsHeaders {
+    fn new(opts: &super::ServerOptions, head: &::http::Request<()>) -> CorsHeaders {
+        let mut h = Vec::new();
+        let Some(cors) = &opts.cors else {
+            return CorsHeaders(h);
         };
-        let req = match http::read_request(io, &mut buf, &shared.options.http, max_body, deadlines)
-            .await
-        {
-            Ok(req) => req,
-            Err(ReadError::Eof | ReadError::Io | ReadError::Idle) => return,
-            Err(e) => {
-                let resp = match e {
-                    ReadError::TooLarge => Response::text(413, "Payload Too Large"),
-                    ReadError::TimedOut => Response::text(408, "Request Timeout"),
-                    ReadError::Head(h) => Response::text(h.status(), h.to_string()),
-                    _ => Response::text(400, "Bad Request"),
-                };
-                if http::write_response(io, &resp, true).await.is_ok() {
-                    http::linger_close(io, 2 * max_body).await;
-                }
-                return;
+        let origin = head
+            .headers()
+            .get(::http::header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
+        if let Some(allow) = cors.allow_origin(origin) {
+            if allow != "*" {
+                h.push(("Vary", "Origin".to_owned()));
             }
-        };
-        let keep = http::keep_alive(&req.head);
-        let Routed::Respond(resp) = route(&shared, req, &mut tcp, &mut buf, remote).await else {
-            return;
-        };
-        let Some(io) = tcp.as_mut() else { return };
-        if http::write_response(io, &resp, !keep).await.is_err() || !keep {
-            return;
+            h.push(("Access-Control-Allow-Origin", allow));
+            if cors.credentials {
+                h.push(("Access-Control-Allow-Credentials", "true".to_owned()));
+            }
+            if !cors.exposed_headers.is_empty() {
+                h.push((
+                    "Access-Control-Expose-Headers",
+                    cors.exposed_headers.join(", "),
+                ));
+            }
         }
+        CorsHeaders(h)
+    }
+
+    fn apply(&self, mut resp: Response) -> Response {
+        resp.headers.extend(self.0.iter().cloned());
+        resp
     }
 }
 
-enum Routed {
-    Respond(Response),
-    /// The connection became a WebSocket, or the client went away while its
-    /// poll waited: nothing more to answer on it.
-    Done,
-}
-
-async fn route<H: Handler>(
+/// Answers one request, whichever front door read it. `body` is the whole
+/// body, read within the server's limits.
+pub(super) async fn answer<H: Handler>(
     shared: &Arc<Shared<H>>,
-    req: http::Request,
-    tcp: &mut Option<BoxIo>,
-    buf: &mut BytesMut,
+    head: ::http::Request<()>,
+    body: Bytes,
     remote: SocketAddr,
-) -> Routed {
-    let http::Request { head, body } = req;
+) -> Answer {
     let opts = &shared.options;
-    let cors = cors_origin(opts, &head);
-    let respond = |mut resp: Response| {
-        if let Some(origin) = &cors {
-            resp.headers
-                .push(("Access-Control-Allow-Origin", origin.clone()));
-            resp.headers.push(("Vary", "Origin".to_owned()));
-        }
-        Routed::Respond(resp)
-    };
-    let path = head.uri().path();
-    if path != opts.path && path != opts.path.trim_end_matches('/') {
-        return respond(Response::text(404, "Not Found"));
+    let cors = Arc::new(CorsHeaders::new(opts, &head));
+    let now = |resp: Response| Answer::Now(cors.apply(resp));
+    if !is_engine_path(&opts.path, head.uri().path()) {
+        return now(Response::text(404, "Not Found"));
     }
     if head.method() == ::http::Method::OPTIONS {
         let mut resp = Response::text(204, Bytes::new());
         resp.headers
             .push(("Access-Control-Allow-Methods", "GET, POST".to_owned()));
-        if let Some(h) = head.headers().get("access-control-request-headers") {
-            resp.headers.push((
-                "Access-Control-Allow-Headers",
-                h.to_str().unwrap_or("").to_owned(),
-            ));
+        let asked = head
+            .headers()
+            .get("access-control-request-headers")
+            .and_then(|h| h.to_str().ok());
+        let allowed = match opts.cors.as_ref().and_then(|c| c.allowed_headers.as_ref()) {
+            Some(list) => Some(list.join(", ")),
+            None => asked.map(str::to_owned),
+        };
+        if let Some(allowed) = allowed {
+            resp.headers.push(("Access-Control-Allow-Headers", allowed));
         }
-        return respond(resp);
+        if let Some(age) = opts.cors.as_ref().and_then(|c| c.max_age) {
+            resp.headers
+                .push(("Access-Control-Max-Age", age.as_secs().to_string()));
+        }
+        return now(resp);
     }
     let transport = match query(head.uri(), "transport").and_then(Transport::parse) {
         Some(Transport::Polling) if opts.session.allow_polling => Transport::Polling,
         Some(Transport::WebSocket) if opts.session.allow_websocket => Transport::WebSocket,
-        _ => return respond(ErrorCode::UnknownTransport.response(None)),
+        _ => return now(ErrorCode::UnknownTransport.response()),
     };
     if query(head.uri(), "EIO") != Some("4") {
-        return respond(ErrorCode::UnsupportedProtocolVersion.response(None));
+        return now(ErrorCode::UnsupportedProtocolVersion.response());
     }
     let session = match query(head.uri(), "sid") {
         Some(sid) => match shared.sessions().get(sid) {
             Some(cmds) => Some(cmds.clone()),
-            None => return respond(ErrorCode::UnknownSid.response(None)),
+            None => return now(ErrorCode::UnknownSid.response()),
         },
         None => {
             if head.method() != ::http::Method::GET {
-                return respond(ErrorCode::BadHandshakeMethod.response(None));
+                return now(ErrorCode::BadHandshakeMethod.response());
+            }
+            if shared.is_shutting_down() {
+                return now(Response::text(503, "Server shutting down"));
             }
             if let Some(allow) = &opts.allow_request {
-                if let Err(status) = allow(&head) {
-                    return respond(ErrorCode::Forbidden.response(Some(status)));
+                if let Err(refusal) = allow(&head).await {
+                    let code = ErrorCode::Forbidden as u8;
+                    return now(error_response(refusal.status, code, &refusal.message));
                 }
             }
             None
         }
     };
 
-    // What the handler learns of the request that opened its session.
-    let info = || {
-        let mut r = ::http::Request::new(());
-        *r.uri_mut() = head.uri().clone();
-        *r.headers_mut() = head.headers().clone();
-        r
-    };
     if transport == Transport::WebSocket {
-        let Some(mut io) = tcp.take() else {
-            return Routed::Done;
-        };
-        let request = info();
+        // What the handler learns of the request that opened its session.
+        let request = session.is_none().then(|| head.clone());
         let up = match UpgradeRequest::check(head) {
             Ok(up) => up,
-            Err(e) => {
-                let resp = Response::text(e.status(), e.to_string());
-                let _ = http::write_response(&mut io, &resp, true).await;
-                return Routed::Done;
-            }
+            Err(e) => return now(Response::text(e.status(), e.to_string())),
         };
-        let mut head_bytes = Vec::with_capacity(160);
-        ws_frame::handshake::encode_response(&up.accept(None), &mut head_bytes);
-        if tokio::io::AsyncWriteExt::write_all(&mut io, &head_bytes)
-            .await
-            .is_err()
-        {
-            return Routed::Done;
-        }
-        let rest = std::mem::take(buf);
-        let ws = WebSocketStream::from_parts(io, Connection::server(opts.ws_config()), rest);
-        match session {
-            Some(s) => {
-                let _ = s.push(Cmd::AttachWs(Box::new(ws))).await;
-            }
-            None => {
-                open_session(shared, Transport::WebSocket, Some(ws), request, remote);
-            }
-        }
-        return Routed::Done;
+        let shared = shared.clone();
+        let attach = move |io: BoxIo, rest: BytesMut| -> BoxFuture {
+            Box::pin(async move {
+                let conn = Connection::server(shared.options.ws_config());
+                let ws = WebSocketStream::from_parts(io, conn, rest);
+                match (session, request) {
+                    (Some(s), _) => {
+                        let _ = s.push(Cmd::AttachWs(Box::new(ws))).await;
+                    }
+                    (None, Some(request)) => {
+                        open_session(&shared, Transport::WebSocket, Some(ws), request, remote);
+                    }
+                    (None, None) => {}
+                }
+            })
+        };
+        return Answer::Upgrade(Upgrade {
+            response: up.accept(None),
+            attach: Box::new(attach),
+        });
     }
 
     let session = match session {
         Some(s) => s,
-        None => open_session(shared, Transport::Polling, None, info(), remote),
+        None => open_session(shared, Transport::Polling, None, head.clone(), remote),
+    };
+    let wait = |fut: Pin<Box<dyn Future<Output = Response> + Send>>| {
+        let cors = cors.clone();
+        Answer::Wait(Box::pin(async move { cors.apply(fut.await) }))
     };
     match *head.method() {
         ::http::Method::GET => {
-            let (tx, mut rx) = oneshot::channel();
+            let (tx, rx) = oneshot::channel();
             if session.push(Cmd::Poll(tx)).await.is_err() {
-                return respond(ErrorCode::UnknownSid.response(None));
+                return now(ErrorCode::UnknownSid.response());
             }
-            let Some(io) = tcp.as_mut() else {
-                return Routed::Done;
-            };
-            // Wait for the answer, noticing a client that goes away meanwhile.
-            // What it pipelines behind the GET is kept for the next request,
-            // up to one request's worth: past that it is cut off.
-            let pipelined = opts.http.max_head_size + opts.session.max_payload;
-            let answer = loop {
-                tokio::select! {
-                    r = &mut rx => break r,
-                    n = tokio::io::AsyncReadExt::read_buf(io, buf) => match n {
-                        Ok(0) | Err(_) => return Routed::Done,
-                        Ok(_) if buf.len() > pipelined => return Routed::Done,
-                        Ok(_) => continue,
-                    },
+            wait(Box::pin(async move {
+                match rx.await {
+                    Ok(Ok(body)) => Response::text(200, body),
+                    _ => ErrorCode::BadRequest.response(),
                 }
-            };
-            match answer {
-                Ok(Ok(body)) => respond(Response::text(200, body)),
-                _ => respond(ErrorCode::BadRequest.response(None)),
-            }
+            }))
         }
         ::http::Method::POST => {
             let (tx, rx) = oneshot::channel();
             if session.push(Cmd::Post(body, tx)).await.is_err() {
-                return respond(ErrorCode::UnknownSid.response(None));
+                return now(ErrorCode::UnknownSid.response());
             }
-            match rx.await {
-                Ok(Ok(())) => respond(Response::text(200, "ok")),
-                _ => respond(ErrorCode::BadRequest.response(None)),
-            }
+            wait(Box::pin(async move {
+                match rx.await {
+                    Ok(Ok(())) => Response::text(200, "ok"),
+                    _ => ErrorCode::BadRequest.response(),
+                }
+            }))
         }
-        _ => respond(ErrorCode::BadRequest.response(None)),
+        _ => now(ErrorCode::BadRequest.response()),
+    }
+}
+
+/// The embedded front door: reads requests on one connection (keep-alive,
+/// deadlines, limits), answers each with [`answer`], and hands the
+/// connection to its session on a WebSocket upgrade.
+pub(super) async fn serve_connection<H: Handler>(
+    shared: Arc<Shared<H>>,
+    mut io: BoxIo,
+    remote: SocketAddr,
+) {
+    let mut buf = BytesMut::with_capacity(4096);
+    let max_body = shared.options.session.max_payload;
+    loop {
+        let start = Instant::now();
+        let deadlines = http::Deadlines {
+            head: start + shared.options.http.timeout,
+            whole: start + shared.options.request_timeout,
+        };
+        let req =
+            match http::read_request(&mut io, &mut buf, &shared.options.http, max_body, deadlines)
+                .await
+            {
+                Ok(req) => req,
+                Err(ReadError::Eof | ReadError::Io | ReadError::Idle) => return,
+                Err(e) => {
+                    let resp = match e {
+                        ReadError::TooLarge => Response::text(413, "Payload Too Large"),
+                        ReadError::TimedOut => Response::text(408, "Request Timeout"),
+                        ReadError::Head(h) => Response::text(h.status(), h.to_string()),
+                        _ => Response::text(400, "Bad Request"),
+                    };
+                    if http::write_response(&mut io, &resp, true).await.is_ok() {
+                        http::linger_close(&mut io, 2 * max_body).await;
+                    }
+                    return;
+                }
+            };
+        let keep = http::keep_alive(&req.head);
+        let resp = match answer(&shared, req.head, req.body, remote).await {
+            Answer::Now(resp) => resp,
+            Answer::Wait(resp) => {
+                // Wait for the answer, noticing a client that goes away
+                // meanwhile. What it pipelines behind the request is kept
+                // for the next one, up to one request's worth: past that
+                // it is cut off.
+                let pipelined = shared.options.http.max_head_size + max_body;
+                let mut resp = resp;
+                loop {
+                    tokio::select! {
+                        r = &mut resp => break r,
+                        n = tokio::io::AsyncReadExt::read_buf(&mut io, &mut buf) => match n {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if buf.len() > pipelined => return,
+                            Ok(_) => continue,
+                        },
+                    }
+                }
+            }
+            Answer::Upgrade(up) => {
+                let mut head = Vec::with_capacity(160);
+                ws_frame::handshake::encode_response(&up.response, &mut head);
+                if tokio::io::AsyncWriteExt::write_all(&mut io, &head)
+                    .await
+                    .is_ok()
+                {
+                    (up.attach)(io, buf).await;
+                }
+                return;
+            }
+        };
+        if http::write_response(&mut io, &resp, !keep).await.is_err() || !keep {
+            return;
+        }
     }
 }
 
@@ -294,16 +358,17 @@ fn open_session<H: Handler>(
         request,
         remote_addr,
         sender: SessionSender {
-            sid: sid.into(),
+            sid: sid.as_str().into(),
             cmds: cmds.clone(),
         },
     });
-    tokio::spawn(run_session(
+    let task = tokio::spawn(run_session(
         shared.clone(),
         session,
         cmds.clone(),
         ws,
         handler,
     ));
+    shared.started(&sid, task.abort_handle());
     cmds
 }

@@ -2,17 +2,27 @@
 //! [`Service`] that serves connections, and the TCP accept loop.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::queue::Queue;
+use super::route::Answer;
 use super::{Cmd, Handler, ServerOptions, SessionInfo};
 
 type MakeHandler<H> = dyn Fn(SessionInfo<<H as Handler>::Command>) -> H + Send + Sync;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Open sessions' command queues, by sid.
 type Registry<C> = HashMap<String, Arc<Queue<Cmd<C>>>>;
@@ -22,13 +32,67 @@ type Registry<C> = HashMap<String, Arc<Queue<Cmd<C>>>>;
 pub(super) struct Shared<H: Handler> {
     pub(super) options: ServerOptions,
     sessions: Mutex<Registry<H::Command>>,
+    /// Each session's task, so a shutdown can end the ones that overrun it.
+    tasks: Mutex<HashMap<String, AbortHandle>>,
+    /// Told whenever a session ends (a shutdown waits on it).
+    ended: Notify,
+    shutting_down: AtomicBool,
     pub(super) make: Box<MakeHandler<H>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl<H: Handler> Shared<H> {
     /// The registry: each open session's command queue, by sid.
     pub(super) fn sessions(&self) -> MutexGuard<'_, Registry<H::Command>> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.sessions)
+    }
+
+    /// Records a session's task (after it was registered and spawned).
+    pub(super) fn started(&self, sid: &str, task: AbortHandle) {
+        if self.sessions().contains_key(sid) {
+            lock(&self.tasks).insert(sid.to_owned(), task);
+        }
+    }
+
+    /// A session ended: forget it.
+    pub(super) fn ended(&self, sid: &str) {
+        self.sessions().remove(sid);
+        lock(&self.tasks).remove(sid);
+        self.ended.notify_waiters();
+    }
+
+    /// Whether a shutdown has begun: new sessions are refused.
+    pub(super) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
+    /// Refuses new sessions, closes the open ones, waits up to `grace` for
+    /// them to end (close packets and WebSocket close handshakes go out),
+    /// then ends the rest. Returns how many had to be ended so.
+    async fn shutdown(self: Arc<Self>, grace: Duration) -> usize {
+        self.shutting_down.store(true, Ordering::Relaxed);
+        self.close_all();
+        let deadline = Instant::now() + grace;
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.sessions().is_empty() {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                break;
+            }
+        }
+        let tasks: Vec<_> = lock(&self.tasks).drain().collect();
+        self.sessions().clear();
+        for (_, task) in &tasks {
+            task.abort();
+        }
+        tasks.len()
     }
 }
 
@@ -40,15 +104,38 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 pub(super) type BoxIo = Box<dyn Io>;
 
 /// What [`Service`] needs of a server, whatever its handler type.
-trait Serve: Send + Sync {
+pub(super) trait Serve: Send + Sync {
     fn serve_io(self: Arc<Self>, io: BoxIo, remote: SocketAddr);
+    /// Answers one request read by another front door (hyper).
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    fn answer(
+        self: Arc<Self>,
+        head: ::http::Request<()>,
+        body: Bytes,
+        remote: SocketAddr,
+    ) -> BoxFuture<Answer>;
+    fn options(&self) -> &ServerOptions;
     fn session_count(&self) -> usize;
     fn close_all(&self);
+    fn shutdown(self: Arc<Self>, grace: Duration) -> BoxFuture<usize>;
 }
 
 impl<H: Handler> Serve for Shared<H> {
     fn serve_io(self: Arc<Self>, io: BoxIo, remote: SocketAddr) {
         tokio::spawn(super::route::serve_connection(self, io, remote));
+    }
+
+    fn answer(
+        self: Arc<Self>,
+        head: ::http::Request<()>,
+        body: Bytes,
+        remote: SocketAddr,
+    ) -> BoxFuture<Answer> {
+        Box::pin(async move { super::route::answer(&self, head, body, remote).await })
+    }
+
+    fn options(&self) -> &ServerOptions {
+        &self.options
     }
 
     fn session_count(&self) -> usize {
@@ -58,13 +145,17 @@ impl<H: Handler> Serve for Shared<H> {
     fn close_all(&self) {
         self.sessions().values().for_each(|q| q.request_close());
     }
+
+    fn shutdown(self: Arc<Self>, grace: Duration) -> BoxFuture<usize> {
+        Box::pin(Shared::shutdown(self, grace))
+    }
 }
 
 /// The server without a listener: hand it connections yourself (from your
 /// own listener, a TLS acceptor, or `tokio::io::duplex` in tests).
 #[derive(Clone)]
 pub struct Service {
-    shared: Arc<dyn Serve>,
+    pub(super) shared: Arc<dyn Serve>,
 }
 
 impl std::fmt::Debug for Service {
@@ -86,6 +177,9 @@ impl Service {
             shared: Arc::new(Shared {
                 options,
                 sessions: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(HashMap::new()),
+                ended: Notify::new(),
+                shutting_down: AtomicBool::new(false),
                 make: Box::new(make),
             }),
         }
@@ -102,9 +196,26 @@ impl Service {
         self.shared.session_count()
     }
 
-    /// Closes every open session ("forced close").
+    /// Closes every open session ("forced close"), without waiting.
     pub fn close_all(&self) {
         self.shared.close_all()
+    }
+
+    /// The options it was made with.
+    pub fn options(&self) -> &ServerOptions {
+        self.shared.options()
+    }
+
+    /// A graceful shutdown, for either front door: from now on new sessions
+    /// are refused (503); every open session is closed ("forced close": a
+    /// close packet to polling clients, a close frame to WebSocket ones,
+    /// which then reconnect elsewhere, as after the official server's
+    /// `close()`); resolves once all have ended, or at `grace`, when the
+    /// rest are dropped. Returns how many were dropped so. Connections of
+    /// the embedded listener are not accepted any more only once the
+    /// [`Listening`] is dropped or shut down ([`Listening::shutdown`]).
+    pub fn shutdown(&self, grace: Duration) -> impl Future<Output = usize> + Send + 'static {
+        self.shared.clone().shutdown(grace)
     }
 }
 
@@ -138,6 +249,13 @@ impl Listening {
     pub fn service(&self) -> &Service {
         &self.service
     }
+
+    /// Stops accepting connections, then shuts the service down gracefully
+    /// ([`Service::shutdown`]).
+    pub async fn shutdown(self, grace: Duration) -> usize {
+        self.listener.abort();
+        self.service.shutdown(grace).await
+    }
 }
 
 /// Serves Engine.IO on `addr`, with a handler made by `make` for each session.
@@ -156,15 +274,50 @@ where
 
 /// Accepts TCP connections from `listener` into `service`.
 pub fn listen(listener: TcpListener, service: Service) -> std::io::Result<Listening> {
-    let local_addr = listener.local_addr()?;
     let accepting = service.clone();
+    accept_loop(listener, service, move |tcp, remote| {
+        accepting.serve_io(tcp, remote)
+    })
+}
+
+/// Accepts TLS connections from `listener` into `service`: https and wss.
+/// Each TLS handshake runs on its connection's own task, within the head
+/// deadline (`ServerOptions::http.timeout`), so a client that stalls in
+/// it holds only its own connection. Build `tls` with
+/// [`ws_frame::tls::server_config_from_pem`] or by hand; offer ALPN
+/// `http/1.1` only (this listener speaks HTTP/1.1).
+#[cfg(feature = "tls")]
+pub fn listen_tls(
+    listener: TcpListener,
+    service: Service,
+    tls: Arc<rustls::ServerConfig>,
+) -> std::io::Result<Listening> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let accepting = service.clone();
+    let limit = service.options().http.timeout;
+    accept_loop(listener, service, move |tcp, remote| {
+        let (acceptor, service) = (acceptor.clone(), accepting.clone());
+        tokio::spawn(async move {
+            if let Ok(Ok(tls)) = tokio::time::timeout(limit, acceptor.accept(tcp)).await {
+                service.serve_io(tls, remote);
+            }
+        });
+    })
+}
+
+fn accept_loop(
+    listener: TcpListener,
+    service: Service,
+    serve: impl Fn(TcpStream, SocketAddr) + Send + 'static,
+) -> std::io::Result<Listening> {
+    let local_addr = listener.local_addr()?;
     let listener = tokio::spawn(async move {
         let mut last_report: Option<Instant> = None;
         loop {
             match listener.accept().await {
                 Ok((tcp, remote)) => {
                     let _ = tcp.set_nodelay(true);
-                    accepting.serve_io(tcp, remote);
+                    serve(tcp, remote);
                 }
                 Err(e) => accept_failed(&e, &mut last_report).await,
             }

@@ -34,7 +34,7 @@ async fn suite_server() -> String {
     let mut options = ServerOptions::default();
     options.session.ping_interval = PING_INTERVAL;
     options.session.ping_timeout = PING_TIMEOUT;
-    options.cors_origin = Some("*".into());
+    options.cors = Some(engineio::server::Cors::any());
     let listening = engineio::server::serve("127.0.0.1:0", options, |_| Echo)
         .await
         .unwrap();
@@ -402,14 +402,20 @@ async fn our_client_against_our_server_in_every_mode() {
 
 #[tokio::test]
 async fn allow_request_cors_preflight_keep_alive_and_path() {
-    use std::sync::Arc;
     let mut options = ServerOptions::default();
     options.path = "/custom/".into();
-    options.cors_origin = Some("http://good.test".into());
-    options.allow_request = Some(Arc::new(|req| match req.headers().get("authorization") {
-        Some(v) if v == "Bearer ok" => Ok(()),
-        _ => Err(403),
-    }));
+    options.cors = Some(engineio::server::Cors::origins(["http://good.test"]));
+    options.allow_request(|req| {
+        let auth = req.headers().get("authorization").cloned();
+        async move {
+            // A check that waits, as a database lookup would.
+            tokio::task::yield_now().await;
+            match auth {
+                Some(v) if v == "Bearer ok" => Ok(()),
+                _ => Err(engineio::server::Refusal::forbidden("Forbidden")),
+            }
+        }
+    });
     let server = Server::bind("127.0.0.1:0", options).await.unwrap();
     let addr = server.local_addr().to_string();
 
