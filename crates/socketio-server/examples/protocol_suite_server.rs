@@ -47,7 +47,7 @@ async fn main() -> std::io::Result<()> {
     options.engine.session.ping_interval = Duration::from_millis(300);
     options.engine.session.ping_timeout = Duration::from_millis(200);
     options.engine.session.max_payload = 1_000_000;
-    options.engine.cors_origin = Some("*".into());
+    options.engine.cors = Some(engineio::server::Cors::any());
     options.connect_timeout = Duration::from_millis(1000);
     let server = Server::bind(&addr, options).await?;
     setup(&server.of("/"), true);

@@ -192,7 +192,12 @@ impl Handler for Conn {
     }
 
     async fn on_close(&mut self, reason: CloseReason) {
-        let reason = DisconnectReason::from_engine(reason);
+        let reason = match DisconnectReason::from_engine(reason) {
+            DisconnectReason::ForcedClose if self.registry.is_shutting_down() => {
+                DisconnectReason::ServerShuttingDown
+            }
+            r => r,
+        };
         for (_, s) in self.sockets.drain() {
             s.finish(reason);
         }

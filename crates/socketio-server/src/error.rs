@@ -83,6 +83,10 @@ pub enum DisconnectReason {
     ParseError,
     /// The server closed the whole connection.
     ForcedClose,
+    /// The server is shutting down ([`Server::shutdown`](crate::Server::shutdown),
+    /// [`Server::close`](crate::Server::close)); the client sees its
+    /// transport close and reconnects, to another node if there is one.
+    ServerShuttingDown,
 }
 
 impl DisconnectReason {
@@ -96,6 +100,7 @@ impl DisconnectReason {
             DisconnectReason::PingTimeout => "ping timeout",
             DisconnectReason::ParseError => "parse error",
             DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
         }
     }
 }

@@ -25,6 +25,18 @@ impl Handshake {
         self.request.headers()
     }
 
+    /// The extensions of the opening request: mounted in hyper/axum, what
+    /// tower middleware put there (an authenticated user, a request id).
+    pub fn extensions(&self) -> &http::Extensions {
+        self.request.extensions()
+    }
+
+    /// The whole opening request (method, URI, version, headers,
+    /// extensions), without its body.
+    pub fn request(&self) -> &http::Request<()> {
+        &self.request
+    }
+
     /// Its URI (path and query string).
     pub fn uri(&self) -> &http::Uri {
         self.request.uri()

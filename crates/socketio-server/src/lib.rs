@@ -7,15 +7,24 @@
 //! on each session's own task, so an incoming event reaches its handler with
 //! no channel in between, and a handler that never waits runs right there.
 //!
-//! - [`Server`]: binds the embedded HTTP/1.1 listener, path `/socket.io/`;
+//! - [`Server`]: binds the embedded HTTP/1.1 listener (TLS with the `tls`
+//!   feature), path `/socket.io/`, or mounts in axum/hyper
+//!   ([`Server::layer`], [`Server::service`], `hyper` feature, on by
+//!   default); graceful [`shutdown`](Server::shutdown);
 //! - [`Namespace`]: connect handler, middleware, rooms, broadcast;
 //! - [`Socket`]: typed event handlers, acks both ways, emit, join/leave;
 //! - [`Broadcast`]: to/except rooms, volatile; encoded once for all.
 //!
+//! # Features
+//!
+//! - `hyper` (default): the tower `Service`/`Layer` for hyper 1.x and
+//!   axum 0.8;
+//! - `axum`: the peer address from axum's `ConnectInfo<SocketAddr>`;
+//! - `tls`: [`Server::bind_tls`] with rustls.
+//!
 //! # What it does not do (yet)
 //!
-//! Several nodes (rooms and broadcasts are in memory, on one node), a
-//! hyper/axum mount, TLS (put a terminator in front).
+//! Several nodes (rooms and broadcasts are in memory, on one node).
 //!
 //! # Example
 //!
@@ -66,6 +75,13 @@ pub use handshake::Handshake;
 pub use namespace::{Broadcast, Namespace};
 pub use socket::{AckSender, Socket};
 pub use socketio_proto::Binary;
+
+/// TLS for [`Server::bind_tls`]: the rustls this crate uses, and a
+/// server configuration from PEM files.
+#[cfg(feature = "tls")]
+pub mod tls {
+    pub use ws_frame::tls::{rustls, server_config_from_pem};
+}
 
 use command::Command;
 use conn::Conn;
@@ -181,6 +197,60 @@ impl Server {
         Ok(server)
     }
 
+    /// Listens on `addr` with TLS (https and wss). Make `tls` from PEM files
+    /// with [`tls::server_config_from_pem`], or build your own
+    /// `rustls::ServerConfig` (offering ALPN `http/1.1` only).
+    #[cfg(feature = "tls")]
+    pub async fn bind_tls(
+        addr: impl ToSocketAddrs,
+        options: ServerOptions,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let mut server = Server::new(options);
+        server.listening = Some(engineio::server::listen_tls(
+            listener,
+            server.service.clone(),
+            tls,
+        )?);
+        Ok(server)
+    }
+
+    /// A tower `Layer` that serves Socket.IO on its path
+    /// (`options.engine.path`, default `/socket.io/`) in front of another
+    /// service, e.g. an axum `Router`:
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use axum::{Router, routing::get};
+    /// use socketio_server::{Server, ServerOptions};
+    ///
+    /// let io = Server::new(ServerOptions::default());
+    /// io.of("/").on_connect(|socket| {
+    ///     socket.on("ping", |socket, (): (), _ack| async move {
+    ///         let _ = socket.emit("pong", &());
+    ///     });
+    /// });
+    /// let app = Router::new()
+    ///     .route("/health", get(|| async { "ok" }))
+    ///     .layer(io.layer());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, app).await
+    /// # }
+    /// ```
+    #[cfg(feature = "hyper")]
+    pub fn layer(&self) -> engineio::server::EngineIoLayer {
+        engineio::server::EngineIoLayer::new(self.service.clone())
+    }
+
+    /// A tower `Service` that serves Socket.IO on its path and answers 404
+    /// elsewhere: for axum's `fallback_service` or `route_service`, or a
+    /// hyper server by itself.
+    #[cfg(feature = "hyper")]
+    pub fn service(&self) -> engineio::server::EngineIoService {
+        engineio::server::EngineIoService::new(self.service.clone())
+    }
+
     /// Serves one connection (a TLS stream, an in-memory pipe, ...).
     pub fn serve_io(&self, io: impl engineio::server::Io, remote: SocketAddr) {
         self.service.serve_io(io, remote)
@@ -198,11 +268,30 @@ impl Server {
         self.service.session_count()
     }
 
-    /// Stops listening and closes every connection (`io.close()`): sockets
-    /// disconnect with "forced close", and clients see their transport close.
+    /// Stops listening and closes every connection at once (`io.close()`):
+    /// sockets disconnect with "server shutting down", and clients see
+    /// their transport close (and reconnect, as after Node's `io.close()`).
     pub fn close(mut self) {
+        self.registry.begin_shutdown();
         self.listening = None;
         self.service.close_all();
+    }
+
+    /// A graceful shutdown, for the embedded listener and a hyper/axum mount
+    /// alike: stops accepting connections (the listener; a mount refuses
+    /// new sessions with 503), disconnects every socket with "server
+    /// shutting down", sends each client its close (a close packet or a
+    /// WebSocket close frame: it reconnects, elsewhere if there is a
+    /// cluster), and waits for that to be flushed, at most `grace`; what is
+    /// still open then is dropped. Returns how many connections had to be
+    /// dropped so. Under axum, await it inside `with_graceful_shutdown`'s
+    /// signal: hyper does not wait for upgraded connections.
+    pub async fn shutdown(&mut self, grace: Duration) -> usize {
+        self.registry.begin_shutdown();
+        match self.listening.take() {
+            Some(l) => l.shutdown(grace).await,
+            None => self.service.shutdown(grace).await,
+        }
     }
 
     /// The namespace `name`, created on first use.

@@ -2,6 +2,7 @@
 //! static by name or made on first use from a dynamic template.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use socketio_runtime::{read, write};
@@ -15,6 +16,7 @@ pub(crate) struct Registry {
     options: ServerOptions,
     namespaces: RwLock<HashMap<String, Namespace>>,
     dynamic: RwLock<Vec<(NamespaceMatcher, Namespace)>>,
+    shutting_down: AtomicBool,
 }
 
 impl Registry {
@@ -23,7 +25,18 @@ impl Registry {
             options,
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
+            shutting_down: AtomicBool::new(false),
         }
+    }
+
+    /// From now on, connections the server closes end with "server
+    /// shutting down".
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
     }
 
     pub(crate) fn options(&self) -> &ServerOptions {

@@ -39,7 +39,7 @@ async fn suite_server() -> (String, Server) {
     let mut options = ServerOptions::default();
     options.engine.session.ping_interval = Duration::from_millis(300);
     options.engine.session.ping_timeout = Duration::from_millis(200);
-    options.engine.cors_origin = Some("*".into());
+    options.engine.cors = Some(engineio::server::Cors::any());
     options.connect_timeout = Duration::from_millis(1000);
     let server = Server::bind("127.0.0.1:0", options).await.unwrap();
     setup(&server.of("/"), true);
