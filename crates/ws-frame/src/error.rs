@@ -6,7 +6,8 @@
 //! - [`HandshakeError`]: the opening handshake broke a rule; on the server side
 //!   it carries the HTTP status to answer with.
 //! - [`UserError`]: the caller misused the API. Nothing went on the wire.
-//! - [`Error`]: the union the connection and the tokio adapter return.
+//! - [`Error`]: the union the connection and the tokio adapter return, with
+//!   the transport's and TLS's failures.
 
 use crate::message::CloseCode;
 
@@ -208,4 +209,13 @@ pub enum Error {
     /// The transport failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// A `wss://` URL was given to [`connect_url`](crate::connect_url), and
+    /// this build has no TLS: enable ws-frame's `tls` feature.
+    #[error("wss:// needs ws-frame's `tls` feature, which is not enabled")]
+    TlsNotEnabled,
+    /// TLS failed: the server's certificate was refused, the handshake
+    /// failed, or the URL's host cannot be a TLS server name.
+    #[cfg(feature = "tls")]
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }

@@ -280,6 +280,9 @@ pub fn encode_rejection(status: u16, body: &str) -> Vec<u8> {
 #[derive(Clone, Debug)]
 pub struct ClientRequest {
     host: String,
+    hostname: String,
+    port: u16,
+    secure: bool,
     path: String,
     key: String,
     protocols: Vec<String>,
@@ -292,22 +295,30 @@ impl ClientRequest {
     pub fn new(url: &str, key: [u8; 16]) -> Result<ClientRequest, HandshakeError> {
         let bad = || HandshakeError::InvalidUrl(url.to_owned());
         let uri: http::Uri = url.parse().map_err(|_| bad())?;
-        let default_port = match uri.scheme_str() {
-            Some("ws") => 80,
-            Some("wss") => 443,
+        let (secure, default_port) = match uri.scheme_str() {
+            Some("ws") => (false, 80),
+            Some("wss") => (true, 443),
             _ => return Err(bad()),
         };
         let authority = uri.authority().ok_or_else(bad)?;
         if authority.as_str().contains('@') {
             return Err(bad());
         }
-        let host = match authority.port_u16() {
-            Some(p) if p != default_port => format!("{}:{p}", authority.host()),
+        let port = authority.port_u16().unwrap_or(default_port);
+        let host = match port {
+            p if p != default_port => format!("{}:{p}", authority.host()),
             _ => authority.host().to_owned(),
         };
         let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         Ok(ClientRequest {
             host,
+            hostname: authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port,
+            secure,
             path,
             key: BASE64.encode(key),
             protocols: Vec::new(),
@@ -327,9 +338,29 @@ impl ClientRequest {
         self
     }
 
-    /// The `Host` header value, which is also the address to connect to.
+    /// The `Host` header value: the URL's host, with its port unless that
+    /// is the scheme's default.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The URL's host, without the port (an IPv6 address without its
+    /// brackets): the name to dial, and the name a TLS certificate must be
+    /// valid for.
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    /// The URL's port, or the scheme's default (80 for `ws://`, 443 for
+    /// `wss://`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the URL is `wss://`: the connection must speak TLS (§3, the
+    /// "secure" flag).
+    pub fn is_secure(&self) -> bool {
+        self.secure
     }
 
     /// The request head to write.
@@ -580,6 +611,27 @@ sec-websocket-version: 13\r\n\r\n";
         assert_eq!(
             ClientRequest::new("ws://h:80/", [0; 16]).unwrap().host(),
             "h"
+        );
+    }
+
+    #[test]
+    fn client_request_knows_where_to_dial() {
+        let at = |url| {
+            let r = ClientRequest::new(url, [0; 16]).unwrap();
+            (
+                r.hostname().to_owned(),
+                r.port(),
+                r.is_secure(),
+                r.host().to_owned(),
+            )
+        };
+        let s = |h: &str| h.to_owned();
+        assert_eq!(at("ws://h/"), (s("h"), 80, false, s("h")));
+        assert_eq!(at("wss://h/x"), (s("h"), 443, true, s("h")));
+        assert_eq!(at("wss://h:80/"), (s("h"), 80, true, s("h:80")));
+        assert_eq!(
+            at("wss://[::1]:8443/"),
+            (s("::1"), 8443, true, s("[::1]:8443"))
         );
     }
 }

@@ -17,13 +17,43 @@
 //!
 //! With the `tokio` feature (on by default), [`WebSocketStream`] drives a
 //! `Connection` over any `AsyncRead + AsyncWrite` as a futures `Stream` and
-//! `Sink`, and [`accept`] / [`connect`] run the handshake on it.
+//! `Sink`, and [`accept`] / [`connect`] run the handshake on it;
+//! [`connect_url`] dials the URL's host itself first.
+//!
+//! # TLS
+//!
+//! With the `tls` feature, [`connect_url`] speaks `wss://` through rustls
+//! (ring): the server's certificate is checked against the webpki roots, or
+//! only against the roots of [`ConnectOptions::tls`] (a private CA, say),
+//! for the URL's host. Without it, a `wss://` URL fails with
+//! [`Error::TlsNotEnabled`]. The [`tls`] module also builds a server's
+//! rustls configuration from PEM files; a server hands [`accept`] the
+//! stream its TLS acceptor made.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # async fn run() -> Result<(), ws_frame::Error> {
+//! use futures_util::SinkExt;
+//! use ws_frame::tls::ClientTls;
+//! use ws_frame::{ConnectOptions, Message};
+//!
+//! // A public server: the webpki roots.
+//! let (mut ws, _) = ws_frame::connect_url("wss://example.com/chat", &ConnectOptions::default()).await?;
+//! ws.send(Message::text("hello")).await?;
+//!
+//! // A private CA: only its certificates are trusted.
+//! let mut options = ConnectOptions::default();
+//! options.tls = Some(ClientTls::with_root_pem(&std::fs::read("ca.pem")?)?);
+//! let (ws, _) = ws_frame::connect_url("wss://127.0.0.1:8443/chat", &options).await?;
+//! # Ok(()) }
+//! ```
 //!
 //! # What it does not do
 //!
-//! No HTTP server or router (hand it a stream after your own routing), no TLS
-//! (hand it a TLS stream), no DNS, and no extensions: permessage-deflate is
-//! not negotiated, so RSV bits are always a protocol error.
+//! No HTTP server or router (hand it a stream after your own routing), no
+//! TLS in the core (hand it a TLS stream, or use the `tls` feature), and no
+//! extensions: permessage-deflate is not negotiated, so RSV bits are always
+//! a protocol error.
 //!
 //! # Limits
 //!
@@ -71,22 +101,28 @@
 //! assert_eq!(&server.poll_transmit().unwrap()[..], b"\x8a\x01?");
 //! ```
 
-// The crate docs link to the tokio adapters; without their feature those
-// links have nothing to point at.
-#![cfg_attr(not(feature = "tokio"), allow(rustdoc::broken_intra_doc_links))]
+// The crate docs link to the tokio adapters and the TLS module; without
+// their features those links have nothing to point at.
+#![cfg_attr(not(feature = "tls"), allow(rustdoc::broken_intra_doc_links))]
 
 pub mod frame;
 pub mod handshake;
 pub mod mask;
 
 mod connection;
+#[cfg(feature = "tokio")]
+mod dial;
 mod error;
 mod message;
 #[cfg(feature = "tokio")]
 mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod utf8;
 
 pub use connection::{Config, Connection, EncodedFrame, MaskKeys, Role, State};
+#[cfg(feature = "tokio")]
+pub use dial::{ConnectOptions, MaybeTlsStream, connect_request, connect_url};
 pub use error::{Error, HandshakeError, ProtocolError, UserError};
 pub use message::{CloseCode, CloseFrame, Message, Utf8Bytes};
 #[cfg(feature = "tokio")]
