@@ -5,6 +5,7 @@
 //! the lock file, so `cargo test --workspace` is all the set-up there is.
 
 mod engineio;
+mod mount;
 mod node;
 mod proxy;
 mod socketio;

@@ -48,10 +48,17 @@ pub(crate) struct NodePeer {
 impl NodePeer {
     /// Starts `tests/js/<script>` with `args`.
     pub(crate) fn spawn(script: &str, args: &[&str]) -> NodePeer {
+        NodePeer::spawn_with_env(script, args, &[])
+    }
+
+    /// Starts `tests/js/<script>` with `args` and environment variables
+    /// (`NODE_EXTRA_CA_CERTS` to trust a test certificate).
+    pub(crate) fn spawn_with_env(script: &str, args: &[&str], env: &[(&str, &str)]) -> NodePeer {
         ensure_node_modules();
         let mut child = Command::new("node")
             .arg(root().join("tests/js").join(script))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(root())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -13,6 +13,13 @@ async fn scenario_server() -> (String, Server, mpsc::UnboundedReceiver<String>) 
         .await
         .unwrap();
     let url = format!("http://{}", server.local_addr());
+    let rx = scenario_handlers(&server);
+    (url, server, rx)
+}
+
+/// The scenario's namespaces and handlers, on any server (embedded listener,
+/// TLS, an axum mount); returns the disconnect reasons it will see.
+pub(crate) fn scenario_handlers(server: &Server) -> mpsc::UnboundedReceiver<String> {
     let (tx, rx) = mpsc::unbounded_channel();
     let main = server.of("/");
     main.use_middleware(|hs| match hs.auth::<serde_json::Value>() {
@@ -74,12 +81,23 @@ async fn scenario_server() -> (String, Server, mpsc::UnboundedReceiver<String>) 
     admin.on_connect(|socket| {
         let _ = socket.emit("welcome", &(socket.id(),));
     });
-    (url, server, rx)
+    rx
 }
 
 async fn scenario(transports: &str) {
-    let (url, _server, mut reasons) = scenario_server().await;
-    let mut node = NodePeer::spawn("sio_client.js", &[&url, transports]);
+    let (url, _server, reasons) = scenario_server().await;
+    scenario_at(&url, reasons, transports, &[]).await;
+}
+
+/// The official client's scenario against the server at `url`, set up with
+/// [`scenario_handlers`]; `env` for the Node process (a CA to trust).
+pub(crate) async fn scenario_at(
+    url: &str,
+    mut reasons: mpsc::UnboundedReceiver<String>,
+    transports: &str,
+    env: &[(&str, &str)],
+) {
+    let mut node = NodePeer::spawn_with_env("sio_client.js", &[url, transports], env);
     for want in [
         r#"refused not authorized {"code":401}"#,
         "welcome",

@@ -123,9 +123,8 @@ async fn node_client_sending_garbage() {
     assert!(node.success().await);
 }
 
-/// `io.close()`: every client sees its transport close. (The official
-/// server reports "server shutting down" for its sockets; ours reports
-/// "forced close".)
+/// `io.close()`: every client sees its transport close; the sockets end
+/// with "server shutting down", as on the official server.
 #[tokio::test]
 async fn our_server_shutdown_reaches_the_node_clients() {
     let (server, url, mut reasons) = server(ServerOptions::default()).await;
@@ -142,7 +141,10 @@ async fn our_server_shutdown_reaches_the_node_clients() {
         ]
     );
     for _ in 0..2 {
-        assert_eq!(next(&mut reasons).await.0, DisconnectReason::ForcedClose);
+        assert_eq!(
+            next(&mut reasons).await.0,
+            DisconnectReason::ServerShuttingDown
+        );
     }
     assert!(node.success().await);
 }

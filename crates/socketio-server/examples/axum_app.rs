@@ -112,7 +112,7 @@ async fn main() -> std::io::Result<()> {
     options.engine.session.max_payload = 1_000_000;
     options.engine.cors = Some(engineio::server::Cors::any());
     options.connect_timeout = Duration::from_millis(1000);
-    let mut io = Server::new(options);
+    let io = Server::new(options);
     suite(&io.of("/"), true);
     suite(&io.of("/custom"), false);
 

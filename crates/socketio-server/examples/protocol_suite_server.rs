@@ -7,6 +7,8 @@
 //!
 //! ```sh
 //! cargo run -p socketio-server --example protocol_suite_server [ADDR]
+//! cargo run -p socketio-server --all-features --example protocol_suite_server -- \
+//!     [ADDR] --tls CERT_PEM KEY_PEM    # the same over https and wss
 //! ```
 
 use std::time::Duration;
@@ -38,22 +40,73 @@ fn setup(ns: &Namespace, echo: bool) {
     });
 }
 
+/// `[ADDR] [--tls CERT_PEM KEY_PEM]`
+fn args() -> (String, Option<(String, String)>) {
+    let mut args = std::env::args().skip(1);
+    let (mut addr, mut tls) = ("127.0.0.1:3000".to_owned(), None);
+    while let Some(a) = args.next() {
+        if a == "--tls" {
+            match (args.next(), args.next()) {
+                (Some(cert), Some(key)) => tls = Some((cert, key)),
+                _ => usage(),
+            }
+        } else if a.starts_with('-') {
+            usage()
+        } else {
+            addr = a;
+        }
+    }
+    (addr, tls)
+}
+
+fn usage() -> ! {
+    eprintln!("usage: protocol_suite_server [ADDR] [--tls CERT_PEM KEY_PEM]");
+    std::process::exit(2)
+}
+
+#[cfg(feature = "tls")]
+async fn bind(
+    addr: &str,
+    options: ServerOptions,
+    tls: Option<(String, String)>,
+) -> std::io::Result<Server> {
+    let Some((cert, key)) = tls else {
+        return Server::bind(addr, options).await;
+    };
+    let config =
+        socketio_server::tls::server_config_from_pem(&std::fs::read(&cert)?, &std::fs::read(&key)?)
+            .map_err(std::io::Error::other)?;
+    Server::bind_tls(addr, options, std::sync::Arc::new(config)).await
+}
+
+#[cfg(not(feature = "tls"))]
+async fn bind(
+    addr: &str,
+    options: ServerOptions,
+    tls: Option<(String, String)>,
+) -> std::io::Result<Server> {
+    if tls.is_some() {
+        eprintln!("--tls needs the `tls` feature: cargo run --all-features ...");
+        std::process::exit(2);
+    }
+    Server::bind(addr, options).await
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:3000".into());
+    let (addr, tls) = args();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let mut options = ServerOptions::default();
     options.engine.session.ping_interval = Duration::from_millis(300);
     options.engine.session.ping_timeout = Duration::from_millis(200);
     options.engine.session.max_payload = 1_000_000;
     options.engine.cors = Some(engineio::server::Cors::any());
     options.connect_timeout = Duration::from_millis(1000);
-    let server = Server::bind(&addr, options).await?;
+    let server = bind(&addr, options, tls).await?;
     setup(&server.of("/"), true);
     setup(&server.of("/custom"), false);
     eprintln!(
-        "protocol_suite_server: http://{}/socket.io/",
+        "protocol_suite_server: {scheme}://{}/socket.io/",
         server.local_addr()
     );
     std::future::pending::<()>().await;

@@ -158,7 +158,8 @@ impl Default for ServerOptions {
 pub struct Server {
     registry: Arc<Registry>,
     service: Service,
-    listening: Option<Listening>,
+    /// Taken by a shutdown, which may run beside other uses of the server.
+    listening: std::sync::Mutex<Option<Listening>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -183,7 +184,7 @@ impl Server {
         let server = Server {
             service: Service::new(engine, make),
             registry,
-            listening: None,
+            listening: std::sync::Mutex::new(None),
         };
         server.of("/");
         server
@@ -192,8 +193,9 @@ impl Server {
     /// Listens on `addr`.
     pub async fn bind(addr: impl ToSocketAddrs, options: ServerOptions) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        let mut server = Server::new(options);
-        server.listening = Some(engineio::server::listen(listener, server.service.clone())?);
+        let server = Server::new(options);
+        let listening = engineio::server::listen(listener, server.service.clone())?;
+        *server.listening() = Some(listening);
         Ok(server)
     }
 
@@ -207,12 +209,9 @@ impl Server {
         tls: Arc<rustls::ServerConfig>,
     ) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        let mut server = Server::new(options);
-        server.listening = Some(engineio::server::listen_tls(
-            listener,
-            server.service.clone(),
-            tls,
-        )?);
+        let server = Server::new(options);
+        let listening = engineio::server::listen_tls(listener, server.service.clone(), tls)?;
+        *server.listening() = Some(listening);
         Ok(server)
     }
 
@@ -256,9 +255,13 @@ impl Server {
         self.service.serve_io(io, remote)
     }
 
+    fn listening(&self) -> std::sync::MutexGuard<'_, Option<Listening>> {
+        self.listening.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The address it listens on (`0.0.0.0:0` without a listener).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listening
+        self.listening()
             .as_ref()
             .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), Listening::local_addr)
     }
@@ -271,9 +274,9 @@ impl Server {
     /// Stops listening and closes every connection at once (`io.close()`):
     /// sockets disconnect with "server shutting down", and clients see
     /// their transport close (and reconnect, as after Node's `io.close()`).
-    pub fn close(mut self) {
+    pub fn close(self) {
         self.registry.begin_shutdown();
-        self.listening = None;
+        *self.listening() = None;
         self.service.close_all();
     }
 
@@ -286,9 +289,10 @@ impl Server {
     /// still open then is dropped. Returns how many connections had to be
     /// dropped so. Under axum, await it inside `with_graceful_shutdown`'s
     /// signal: hyper does not wait for upgraded connections.
-    pub async fn shutdown(&mut self, grace: Duration) -> usize {
+    pub async fn shutdown(&self, grace: Duration) -> usize {
         self.registry.begin_shutdown();
-        match self.listening.take() {
+        let listening = self.listening().take();
+        match listening {
             Some(l) => l.shutdown(grace).await,
             None => self.service.shutdown(grace).await,
         }
