@@ -2,8 +2,30 @@
 //! through ws-frame, and the upgrade between them, driven by a
 //! [`ClientSession`] in one task.
 //!
-//! Plain `http://` and `ws://` only for now; TLS is the seam a connector
-//! option will fill.
+//! # TLS
+//!
+//! With the `tls` feature, `https://` and `wss://` URLs speak TLS (rustls)
+//! on every connection: each polling connection, the WebSocket, and the
+//! upgrade's probe. The server's certificate is checked for the URL's host
+//! against the webpki roots, or only against the roots of
+//! [`ClientOptions::tls`]. Without the feature such a URL fails with
+//! [`ConnectError::TlsNotEnabled`].
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use engineio::client::tls::ClientTls;
+//! use engineio::client::{Client, ClientOptions};
+//!
+//! let mut options = ClientOptions::default();
+//! // A private CA; leave `tls` at `None` for the webpki roots.
+//! options.tls = Some(ClientTls::with_root_pem(&std::fs::read("ca.pem")?)?);
+//! let client = Client::connect("https://localhost:8443", options).await?;
+//! # let _ = client; Ok(()) }
+//! ```
+
+// The docs name the TLS option, which exists only with its feature.
+#![cfg_attr(not(feature = "tls"), allow(rustdoc::broken_intra_doc_links))]
 
 use std::time::Duration;
 
@@ -13,10 +35,14 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use ws_frame::WebSocketStream;
 use ws_frame::handshake::{ClientRequest, HandshakeConfig};
+#[cfg(feature = "tls")]
+pub use ws_frame::tls;
+#[cfg(feature = "tls")]
+use ws_frame::tls::{ClientTls, TlsError};
+use ws_frame::{MaybeTlsStream, WebSocketStream};
 
 use crate::client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
 use crate::error::TransportError;
@@ -48,6 +74,11 @@ pub struct ClientOptions {
     /// before its connection is dropped anyway. Default 5 s. The session's
     /// end is reported before this wait, so only the socket waits on it.
     pub close_timeout: Duration,
+    /// The roots an `https://` or `wss://` server's certificate is checked
+    /// against. `None` (the default): the webpki roots. The connections of
+    /// a session share it, and its TLS session cache.
+    #[cfg(feature = "tls")]
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientOptions {
@@ -62,6 +93,8 @@ impl Default for ClientOptions {
             websocket: ws_frame::Config::default(),
             connect_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(5),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -70,9 +103,19 @@ impl Default for ClientOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
-    /// Only `http://` and `ws://` URLs for now.
-    #[error("unsupported URL {0:?}: only http:// and ws:// are supported")]
+    /// Only `http://`, `https://`, `ws://` and `wss://` URLs with a host.
+    #[error("unsupported URL {0:?}: only http(s):// and ws(s):// are supported")]
     UnsupportedUrl(String),
+    /// An `https://` or `wss://` URL, and this build has no TLS: enable
+    /// engineio's `tls` feature (socketio-client's `tls` feature does).
+    #[error("{0:?} needs TLS: enable the `tls` feature")]
+    TlsNotEnabled(String),
+    /// TLS failed before the handshake: the server's certificate was
+    /// refused (an unknown issuer, another name), or the peers could not
+    /// agree.
+    #[cfg(feature = "tls")]
+    #[error("TLS: {0}")]
+    Tls(#[source] TlsError),
     /// The session closed before its handshake.
     #[error("closed before the handshake: {0}")]
     Closed(CloseReason),
@@ -106,13 +149,15 @@ impl std::fmt::Debug for Cmd {
 }
 
 impl Client {
-    /// Opens a session to `url` (`http://host:port`; the path comes from the
-    /// options) and waits for its handshake.
+    /// Opens a session to `url` (`http://host:port`, or `https://` with the
+    /// `tls` feature; `ws(s)://` names the same server; the path comes from
+    /// the options) and waits for its handshake.
     pub async fn connect(url: &str, options: ClientOptions) -> Result<Client, ConnectError> {
         let target = Target::parse(url, &options)?;
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);
-        tokio::spawn(run(target, options.clone(), cmd_rx, ev_tx));
+        let (first_error, mut first_error_rx) = oneshot::channel();
+        tokio::spawn(run(target, options.clone(), cmd_rx, ev_tx, first_error));
         let first = tokio::time::timeout(options.connect_timeout, ev_rx.recv())
             .await
             .map_err(|_| ConnectError::Timeout)?;
@@ -122,7 +167,15 @@ impl Client {
                 cmds: cmd_tx,
                 events: ev_rx,
             }),
-            Some(ClientEvent::Closed(reason)) => Err(ConnectError::Closed(reason)),
+            // A refused certificate says more than "transport error".
+            Some(ClientEvent::Closed(reason)) => match first_error_rx.try_recv() {
+                #[cfg(feature = "tls")]
+                Ok(TransportError::Io(e)) => match TlsError::from_io_error(e) {
+                    Ok(tls) => Err(ConnectError::Tls(tls)),
+                    Err(_) => Err(ConnectError::Closed(reason)),
+                },
+                _ => Err(ConnectError::Closed(reason)),
+            },
             _ => Err(ConnectError::Closed(CloseReason::TransportError)),
         }
     }
@@ -156,11 +209,17 @@ impl Client {
     }
 }
 
-/// Where the server is.
+/// Where the server is, and how to reach it.
 #[derive(Clone, Debug)]
 struct Target {
     /// `host:port` to connect to, and the Host header.
     authority: String,
+    /// The host alone: the name the certificate must be valid for.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    host: String,
+    /// TLS for every connection (`https://`, `wss://`).
+    #[cfg(feature = "tls")]
+    tls: Option<ClientTls>,
     /// Path and fixed query, ending in `&` or `?` ready for more.
     base: String,
 }
@@ -169,10 +228,16 @@ impl Target {
     fn parse(url: &str, options: &ClientOptions) -> Result<Target, ConnectError> {
         let bad = || ConnectError::UnsupportedUrl(url.to_owned());
         let uri: ::http::Uri = url.parse().map_err(|_| bad())?;
-        let port = match uri.scheme_str() {
-            Some("http" | "ws") => uri.port_u16().unwrap_or(80),
+        let (secure, default_port) = match uri.scheme_str() {
+            Some("http" | "ws") => (false, 80),
+            Some("https" | "wss") => (true, 443),
             _ => return Err(bad()),
         };
+        #[cfg(not(feature = "tls"))]
+        if secure {
+            return Err(ConnectError::TlsNotEnabled(url.to_owned()));
+        }
+        let port = uri.port_u16().unwrap_or(default_port);
         let host = uri.host().ok_or_else(bad)?;
         let mut base = format!("{}?EIO=4", options.path);
         for (k, v) in &options.query {
@@ -180,8 +245,32 @@ impl Target {
         }
         Ok(Target {
             authority: format!("{host}:{port}"),
+            host: host.to_owned(),
+            #[cfg(feature = "tls")]
+            tls: secure.then(|| options.tls.clone().unwrap_or_default()),
             base,
         })
+    }
+
+    /// A new connection to the server: TCP, then TLS if the URL asks for it.
+    async fn dial(&self) -> Result<Io, TransportError> {
+        let tcp = TcpStream::connect(&self.authority).await?;
+        let _ = tcp.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let stream = tls.connect(&self.host, tcp).await?;
+            return Ok(MaybeTlsStream::Tls(Box::new(stream)));
+        }
+        Ok(MaybeTlsStream::Plain(tcp))
+    }
+
+    /// The WebSocket URL of a request `target` (path and query).
+    fn ws_url(&self, target: &str) -> String {
+        #[cfg(feature = "tls")]
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        #[cfg(not(feature = "tls"))]
+        let scheme = "ws";
+        format!("{scheme}://{}{target}", self.authority)
     }
 
     fn target(&self, transport: Transport, sid: Option<&str>) -> String {
@@ -194,11 +283,14 @@ impl Target {
     }
 }
 
+/// A connection to the server: TCP, with TLS for `https://`.
+type Io = MaybeTlsStream<TcpStream>;
+
 /// One keep-alive HTTP/1.1 connection for polling requests.
 struct HttpConn {
     target: Target,
     headers: Vec<(String, String)>,
-    tcp: Option<TcpStream>,
+    tcp: Option<Io>,
     buf: BytesMut,
     hs: HandshakeConfig,
     max_body: usize,
@@ -242,8 +334,7 @@ impl HttpConn {
         let tcp = match &mut self.tcp {
             Some(tcp) => tcp,
             None => {
-                let tcp = TcpStream::connect(&self.target.authority).await?;
-                let _ = tcp.set_nodelay(true);
+                let tcp = self.target.dial().await?;
                 self.buf.clear();
                 self.tcp.insert(tcp)
             }
@@ -286,17 +377,15 @@ impl HttpConn {
     }
 }
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<Io>;
 
 async fn open_ws(
     target: Target,
     sid: Option<String>,
     options: ClientOptions,
 ) -> Result<Ws, TransportError> {
-    let path = target.target(Transport::WebSocket, sid.as_deref());
-    let url = format!("ws://{}{}", target.authority, path);
-    let tcp = TcpStream::connect(&target.authority).await?;
-    let _ = tcp.set_nodelay(true);
+    let url = target.ws_url(&target.target(Transport::WebSocket, sid.as_deref()));
+    let tcp = target.dial().await?;
     let mut req = ClientRequest::new(&url, rand::random()).map_err(ws_frame::Error::from)?;
     for (k, v) in &options.headers {
         if let (Ok(k), Ok(v)) = (
@@ -358,7 +447,16 @@ async fn run(
     options: ClientOptions,
     mut cmds: mpsc::Receiver<Cmd>,
     events: mpsc::Sender<ClientEvent>,
+    first_error: oneshot::Sender<TransportError>,
 ) {
+    // Until the session opens, why its first transport failed (a refused
+    // certificate, say) is kept for `Client::connect` to report.
+    let mut first_error = Some(first_error);
+    let mut keep_first_error = |e: TransportError| {
+        if let Some(tx) = first_error.take() {
+            let _ = tx.send(e);
+        }
+    };
     let mut s = ClientSession::new(options.session.clone());
     // Each polling request owns its connection while in flight and hands it
     // back with the answer; GETs and POSTs use separate connections because a
@@ -435,7 +533,10 @@ async fn run(
                 get_conn = Some(conn);
                 match r {
                     Ok(body) => s.handle_poll_response(Instant::now().into_std(), body),
-                    Err(_) => s.handle_transport_error(false),
+                    Err(e) => {
+                        keep_first_error(e);
+                        s.handle_transport_error(false);
+                    }
                 }
             }
             (conn, r) = maybe(&mut post_fut) => {
@@ -447,7 +548,10 @@ async fn run(
                 ws_fut = None;
                 match r {
                     Ok(w) => { ws = Some(w); s.handle_ws_open(); }
-                    Err(_) => s.handle_transport_error(true),
+                    Err(e) => {
+                        keep_first_error(e);
+                        s.handle_transport_error(true);
+                    }
                 }
             }
             msg = next_ws(&mut ws) => match msg {

@@ -63,3 +63,162 @@ async fn websocket_close_reads_the_servers_close_frame_before_dropping() {
     assert_eq!(n, 0, "nothing after the close frame, then the client's FIN");
     assert_eq!(error, None, "the connection was not reset");
 }
+
+#[cfg(not(feature = "tls"))]
+#[tokio::test]
+async fn https_without_the_tls_feature_says_which_feature() {
+    let err = Client::connect("https://127.0.0.1:1", ClientOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, super::ConnectError::TlsNotEnabled(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("`tls` feature"), "{err}");
+}
+
+/// Over TLS, against hand-driven servers whose certificate is made here.
+#[cfg(feature = "tls")]
+mod tls {
+    use std::sync::Arc;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use ws_frame::Message;
+    use ws_frame::tls::rustls::{self, CertificateError};
+    use ws_frame::tls::tokio_rustls::{TlsAcceptor, server::TlsStream};
+    use ws_frame::tls::{ClientTls, TlsError, server_config_from_pem};
+
+    use super::OPEN;
+    use crate::Transport;
+    use crate::client::{Client, ClientOptions, ConnectError};
+
+    /// A listener and a TLS acceptor with a self-signed certificate for
+    /// `localhost` and `127.0.0.1`; the URL's host is `localhost`. Returns
+    /// the URL, the certificate's PEM (to trust as a root) and the pieces.
+    async fn tls_listener() -> (String, String, TcpListener, TlsAcceptor) {
+        let cert = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+        ])
+        .unwrap();
+        let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+        let config = server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "https://localhost:{}",
+            listener.local_addr().unwrap().port()
+        );
+        (url, cert_pem, listener, TlsAcceptor::from(Arc::new(config)))
+    }
+
+    async fn accept(
+        listener: &TcpListener,
+        acceptor: &TlsAcceptor,
+    ) -> TlsStream<tokio::net::TcpStream> {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await.unwrap();
+        // The client named the host it wanted.
+        assert_eq!(tls.get_ref().1.server_name(), Some("localhost"));
+        tls
+    }
+
+    fn trusting(root: &str, transport: Transport) -> ClientOptions {
+        let mut options = ClientOptions::default();
+        options.session.initial = transport;
+        options.session.upgrade = false;
+        options.tls = Some(ClientTls::with_root_pem(root.as_bytes()).unwrap());
+        options
+    }
+
+    #[tokio::test]
+    async fn polling_over_https() {
+        let (url, root, listener, acceptor) = tls_listener().await;
+        let server = tokio::spawn(async move {
+            let mut tls = accept(&listener, &acceptor).await;
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                assert_eq!(tls.read(&mut byte).await.unwrap(), 1);
+                head.push(byte[0]);
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{OPEN}",
+                OPEN.len()
+            );
+            tls.write_all(answer.as_bytes()).await.unwrap();
+            tls.flush().await.unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        let client = Client::connect(&url, trusting(&root, Transport::Polling))
+            .await
+            .unwrap();
+        assert_eq!(client.sid(), "s1");
+        let head = server.await.unwrap();
+        assert!(
+            head.starts_with("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n"),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn websocket_over_wss() {
+        let (url, root, listener, acceptor) = tls_listener().await;
+        let server = tokio::spawn(async move {
+            let tls = accept(&listener, &acceptor).await;
+            let mut ws = ws_frame::accept(tls).await.unwrap();
+            ws.send(Message::Text(OPEN.into())).await.unwrap();
+            // The client's message, echoed.
+            let msg = ws.next().await.unwrap().unwrap();
+            ws.send(msg.clone()).await.unwrap();
+            while ws.next().await.is_some() {}
+            msg
+        });
+        let mut client = Client::connect(&url, trusting(&root, Transport::WebSocket))
+            .await
+            .unwrap();
+        client
+            .send(crate::Payload::Text("over tls".into()))
+            .await
+            .unwrap();
+        loop {
+            match client.recv().await.unwrap() {
+                crate::ClientEvent::Message(p) => {
+                    break assert_eq!(p, crate::Payload::Text("over tls".into()));
+                }
+                crate::ClientEvent::Closed(r) => panic!("closed: {r}"),
+                _ => {}
+            }
+        }
+        client.close().await;
+        assert_eq!(server.await.unwrap(), Message::text("4over tls"));
+    }
+
+    /// A certificate no root vouches for ends the connect with that reason,
+    /// over either transport, at once.
+    #[tokio::test]
+    async fn an_unknown_issuer_is_the_connect_error() {
+        for transport in [Transport::Polling, Transport::WebSocket] {
+            let (url, _, listener, acceptor) = tls_listener().await;
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                acceptor.accept(tcp).await.is_err()
+            });
+            let mut options = ClientOptions::default();
+            options.session.initial = transport;
+            let err = Client::connect(&url, options).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConnectError::Tls(TlsError::Handshake(rustls::Error::InvalidCertificate(
+                        CertificateError::UnknownIssuer
+                    )))
+                ),
+                "over {transport:?}: {err:?}"
+            );
+            assert!(err.to_string().contains("certificate"), "{err}");
+            assert!(server.await.unwrap(), "the server saw the handshake fail");
+        }
+    }
+}
