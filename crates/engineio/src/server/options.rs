@@ -180,10 +180,7 @@ pub struct ServerOptions {
     /// Checked before a new session opens; set it with
     /// [`allow_request`](Self::allow_request).
     pub allow_request: Option<AllowRequest>,
-    /// How long a graceful shutdown waits for sessions to say goodbye
-    /// (close packets, WebSocket close handshakes) before it drops the rest.
-    /// Default 10 s.
-    pub shutdown_timeout: Duration,
+
     /// Limits on HTTP request heads: 16 KiB, 64 headers, and `timeout`,
     /// how long a head may take to arrive in full, counted from when the
     /// server starts waiting for it (a new connection, or the previous
@@ -223,7 +220,7 @@ impl Default for ServerOptions {
             path: "/engine.io/".to_owned(),
             cors: None,
             allow_request: None,
-            shutdown_timeout: Duration::from_secs(10),
+
             http: HandshakeConfig::default(),
             websocket: None,
             write_timeout: std::time::Duration::from_secs(30),

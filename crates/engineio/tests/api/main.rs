@@ -2,6 +2,8 @@
 
 #[cfg(feature = "server")]
 mod http;
+#[cfg(all(feature = "hyper", feature = "client"))]
+mod hyper;
 mod pair;
 mod props;
 mod server;
