@@ -9,9 +9,33 @@
 //! and jitter, re-joins the namespaces, and sends what was emitted while it
 //! was away, in order.
 //!
-//! # What it does not do (yet)
+//! # TLS
 //!
-//! TLS (`https://`, `wss://`); the upgrade and transports are engineio's.
+//! With the `tls` feature, `https://` (and `wss://`) URLs work: every
+//! connection speaks TLS through rustls, with the URL's host as the server
+//! name. The server's certificate is checked against the webpki roots, or
+//! only against the roots set in `ClientOptions::engine.tls` (a private
+//! CA, or a server's self-signed certificate), built with
+//! [`tls::ClientTls`]. Without the feature such a URL fails to connect, and
+//! the error (given to `on_connect_error` and `on_reconnect_error`) says to
+//! enable it. A refused certificate fails the same way, with rustls's
+//! reason, at once.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio_client::tls::ClientTls;
+//! use socketio_client::{ClientOptions, Manager};
+//!
+//! let mut options = ClientOptions::default();
+//! options.engine.tls = Some(ClientTls::with_root_pem(&std::fs::read("ca.pem")?)?);
+//! let manager = Manager::new("https://chat.internal:8443", options);
+//! # let _ = manager; Ok(()) }
+//! ```
+//!
+//! # What it does not do
+//!
+//! The upgrade and transports are engineio's; this crate adds none.
 //!
 //! # Example
 //!
@@ -32,6 +56,9 @@
 //! # let _ = members; Ok(()) }
 //! ```
 
+// The TLS docs link to the re-exported module, there only with its feature.
+#![cfg_attr(not(feature = "tls"), allow(rustdoc::broken_intra_doc_links))]
+
 mod backoff;
 mod command;
 mod conn;
@@ -42,6 +69,10 @@ mod socket;
 use socketio_proto::DecoderConfig;
 
 pub use backoff::Backoff;
+/// TLS settings (with the `tls` feature): [`tls::ClientTls`] for
+/// `ClientOptions::engine.tls`, and the rustls it is built on.
+#[cfg(feature = "tls")]
+pub use engineio::client::tls;
 pub use error::{AckError, DisconnectReason, EmitError};
 pub use manager::Manager;
 pub use socket::{AckSender, Socket};
@@ -52,7 +83,8 @@ pub use socketio_proto::Binary;
 #[non_exhaustive]
 pub struct ClientOptions {
     /// The Engine.IO layer: transports, upgrade, path (default `/socket.io/`),
-    /// query, headers.
+    /// query, headers, and with the `tls` feature the roots `https://`
+    /// trusts (`engine.tls`).
     pub engine: engineio::client::ClientOptions,
     /// Reconnect when the connection is lost. Default true.
     pub reconnection: bool,

@@ -70,8 +70,8 @@ impl std::fmt::Debug for Manager {
 }
 
 impl Manager {
-    /// Starts connecting to `url` (`http://host:port`). Must be called on a
-    /// tokio runtime.
+    /// Starts connecting to `url` (`http://host:port`, or `https://` with
+    /// the `tls` feature). Must be called on a tokio runtime.
     pub fn new(url: &str, options: ClientOptions) -> Manager {
         let (tx, rx) = mpsc::channel(options.max_buffered.max(1));
         let shared = Arc::new(ManagerShared {

@@ -2,3 +2,4 @@
 
 mod backoff;
 mod ours;
+mod tls;
