@@ -16,12 +16,18 @@
 //!
 //! With the `server` feature (on by default), [`server::Server`] serves
 //! sessions on its own HTTP/1.1 listener (httparse), over long-polling and
-//! WebSocket (ws-frame), one task per session.
+//! WebSocket (ws-frame), one task per session. Features:
+//!
+//! - `hyper`: the same server as a tower `Service`/`Layer`
+//!   ([`server::EngineIoLayer`]) for hyper 1.x and axum 0.8;
+//! - `axum`: with `hyper`, the peer address from axum's `ConnectInfo`;
+//! - `tls`: `https://`/`wss://` in the client (rustls, webpki roots by
+//!   default) and [`server::listen_tls`].
 //!
 //! # What it does not do
 //!
 //! The core has no sockets, no HTTP and no clock. There is no Socket.IO
-//! here, and no TLS (put a TLS terminator in front).
+//! here.
 //!
 //! # Example
 //!
@@ -42,7 +48,12 @@
 // The crate docs link to the tokio adapters; without their feature those
 // links have nothing to point at.
 #![cfg_attr(
-    not(all(feature = "server", feature = "client")),
+    not(all(
+        feature = "server",
+        feature = "client",
+        feature = "hyper",
+        feature = "tls"
+    )),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
