@@ -13,4 +13,5 @@ mod socketio_cases;
 mod socketio_client;
 mod socketio_client_cases;
 mod socketio_parser;
+mod tls_clients;
 mod ws;
