@@ -75,6 +75,52 @@ async fn node_client_against_axum_mount_with_upgrade() {
     mounted("polling,websocket").await;
 }
 
+/// Mounted, CORS may be left to tower-http's `CorsLayer` around the whole
+/// app (the server's own `cors` left `None`): the layer answers preflights
+/// and adds its headers to Socket.IO's answers too.
+#[tokio::test]
+async fn under_tower_http_cors_layer() {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let server = Server::new(ServerOptions::default());
+    let app = axum::Router::new()
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .layer(server.layer())
+        .layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(["https://app.test".parse().unwrap()]))
+                .allow_credentials(true),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let ask = |method: &str| {
+        format!(
+            "{method} /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\
+Origin: https://app.test\r\nAccess-Control-Request-Method: GET\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let send = |req: String| async move {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        tcp.read_to_string(&mut out).await.unwrap();
+        out.to_lowercase()
+    };
+    let preflight = send(ask("OPTIONS")).await;
+    assert!(preflight.starts_with("http/1.1 200"), "{preflight}");
+    assert!(
+        preflight.contains("access-control-allow-origin: https://app.test"),
+        "{preflight}"
+    );
+    let open = send(ask("GET")).await;
+    assert!(open.contains("\r\n\r\n0{\"sid\":"), "{open}");
+    assert!(
+        open.contains("access-control-allow-origin: https://app.test")
+            && open.contains("access-control-allow-credentials: true"),
+        "{open}"
+    );
+}
+
 /// A self-signed certificate for `localhost` and `127.0.0.1`, made now,
 /// written to a fresh directory: (certificate path, key path).
 pub(crate) fn test_certificate(tag: &str) -> (PathBuf, PathBuf) {
@@ -166,6 +212,13 @@ async fn shutdown_case<F: std::future::Future<Output = usize>>(
 ) {
     let (tx, mut reasons) = tokio::sync::mpsc::unbounded_channel();
     server.of("/").on_connect(move |socket| {
+        // The peer's real address, in both front doors (mounted: axum's
+        // ConnectInfo, read with the `axum` feature).
+        let address = socket.handshake().address;
+        assert!(
+            address.ip().is_loopback() && address.port() != 0,
+            "{address}"
+        );
         let tx = tx.clone();
         socket.on_disconnect(move |_, reason| {
             let _ = tx.send(reason);
