@@ -1,7 +1,8 @@
 //! The heartbeat, for both sides of a session.
 //!
 //! The server pings every `interval` and expects the pong within `timeout`
-//! of when the ping was due; the client expects each ping within
+//! of when the ping left (never earlier than when it was due; see
+//! [`Heartbeat::handle_timeout`]); the client expects each ping within
 //! `interval + timeout` of the previous one (or of the handshake). One type
 //! with a [`Side`], as the two sessions share it.
 
@@ -64,16 +65,24 @@ impl Heartbeat {
         }
     }
 
-    /// What is due at `now`. A server ping that is late does not stretch
-    /// the pong's deadline: it counts from when the ping was due, as the
-    /// client was told.
-    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Option<Beat> {
+    /// What is due at `now`. `leaves_now`: a ping made now goes straight
+    /// out (a WebSocket, or a GET waiting or arriving to carry it).
+    ///
+    /// Its pong is then due `timeout` after now, as the official server's
+    /// timer starts when the ping is sent: a server that was busy and pinged
+    /// late still gives the client its whole `timeout`. A ping that must
+    /// wait for the client's next GET counts from when it was due, so a
+    /// client that stops polling is let go on time; and one whose deadline
+    /// has passed before it could leave at all expires at once.
+    pub(crate) fn handle_timeout(&mut self, now: Instant, leaves_now: bool) -> Option<Beat> {
         match self.side {
             Side::Server => {
                 let mut beat = None;
                 if let Some(due) = self.next.filter(|&t| now >= t) {
                     self.next = None;
-                    self.pong_due = Some(due + self.timeout);
+                    let late = now >= due + self.timeout;
+                    let from = if leaves_now && !late { now } else { due };
+                    self.pong_due = Some(from + self.timeout);
                     beat = Some(Beat::Ping);
                 }
                 if self.pong_due.is_some_and(|d| now >= d) {
@@ -105,23 +114,44 @@ mod tests {
     const T: Duration = Duration::from_millis(200);
 
     #[test]
-    fn the_server_pings_and_waits_from_when_the_ping_was_due() {
+    fn a_ping_that_waits_for_a_get_counts_from_when_it_was_due() {
         let t0 = Instant::now();
         let mut h = Heartbeat::new(Side::Server, I, T, t0);
         assert_eq!(h.deadline(), Some(t0 + I));
-        assert_eq!(h.handle_timeout(t0 + I - T), None);
-        // 150 ms late: the pong is still due at I + T.
-        assert_eq!(h.handle_timeout(t0 + I + T / 2), Some(Beat::Ping));
+        assert_eq!(h.handle_timeout(t0 + I - T, false), None);
+        // 100 ms late, and no GET to carry it: the pong is still due at I + T.
+        assert_eq!(h.handle_timeout(t0 + I + T / 2, false), Some(Beat::Ping));
         assert_eq!(h.deadline(), Some(t0 + I + T));
-        assert_eq!(h.handle_timeout(t0 + I + T), Some(Beat::Expired));
+        assert_eq!(h.handle_timeout(t0 + I + T, false), Some(Beat::Expired));
         // A pong in time restarts the interval.
         let mut h = Heartbeat::new(Side::Server, I, T, t0);
-        assert_eq!(h.handle_timeout(t0 + I), Some(Beat::Ping));
+        assert_eq!(h.handle_timeout(t0 + I, false), Some(Beat::Ping));
         h.handle_beat(t0 + I + T / 2);
         assert_eq!(h.deadline(), Some(t0 + I + T / 2 + I));
-        // A tick long past both deadlines expires at once.
+    }
+
+    #[test]
+    fn a_ping_that_leaves_late_gives_the_client_its_whole_timeout() {
+        let t0 = Instant::now();
         let mut h = Heartbeat::new(Side::Server, I, T, t0);
-        assert_eq!(h.handle_timeout(t0 + I + T), Some(Beat::Expired));
+        // The server was busy: the ping leaves 100 ms after it was due.
+        let sent = t0 + I + T / 2;
+        assert_eq!(h.handle_timeout(sent, true), Some(Beat::Ping));
+        assert_eq!(h.deadline(), Some(sent + T));
+        assert_eq!(h.handle_timeout(t0 + I + T, true), None);
+        assert_eq!(h.handle_timeout(sent + T, true), Some(Beat::Expired));
+    }
+
+    #[test]
+    fn a_ping_past_its_whole_deadline_expires_at_once() {
+        let t0 = Instant::now();
+        for leaves_now in [false, true] {
+            let mut h = Heartbeat::new(Side::Server, I, T, t0);
+            assert_eq!(
+                h.handle_timeout(t0 + I + T, leaves_now),
+                Some(Beat::Expired)
+            );
+        }
     }
 
     #[test]
@@ -129,12 +159,15 @@ mod tests {
         let t0 = Instant::now();
         let mut h = Heartbeat::new(Side::Client, I, T, t0);
         assert_eq!(
-            h.handle_timeout(t0 + I + T - Duration::from_millis(1)),
+            h.handle_timeout(t0 + I + T - Duration::from_millis(1), false),
             None
         );
         h.handle_beat(t0 + I);
-        assert_eq!(h.handle_timeout(t0 + I + T), None);
-        assert_eq!(h.handle_timeout(t0 + I + I + T), Some(Beat::Expired));
+        assert_eq!(h.handle_timeout(t0 + I + T, false), None);
+        assert_eq!(
+            h.handle_timeout(t0 + I + I + T, false),
+            Some(Beat::Expired)
+        );
         h.stop();
         assert_eq!(h.deadline(), None);
     }

@@ -259,7 +259,9 @@ impl ServerSession {
 
     /// A GET on the polling transport. `Err` is answered with 400.
     pub fn handle_poll(&mut self, now: Instant) -> Result<(), RequestError> {
-        self.handle_timeout(now);
+        // A ping made now rides on this GET.
+        let carrier = matches!(self.phase, Phase::Polling { .. }) && !self.get_waiting;
+        self.run_timers(now, carrier);
         match &self.phase {
             Phase::Lingering { answer, .. } if !self.get_waiting => {
                 // The GET the last packet waited for.
@@ -410,11 +412,22 @@ impl ServerSession {
     /// let a lingering session go. Every other input carrying `now` runs
     /// this first.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.run_timers(now, false);
+    }
+
+    /// [`handle_timeout`](Self::handle_timeout); `get_coming`: a GET is
+    /// about to wait, so a ping made now leaves at once.
+    fn run_timers(&mut self, now: Instant, get_coming: bool) {
+        let leaves_now = match self.phase {
+            Phase::WebSocket => true,
+            Phase::Polling { .. } => self.get_waiting || get_coming,
+            _ => false,
+        };
         match self.phase {
             Phase::Lingering { until, .. } if now >= until => self.phase = Phase::Finished,
             Phase::Lingering { .. } | Phase::Finished => {}
             _ => {
-                match self.heartbeat.handle_timeout(now) {
+                match self.heartbeat.handle_timeout(now, leaves_now) {
                     Some(Beat::Ping) => self.push(Packet::Ping(Default::default())),
                     Some(Beat::Expired) => return self.end(CloseReason::PingTimeout, None),
                     None => {}
