@@ -13,7 +13,12 @@
 //!
 //! ```sh
 //! cargo run -p socketio-server --example axum_app [ADDR]   # default 127.0.0.1:3000
+//! cargo run -p socketio-server --example axum_app -- [ADDR] --heartbeat 25000,20000
 //! ```
+//!
+//! `--heartbeat INTERVAL_MS,TIMEOUT_MS` replaces the suite's 300/200 ms
+//! (tight for a browser on a busy machine) with another heartbeat, such as
+//! the official default 25 s / 20 s.
 //!
 //! Ctrl-C shuts down gracefully: clients are told and reconnect.
 
@@ -100,15 +105,37 @@ fn browser_client() -> std::io::Result<Vec<u8>> {
     std::fs::read(file)
 }
 
+/// `[ADDR] [--heartbeat INTERVAL_MS,TIMEOUT_MS]`
+fn args() -> (String, (u64, u64)) {
+    let usage = || -> ! {
+        eprintln!("usage: axum_app [ADDR] [--heartbeat INTERVAL_MS,TIMEOUT_MS]");
+        std::process::exit(2)
+    };
+    let (mut addr, mut heartbeat) = ("127.0.0.1:3000".to_owned(), (300, 200));
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--heartbeat" {
+            let value = args.next().unwrap_or_else(|| usage());
+            let parsed = value
+                .split_once(',')
+                .and_then(|(i, t)| Some((i.parse().ok()?, t.parse().ok()?)));
+            heartbeat = parsed.unwrap_or_else(|| usage());
+        } else if a.starts_with('-') {
+            usage()
+        } else {
+            addr = a;
+        }
+    }
+    (addr, heartbeat)
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:3000".into());
+    let (addr, (interval, timeout)) = args();
 
     let mut options = ServerOptions::default();
-    options.engine.session.ping_interval = Duration::from_millis(300);
-    options.engine.session.ping_timeout = Duration::from_millis(200);
+    options.engine.session.ping_interval = Duration::from_millis(interval);
+    options.engine.session.ping_timeout = Duration::from_millis(timeout);
     options.engine.session.max_payload = 1_000_000;
     options.engine.cors = Some(engineio::server::Cors::any());
     options.connect_timeout = Duration::from_millis(1000);
