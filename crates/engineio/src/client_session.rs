@@ -273,7 +273,10 @@ impl ClientSession {
 
     /// Timers: the server's pings must keep coming.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let beat = self.heartbeat.as_mut().and_then(|h| h.handle_timeout(now, false));
+        let beat = self
+            .heartbeat
+            .as_mut()
+            .and_then(|h| h.handle_timeout(now, false));
         if !self.closed && beat == Some(Beat::Expired) {
             self.end(CloseReason::PingTimeout);
         }

@@ -164,10 +164,7 @@ mod tests {
         );
         h.handle_beat(t0 + I);
         assert_eq!(h.handle_timeout(t0 + I + T, false), None);
-        assert_eq!(
-            h.handle_timeout(t0 + I + I + T, false),
-            Some(Beat::Expired)
-        );
+        assert_eq!(h.handle_timeout(t0 + I + I + T, false), Some(Beat::Expired));
         h.stop();
         assert_eq!(h.deadline(), None);
     }
