@@ -242,6 +242,9 @@ async fn our_server_broadcast_with_acks_to_node_clients() {
         .await
         .unwrap();
     let waited = asked.elapsed();
+    // One node: no other node's answers; c stayed silent.
+    assert!(answers.remote.is_empty() && !answers.complete);
+    let answers = answers.local;
     let by_name = |name: usize| {
         let (_, r) = answers.iter().find(|(s, _)| s.id() == ids[name]).unwrap();
         match r {

@@ -66,7 +66,7 @@ fn chat(socket: &Socket) {
                 }
             }
             socket.join(&room);
-            let members = socket.ns().to(&room).fetch_sockets().len();
+            let members = socket.ns().to(&room).sockets().len();
             let _ = socket
                 .ns()
                 .to(&room)

@@ -55,7 +55,7 @@ async fn chat_server(addr: &str) -> std::io::Result<Server> {
             let nick = s.get::<Nick>().map(|n| n.0).unwrap_or_default();
             let _ = s.to(&room).emit("joined", &(&nick, &room));
             if let Some(ack) = ack {
-                let members = s.ns().to(&room).fetch_sockets().len();
+                let members = s.ns().to(&room).sockets().len();
                 let _ = ack.send(&(members,));
             }
         });

@@ -1,13 +1,19 @@
-//! Room membership, behind a trait: the seam where several server nodes will
-//! share rooms and broadcasts.
+//! Room membership and the other nodes, behind a trait: the seam where
+//! several server nodes share rooms, broadcasts and requests.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use serde_json::Value;
 use socketio_proto::Packet;
 
+use crate::cluster::{
+    AdapterError, BoxFuture, LocalNamespace, RemoteAcks, ServerSideAnswers, SocketData,
+};
+
 /// Which sockets a broadcast is for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BroadcastOptions {
     /// The sockets in any of these rooms; every socket when empty.
@@ -18,15 +24,21 @@ pub struct BroadcastOptions {
     pub volatile: bool,
     /// Only this node's sockets.
     pub local: bool,
+    /// Other flags from another node (`compress`, `timeout`,
+    /// `expectSingleResponse`, ...), passed on unchanged.
+    pub flags: serde_json::Map<String, Value>,
 }
 
-/// Where a namespace keeps which socket is in which room.
+/// Where a namespace keeps which socket is in which room, and how it
+/// reaches the other nodes of a cluster.
 ///
 /// Every socket is in the room named by its id from its connection on. The
-/// namespace calls [`broadcast`](Self::broadcast) before delivering a
-/// broadcast to this node's sockets: an adapter for several nodes forwards it
-/// to its peers there (unless `opts.local`), and answers
-/// [`sockets`](Self::sockets) for this node.
+/// membership methods answer for this node. The cluster methods (all with
+/// single-node defaults, so the in-memory adapter costs nothing for them)
+/// forward what the namespace does to the other nodes: the namespace applies
+/// it here itself, and calls them only when an operation is not `local`.
+/// What other nodes ask of this one, an adapter applies through the
+/// [`LocalNamespace`] it is given in [`init`](Self::init).
 pub trait Adapter: Send + Sync + 'static {
     /// `sid` joins `rooms`.
     fn add_all(&self, sid: &str, rooms: &[&str]);
@@ -38,10 +50,95 @@ pub trait Adapter: Send + Sync + 'static {
     fn sockets(&self, opts: &BroadcastOptions) -> Vec<String>;
     /// The rooms `sid` is in.
     fn socket_rooms(&self, sid: &str) -> Vec<String>;
-    /// A broadcast is being sent; the in-memory adapter has no one to tell.
+    /// Every room with a socket of this node in it (socket ids included).
+    fn rooms(&self) -> Vec<String>;
+
+    /// The namespace is made: `local` is how requests from other nodes
+    /// reach it. Called once, before any other cluster method.
+    fn init(&self, local: LocalNamespace) {
+        let _ = local;
+    }
+
+    /// A broadcast is being sent: forward it to the other nodes.
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
         let _ = (packet, opts);
     }
+
+    /// A broadcast with acks is being sent: forward it, and report what
+    /// the other nodes' sockets answer within `timeout`. `None`: no other
+    /// node.
+    fn broadcast_with_ack(
+        &self,
+        packet: &Packet,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> Option<RemoteAcks> {
+        let _ = (packet, opts, timeout);
+        None
+    }
+
+    /// The sockets `opts` selects on other nodes join `rooms`.
+    fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
+        let _ = (opts, rooms);
+    }
+
+    /// The sockets `opts` selects on other nodes leave `rooms`.
+    fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
+        let _ = (opts, rooms);
+    }
+
+    /// The sockets `opts` selects on other nodes are disconnected (`close`:
+    /// their whole connection).
+    fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
+        let _ = (opts, close);
+    }
+
+    /// The sockets `opts` selects on other nodes, within `timeout`.
+    fn fetch_sockets(
+        &self,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<Result<Vec<SocketData>, AdapterError>> {
+        let _ = (opts, timeout);
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// An event for the other nodes' server-side handlers (`[event,
+    /// ...args]`), without acks.
+    fn server_side_emit(&self, packet: &Packet) {
+        let _ = packet;
+    }
+
+    /// An event for the other nodes' server-side handlers; each node's
+    /// answer (the first argument of its ack) within `timeout`. On a
+    /// timeout, the error and the answers that came.
+    fn server_side_emit_with_ack(
+        &self,
+        packet: &Packet,
+        timeout: Duration,
+    ) -> BoxFuture<ServerSideAnswers> {
+        let _ = (packet, timeout);
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// The rooms of the other nodes, within `timeout`.
+    fn all_rooms(&self, timeout: Duration) -> BoxFuture<Result<HashSet<String>, AdapterError>> {
+        let _ = timeout;
+        Box::pin(std::future::ready(Ok(HashSet::new())))
+    }
+
+    /// How many nodes serve this namespace, this one included.
+    fn server_count(&self) -> BoxFuture<usize> {
+        Box::pin(std::future::ready(1))
+    }
+
+    /// This node's id in the cluster (empty for a single node).
+    fn uid(&self) -> &str {
+        ""
+    }
+
+    /// The server is shutting down: leave the cluster.
+    fn close(&self) {}
 }
 
 /// Makes the adapter of each namespace, from its name.
@@ -130,6 +227,10 @@ impl Adapter for InMemoryAdapter {
             .get(sid)
             .map(|r| r.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    fn rooms(&self) -> Vec<String> {
+        self.state().members.keys().cloned().collect()
     }
 }
 

@@ -90,6 +90,7 @@ impl Conn {
             auth: p.raw_data().cloned(),
             request: self.request.clone(),
             address: self.remote,
+            issued: std::time::SystemTime::now(),
         };
         let mut data = http::Extensions::new();
         if let Err(e) = ns.check(&handshake, &mut data) {

@@ -53,6 +53,7 @@
 //! ```
 
 mod adapter;
+mod cluster;
 mod command;
 mod conn;
 mod error;
@@ -70,6 +71,10 @@ use socketio_proto::DecoderConfig;
 use tokio::net::ToSocketAddrs;
 
 pub use adapter::{Adapter, AdapterFactory, BroadcastOptions, InMemoryAdapter};
+pub use cluster::{
+    AdapterError, BoxFuture, BroadcastAcks, LocalNamespace, RemoteAck, RemoteAcks, RemoteSocket,
+    ServerSideAck, ServerSideAnswers, SocketData,
+};
 pub use error::{AckError, ConnectError, DisconnectReason, EmitError};
 pub use handshake::Handshake;
 pub use namespace::{Broadcast, Namespace};

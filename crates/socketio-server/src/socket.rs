@@ -44,6 +44,8 @@ struct SocketInner {
     connected: AtomicBool,
     slow_client: SlowClient,
     data: Mutex<http::Extensions>,
+    /// `socket.data`: what other nodes see of it.
+    json_data: Mutex<Option<serde_json::Value>>,
     any_outgoing: Mutex<Vec<AnyFn>>,
 }
 
@@ -123,6 +125,29 @@ impl Socket {
     /// Removes the value of type `T`.
     pub fn remove<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
         lock(&self.0.data).remove::<T>()
+    }
+
+    /// Sets `socket.data`: a value every node sees in
+    /// [`fetch_sockets`](crate::Broadcast::fetch_sockets) (the typed values
+    /// of [`insert`](Self::insert) stay on this node).
+    pub fn set_data<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
+        *lock(&self.0.json_data) = Some(serde_json::to_value(value)?);
+        Ok(())
+    }
+
+    /// `socket.data`, as set with [`set_data`](Self::set_data).
+    pub fn data(&self) -> Option<serde_json::Value> {
+        lock(&self.0.json_data).clone()
+    }
+
+    /// The socket as any node describes it in `fetchSockets`.
+    pub fn describe(&self) -> crate::SocketData {
+        crate::SocketData {
+            id: self.id().to_owned(),
+            handshake: self.0.handshake.to_json(),
+            rooms: self.rooms(),
+            data: self.data(),
+        }
     }
 
     /// Called for every incoming event, before its own handler (`onAny`).
@@ -260,6 +285,7 @@ impl Socket {
             connected: AtomicBool::new(true),
             slow_client,
             data: Mutex::new(data),
+            json_data: Mutex::new(None),
             any_outgoing: Mutex::new(Vec::new()),
         }))
     }

@@ -45,6 +45,12 @@ pub use service::{Io, Listening, Service, listen, serve};
 
 use service::BoxIo;
 
+/// In the extensions of every request that came over TLS to the embedded
+/// listener ([`listen_tls`], [`Service::serve_tls_io`]): what the official
+/// server calls `secure`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Secure;
+
 /// What a session's queue carries: requests from its HTTP connections, and
 /// the application's commands.
 enum Cmd<C> {

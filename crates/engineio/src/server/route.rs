@@ -273,6 +273,7 @@ pub(super) async fn serve_connection<H: Handler>(
     shared: Arc<Shared<H>>,
     mut io: BoxIo,
     remote: SocketAddr,
+    secure: bool,
 ) {
     let mut buf = BytesMut::with_capacity(4096);
     let max_body = shared.options.session.max_payload;
@@ -302,7 +303,11 @@ pub(super) async fn serve_connection<H: Handler>(
                 }
             };
         let keep = http::keep_alive(&req.head);
-        let resp = match answer(&shared, req.head, req.body, remote).await {
+        let mut head = req.head;
+        if secure {
+            head.extensions_mut().insert(super::Secure);
+        }
+        let resp = match answer(&shared, head, req.body, remote).await {
             Answer::Now(resp) => resp,
             Answer::Wait(resp) => {
                 // Wait for the answer, noticing a client that goes away

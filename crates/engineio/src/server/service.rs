@@ -105,7 +105,8 @@ pub(super) type BoxIo = Box<dyn Io>;
 
 /// What [`Service`] needs of a server, whatever its handler type.
 pub(super) trait Serve: Send + Sync {
-    fn serve_io(self: Arc<Self>, io: BoxIo, remote: SocketAddr);
+    /// `secure`: the connection is TLS; its requests carry [`Secure`](super::Secure).
+    fn serve_io(self: Arc<Self>, io: BoxIo, remote: SocketAddr, secure: bool);
     /// Answers one request read by another front door (hyper).
     #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
     fn answer(
@@ -121,8 +122,8 @@ pub(super) trait Serve: Send + Sync {
 }
 
 impl<H: Handler> Serve for Shared<H> {
-    fn serve_io(self: Arc<Self>, io: BoxIo, remote: SocketAddr) {
-        tokio::spawn(super::route::serve_connection(self, io, remote));
+    fn serve_io(self: Arc<Self>, io: BoxIo, remote: SocketAddr, secure: bool) {
+        tokio::spawn(super::route::serve_connection(self, io, remote, secure));
     }
 
     fn answer(
@@ -188,7 +189,13 @@ impl Service {
     /// Serves one connection (HTTP/1.1, possibly upgraded to WebSocket) on
     /// its own task.
     pub fn serve_io(&self, io: impl Io, remote: SocketAddr) {
-        self.shared.clone().serve_io(Box::new(io), remote)
+        self.shared.clone().serve_io(Box::new(io), remote, false)
+    }
+
+    /// [`serve_io`](Self::serve_io) for a connection that is TLS: its
+    /// requests carry the [`Secure`](super::Secure) extension.
+    pub fn serve_tls_io(&self, io: impl Io, remote: SocketAddr) {
+        self.shared.clone().serve_io(Box::new(io), remote, true)
     }
 
     /// How many sessions are open now.
@@ -299,7 +306,7 @@ pub fn listen_tls(
         let (acceptor, service) = (acceptor.clone(), accepting.clone());
         tokio::spawn(async move {
             if let Ok(Ok(tls)) = tokio::time::timeout(limit, acceptor.accept(tcp)).await {
-                service.serve_io(tls, remote);
+                service.serve_tls_io(tls, remote);
             }
         });
     })

@@ -107,7 +107,7 @@ async fn churn_leaves_nothing_behind() {
 
     assert_eq!(server.connection_count(), 0);
     assert!(server.of("/").sockets().is_empty());
-    assert!(server.of("/").to("room").fetch_sockets().is_empty());
+    assert!(server.of("/").to("room").sockets().is_empty());
     // Every task has ended: sessions, handlers, timers.
     assert_eq!(tasks_after, 0, "tasks: {tasks_before} -> {tasks_after}");
     // A leak of even 1 KiB per cycle would show as 3 MB.

@@ -143,6 +143,9 @@ async fn broadcast_collects_acks_and_times_out_the_silent() {
     let results = asking.await.unwrap();
     // The silent one was waited for, the whole timeout.
     assert!(asked.elapsed() >= Duration::from_millis(300));
+    assert!(!results.complete);
+    assert!(results.remote.is_empty());
+    let results = results.local;
     assert_eq!(results.len(), 2);
     let answered: Vec<_> = results
         .iter()
@@ -187,11 +190,47 @@ async fn room_operations_on_many_sockets() {
     let (mut b, reply) = client(&addr, "40").await;
     let b_id = sid(&reply);
     let ns = server.of("/");
-    assert_eq!(ns.broadcast().fetch_sockets().len(), 2);
+    assert_eq!(ns.broadcast().sockets().len(), 2);
+    let fetched = ns
+        .broadcast()
+        .fetch_sockets(Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(fetched.len(), 2);
     ns.broadcast().sockets_join("everyone");
-    assert_eq!(ns.to("everyone").fetch_sockets().len(), 2);
+    assert_eq!(ns.to("everyone").sockets().len(), 2);
     // Every socket is in the room of its own id.
-    assert_eq!(ns.to(&a_id).fetch_sockets().len(), 1);
+    assert_eq!(ns.to(&a_id).sockets().len(), 1);
+    // As every node describes a socket: its handshake, rooms and data.
+    ns.socket(&a_id)
+        .unwrap()
+        .set_data(&serde_json::json!({"user": "ann"}))
+        .unwrap();
+    let fetched = &ns
+        .to(&a_id)
+        .fetch_sockets(Duration::from_secs(1))
+        .await
+        .unwrap()[0];
+    assert_eq!(fetched.id(), a_id);
+    assert_eq!(fetched.data(), Some(&serde_json::json!({"user": "ann"})));
+    let mut rooms = fetched.rooms().to_vec();
+    rooms.sort();
+    let mut want = vec![a_id.clone(), "everyone".to_owned()];
+    want.sort();
+    assert_eq!(rooms, want);
+    let hs = fetched.handshake();
+    assert_eq!(hs["address"], "127.0.0.1");
+    assert_eq!(hs["secure"], false);
+    assert_eq!(hs["query"]["EIO"], "4");
+    assert_eq!(hs["auth"], serde_json::json!({}));
+    assert!(hs["url"].as_str().unwrap().starts_with("/socket.io/?"));
+    assert!(hs["issued"].as_u64().unwrap() > 1_700_000_000_000);
+    assert!(
+        hs["time"]
+            .as_str()
+            .unwrap()
+            .ends_with("GMT+0000 (Coordinated Universal Time)")
+    );
     assert_eq!(
         ns.to("everyone")
             .except(&a_id)
@@ -204,7 +243,7 @@ async fn room_operations_on_many_sockets() {
     assert_eq!(recv(&mut a).await, r#"42["all",1]"#);
     assert_eq!(recv(&mut b).await, r#"42["all",1]"#);
     ns.broadcast().sockets_leave("everyone");
-    assert_eq!(ns.to("everyone").fetch_sockets().len(), 0);
+    assert_eq!(ns.to("everyone").sockets().len(), 0);
     ns.broadcast().disconnect();
     assert_eq!(recv(&mut a).await, "41");
     assert_eq!(recv(&mut b).await, "41");
@@ -333,7 +372,8 @@ async fn a_socket_leaves_itself_out_of_its_broadcasts_the_server_does_not() {
 }
 
 /// The adapter seam: a custom adapter keeps the rooms and hears every
-/// broadcast (where a multi-node adapter would forward it).
+/// broadcast that is not local (where a multi-node adapter would forward
+/// it).
 #[tokio::test]
 async fn a_custom_adapter_sees_rooms_and_broadcasts() {
     use socketio_server::{Adapter, BroadcastOptions, InMemoryAdapter};
@@ -358,6 +398,9 @@ async fn a_custom_adapter_sees_rooms_and_broadcasts() {
         }
         fn socket_rooms(&self, sid: &str) -> Vec<String> {
             self.rooms.socket_rooms(sid)
+        }
+        fn rooms(&self) -> Vec<String> {
+            self.rooms.rooms()
         }
         fn broadcast(&self, packet: &socketio_proto::Packet, opts: &BroadcastOptions) {
             let line = format!(
@@ -388,10 +431,7 @@ async fn a_custom_adapter_sees_rooms_and_broadcasts() {
     assert_eq!(recv(&mut ws).await, r#"42["local-only"]"#);
     assert_eq!(
         *recording.log.lock().unwrap(),
-        [
-            r#"headline to ["news"] local=false"#,
-            "local-only to [] local=true"
-        ]
+        [r#"headline to ["news"] local=false"#]
     );
 }
 
