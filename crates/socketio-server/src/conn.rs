@@ -121,10 +121,17 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        // `on_close` finished every socket, unless it was cut short: then
-        // their waits for acks have no timer left, and end here.
-        for s in self.sockets.values() {
+        // `on_close` finished every socket, unless it was cut short (a
+        // shutdown's deadline aborted the session, a handler panicked): then
+        // they leave their namespace and rooms here, and hear why.
+        let reason = if self.registry.is_shutting_down() {
+            DisconnectReason::ServerShuttingDown
+        } else {
+            DisconnectReason::ForcedClose
+        };
+        for (_, s) in self.sockets.drain() {
             s.end_ack_waits();
+            s.finish(reason);
         }
     }
 }

@@ -285,11 +285,12 @@ impl Server {
 
     /// Stops listening and closes every connection at once (`io.close()`):
     /// sockets disconnect with "server shutting down", and clients see
-    /// their transport close (and reconnect, as after Node's `io.close()`).
+    /// their transport close (and reconnect, as after Node's `io.close()`,
+    /// to another node: new sessions are refused with 503 from now on).
     pub fn close(self) {
         self.registry.begin_shutdown();
         *self.listening() = None;
-        self.service.close_all();
+        self.service.begin_shutdown();
     }
 
     /// A graceful shutdown, for the embedded listener and a hyper/axum mount

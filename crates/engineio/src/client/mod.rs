@@ -222,6 +222,8 @@ struct Target {
     tls: Option<ClientTls>,
     /// Path and fixed query, ending in `&` or `?` ready for more.
     base: String,
+    /// How long dialing (TCP and TLS) may take: `ClientOptions::http.timeout`.
+    dial_timeout: std::time::Duration,
 }
 
 impl Target {
@@ -249,11 +251,21 @@ impl Target {
             #[cfg(feature = "tls")]
             tls: secure.then(|| options.tls.clone().unwrap_or_default()),
             base,
+            dial_timeout: options.http.timeout,
         })
     }
 
-    /// A new connection to the server: TCP, then TLS if the URL asks for it.
+    /// A new connection to the server: TCP, then TLS if the URL asks for
+    /// it, within the dial timeout (a server that stalls a TLS handshake
+    /// must not hold a request or the upgrade's probe forever).
     async fn dial(&self) -> Result<Io, TransportError> {
+        let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut).into();
+        tokio::time::timeout(self.dial_timeout, self.dial_now())
+            .await
+            .unwrap_or_else(|_| Err(timed_out()))
+    }
+
+    async fn dial_now(&self) -> Result<Io, TransportError> {
         let tcp = TcpStream::connect(&self.authority).await?;
         let _ = tcp.set_nodelay(true);
         #[cfg(feature = "tls")]

@@ -122,6 +122,23 @@ async fn bounded<F: Future<Output = ()>>(limit: std::time::Duration, call: F) ->
     within(limit, std::pin::pin!(call)).await.is_some()
 }
 
+/// Unregisters a session when its task ends, however it ends: its queue
+/// refuses more and drops what waits (answering those senders), and a
+/// shutdown waiting on it hears of it. Also when the task is aborted (a
+/// shutdown's deadline) or a handler panics.
+struct Ending<H: Handler> {
+    shared: Arc<Shared<H>>,
+    cmds: Arc<Queue<Cmd<H::Command>>>,
+    sid: String,
+}
+
+impl<H: Handler> Drop for Ending<H> {
+    fn drop(&mut self) {
+        self.cmds.close();
+        self.shared.ended(&self.sid);
+    }
+}
+
 pub(super) async fn run_session<H: Handler>(
     shared: Arc<Shared<H>>,
     mut s: ServerSession,
@@ -130,6 +147,11 @@ pub(super) async fn run_session<H: Handler>(
     handler: H,
 ) {
     use futures_util::SinkExt;
+    let _ending = Ending {
+        shared: shared.clone(),
+        cmds: cmds.clone(),
+        sid: s.sid().to_owned(),
+    };
     let limit = shared.options.handler_timeout;
     let mut h = Bounded { handler, limit };
     let mut ws = ws.map(Box::new);
@@ -305,12 +327,10 @@ pub(super) async fn run_session<H: Handler>(
             }
         }
     }
-    cmds.close();
     // A poll that was never answered gets a 400, not a hang.
     if let Some(tx) = pending_poll.take() {
         let _ = tx.send(Err(RequestError::Closed));
     }
-    shared.ended(s.sid());
 }
 
 /// Before a request decides something during an upgrade, takes what the

@@ -12,7 +12,12 @@
 //!
 //! hyper must serve connections with upgrades on
 //! (`hyper::server::conn::http1::Builder::serve_connection(..).with_upgrades()`;
-//! `axum::serve` does). The peer address comes from a `SocketAddr` in the
+//! `axum::serve` does). What happens before a request reaches the service
+//! is hyper's: the limits on request heads, and their read timeout (give
+//! hyper a timer, `hyper_util::rt::TokioTimer`, for its
+//! `header_read_timeout` to apply), are set on hyper's builder, not by
+//! `ServerOptions::http`. WebSocket over HTTP/2 (RFC 8441 extended CONNECT)
+//! is not served: clients use HTTP/1.1 for it, as browsers do. The peer address comes from a `SocketAddr` in the
 //! request's extensions, or, with the `axum` feature, from axum's
 //! `ConnectInfo<SocketAddr>` (`into_make_service_with_connect_info`);
 //! without either, sessions see `0.0.0.0:0`.
@@ -129,6 +134,11 @@ where
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, body) = req.into_parts();
     let opts = engine.options();
+    // A body declared larger than the limit is refused before any of it is
+    // read (hyper sends no `100 Continue` for it either).
+    if body.size_hint().lower() > opts.session.max_payload as u64 {
+        return to_http(Response::text(413, "Payload Too Large"));
+    }
     let limited = http_body_util::Limited::new(body, opts.session.max_payload).collect();
     let body = match tokio::time::timeout(opts.request_timeout, limited).await {
         Ok(Ok(collected)) => collected.to_bytes(),

@@ -21,7 +21,8 @@ pub type AllowFuture = Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send>>
 pub type AllowRequest = Arc<dyn Fn(&::http::Request<()>) -> AllowFuture + Send + Sync>;
 
 /// Why [`AllowRequest`] refused a session: the client gets `status` and
-/// `{"code":4,"message":message}`, as the official server answers.
+/// `{"code":4,"message":message}` (the official server always answers
+/// 403 with that body). A `status` outside 400-599 is sent as 403.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
     /// The HTTP status. The official server uses 403.
@@ -152,11 +153,20 @@ impl Cors {
         self
     }
 
+    /// Whether the answer depends on the request's `Origin` (caches must
+    /// then keep one copy per origin: `Vary: Origin`).
+    pub(super) fn varies(&self) -> bool {
+        !matches!(self.origin, CorsOrigin::Any) || self.credentials
+    }
+
     /// The `Access-Control-Allow-Origin` value for a request from `origin`,
     /// or `None` when that origin is not allowed.
     pub(super) fn allow_origin(&self, origin: Option<&str>) -> Option<String> {
         match (&self.origin, origin) {
             (CorsOrigin::Any, Some(o)) if self.credentials => Some(o.to_owned()),
+            // No Origin: not a cross-origin request; `*` with credentials
+            // would be refused by browsers anyway.
+            (CorsOrigin::Any, None) if self.credentials => None,
             (CorsOrigin::Any, _) => Some("*".to_owned()),
             (CorsOrigin::List(l), Some(o)) if l.iter().any(|a| a == o) => Some(o.to_owned()),
             (CorsOrigin::Predicate(f), Some(o)) if f(o) => Some(o.to_owned()),

@@ -55,6 +55,11 @@ impl ErrorCode {
     }
 }
 
+/// The answer to a new session while the server shuts down.
+fn shutting_down() -> Response {
+    Response::text(503, "Server shutting down")
+}
+
 fn error_response(status: u16, code: u8, message: &str) -> Response {
     let body = serde_json::json!({ "code": code, "message": message }).to_string();
     Response::new(status, "application/json", body.into())
@@ -111,10 +116,10 @@ impl CorsHeaders {
             .headers()
             .get(::http::header::ORIGIN)
             .and_then(|o| o.to_str().ok());
+        if cors.varies() {
+            h.push(("Vary", "Origin".to_owned()));
+        }
         if let Some(allow) = cors.allow_origin(origin) {
-            if allow != "*" {
-                h.push(("Vary", "Origin".to_owned()));
-            }
             h.push(("Access-Control-Allow-Origin", allow));
             if cors.credentials {
                 h.push(("Access-Control-Allow-Credentials", "true".to_owned()));
@@ -150,6 +155,11 @@ pub(super) async fn answer<H: Handler>(
         return now(Response::text(404, "Not Found"));
     }
     if head.method() == ::http::Method::OPTIONS {
+        if opts.cors.is_none() {
+            // No CORS configured: a preflight is just a request with a
+            // method no handshake uses, as the official server sees it.
+            return now(ErrorCode::BadHandshakeMethod.response());
+        }
         let mut resp = Response::text(204, Bytes::new());
         resp.headers
             .push(("Access-Control-Allow-Methods", "GET, POST".to_owned()));
@@ -159,7 +169,12 @@ pub(super) async fn answer<H: Handler>(
             .and_then(|h| h.to_str().ok());
         let allowed = match opts.cors.as_ref().and_then(|c| c.allowed_headers.as_ref()) {
             Some(list) => Some(list.join(", ")),
-            None => asked.map(str::to_owned),
+            None => {
+                // Reflected: the answer depends on the request's header.
+                resp.headers
+                    .push(("Vary", "Access-Control-Request-Headers".to_owned()));
+                asked.map(str::to_owned)
+            }
         };
         if let Some(allowed) = allowed {
             resp.headers.push(("Access-Control-Allow-Headers", allowed));
@@ -178,9 +193,19 @@ pub(super) async fn answer<H: Handler>(
     if query(head.uri(), "EIO") != Some("4") {
         return now(ErrorCode::UnsupportedProtocolVersion.response());
     }
+    // A WebSocket request that is not a valid upgrade is refused before
+    // anything else looks at it (allow_request may be costly), with the
+    // official server's "Bad request".
+    let upgrade = match transport {
+        Transport::WebSocket => match UpgradeRequest::check(head.clone()) {
+            Ok(up) => Some(up),
+            Err(_) => return now(ErrorCode::BadRequest.response()),
+        },
+        Transport::Polling => None,
+    };
     let session = match query(head.uri(), "sid") {
-        Some(sid) => match shared.sessions().get(sid) {
-            Some(cmds) => Some(cmds.clone()),
+        Some(sid) => match shared.session(sid) {
+            Some(cmds) => Some(cmds),
             None => return now(ErrorCode::UnknownSid.response()),
         },
         None => {
@@ -188,25 +213,27 @@ pub(super) async fn answer<H: Handler>(
                 return now(ErrorCode::BadHandshakeMethod.response());
             }
             if shared.is_shutting_down() {
-                return now(Response::text(503, "Server shutting down"));
+                return now(shutting_down());
             }
             if let Some(allow) = &opts.allow_request {
                 if let Err(refusal) = allow(&head).await {
+                    // Only an error status may refuse (a 1xx, 2xx or 3xx
+                    // would break the response's framing or meaning).
+                    let status = match refusal.status {
+                        s @ 400..=599 => s,
+                        _ => 403,
+                    };
                     let code = ErrorCode::Forbidden as u8;
-                    return now(error_response(refusal.status, code, &refusal.message));
+                    return now(error_response(status, code, &refusal.message));
                 }
             }
             None
         }
     };
 
-    if transport == Transport::WebSocket {
+    if let Some(up) = upgrade {
         // What the handler learns of the request that opened its session.
         let request = session.is_none().then(|| head.clone());
-        let up = match UpgradeRequest::check(head) {
-            Ok(up) => up,
-            Err(e) => return now(Response::text(e.status(), e.to_string())),
-        };
         let shared = shared.clone();
         let attach = move |io: BoxIo, rest: BytesMut| -> BoxFuture {
             Box::pin(async move {
@@ -217,7 +244,23 @@ pub(super) async fn answer<H: Handler>(
                         let _ = s.push(Cmd::AttachWs(Box::new(ws))).await;
                     }
                     (None, Some(request)) => {
-                        open_session(&shared, Transport::WebSocket, Some(ws), request, remote);
+                        let ws = Some(ws);
+                        if let Err(Some(mut ws)) =
+                            open_session(&shared, Transport::WebSocket, ws, request, remote)
+                        {
+                            // A shutdown began after the request was checked.
+                            use futures_util::SinkExt;
+                            let limit = shared.options.write_timeout;
+                            let away = ws_frame::Message::Close(Some(ws_frame::CloseFrame {
+                                code: ws_frame::CloseCode::GOING_AWAY,
+                                reason: "server shutting down".into(),
+                            }));
+                            let close = async {
+                                let _ = ws.send(away).await;
+                                let _ = ws.close().await;
+                            };
+                            let _ = tokio::time::timeout(limit, close).await;
+                        }
                     }
                     (None, None) => {}
                 }
@@ -231,7 +274,10 @@ pub(super) async fn answer<H: Handler>(
 
     let session = match session {
         Some(s) => s,
-        None => open_session(shared, Transport::Polling, None, head.clone(), remote),
+        None => match open_session(shared, Transport::Polling, None, head.clone(), remote) {
+            Ok(s) => s,
+            Err(_) => return now(shutting_down()),
+        },
     };
     let wait = |fut: Pin<Box<dyn Future<Output = Response> + Send>>| {
         let cors = cors.clone();
@@ -345,19 +391,27 @@ pub(super) async fn serve_connection<H: Handler>(
     }
 }
 
-/// Starts a session task; returns its command channel.
+type SessionQueue<C> = Arc<Queue<Cmd<C>>>;
+
+/// The WebSocket of a session refused by a shutdown, to be closed.
+type Refused = Option<Box<WebSocketStream<BoxIo>>>;
+
+/// Starts a session task; returns its command channel. Refused once a
+/// shutdown has begun: the WebSocket, if any, comes back to be closed.
 fn open_session<H: Handler>(
     shared: &Arc<Shared<H>>,
     transport: Transport,
     ws: Option<WebSocketStream<BoxIo>>,
     request: ::http::Request<()>,
     remote_addr: SocketAddr,
-) -> Arc<Queue<Cmd<H::Command>>> {
+) -> Result<SessionQueue<H::Command>, Refused> {
     let sid = new_sid();
     let cmds = Arc::new(Queue::new(shared.options.command_queue));
+    if !shared.register(&sid, &cmds) {
+        return Err(ws.map(Box::new));
+    }
     let now = Instant::now().into_std();
     let session = ServerSession::new(sid.clone(), shared.options.session.clone(), transport, now);
-    shared.sessions().insert(sid.clone(), cmds.clone());
     let handler = (shared.make)(SessionInfo {
         sid: sid.clone(),
         request,
@@ -375,5 +429,5 @@ fn open_session<H: Handler>(
         handler,
     ));
     shared.started(&sid, task.abort_handle());
-    cmds
+    Ok(cmds)
 }

@@ -24,18 +24,28 @@ type MakeHandler<H> = dyn Fn(SessionInfo<<H as Handler>::Command>) -> H + Send +
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// Open sessions' command queues, by sid.
-type Registry<C> = HashMap<String, Arc<Queue<Cmd<C>>>>;
+/// An open session: its command queue, and its task once spawned (so a
+/// shutdown can end one that overruns it). One map, one lock: a session is
+/// registered, started, ended and dropped under it, so a shutdown sees
+/// each exactly once.
+pub(super) struct Entry<C> {
+    pub(super) cmds: Arc<Queue<Cmd<C>>>,
+    task: Option<AbortHandle>,
+}
+
+/// Open sessions, by sid.
+type Registry<C> = HashMap<String, Entry<C>>;
 
 /// What a server shares between its connections and sessions: options, the
 /// registry of open sessions by sid, and how to make a session's handler.
 pub(super) struct Shared<H: Handler> {
     pub(super) options: ServerOptions,
-    sessions: Mutex<Registry<H::Command>>,
-    /// Each session's task, so a shutdown can end the ones that overrun it.
-    tasks: Mutex<HashMap<String, AbortHandle>>,
+    /// The registry, and whether a shutdown has begun (under the same
+    /// lock, so no session opens after a shutdown has looked).
+    sessions: Mutex<(Registry<H::Command>, bool)>,
     /// Told whenever a session ends (a shutdown waits on it).
     ended: Notify,
+    /// A copy of the flag for the fast path (no lock to read it).
     shutting_down: AtomicBool,
     pub(super) make: Box<MakeHandler<H>>,
 }
@@ -45,22 +55,37 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<H: Handler> Shared<H> {
-    /// The registry: each open session's command queue, by sid.
-    pub(super) fn sessions(&self) -> MutexGuard<'_, Registry<H::Command>> {
-        lock(&self.sessions)
+    /// An open session's command queue.
+    pub(super) fn session(&self, sid: &str) -> Option<Arc<Queue<Cmd<H::Command>>>> {
+        lock(&self.sessions).0.get(sid).map(|e| e.cmds.clone())
     }
 
-    /// Records a session's task (after it was registered and spawned).
+    /// Registers a new session, unless a shutdown has begun.
+    pub(super) fn register(&self, sid: &str, cmds: &Arc<Queue<Cmd<H::Command>>>) -> bool {
+        let mut guard = lock(&self.sessions);
+        let (registry, shutting_down) = &mut *guard;
+        if *shutting_down {
+            return false;
+        }
+        let entry = Entry {
+            cmds: cmds.clone(),
+            task: None,
+        };
+        registry.insert(sid.to_owned(), entry);
+        true
+    }
+
+    /// Records a session's task (after it was registered and spawned); a
+    /// session that already ended is not recorded.
     pub(super) fn started(&self, sid: &str, task: AbortHandle) {
-        if self.sessions().contains_key(sid) {
-            lock(&self.tasks).insert(sid.to_owned(), task);
+        if let Some(e) = lock(&self.sessions).0.get_mut(sid) {
+            e.task = Some(task);
         }
     }
 
-    /// A session ended: forget it.
+    /// A session ended (or its task was dropped): forget it.
     pub(super) fn ended(&self, sid: &str) {
-        self.sessions().remove(sid);
-        lock(&self.tasks).remove(sid);
+        lock(&self.sessions).0.remove(sid);
         self.ended.notify_waiters();
     }
 
@@ -69,30 +94,46 @@ impl<H: Handler> Shared<H> {
         self.shutting_down.load(Ordering::Relaxed)
     }
 
-    /// Refuses new sessions, closes the open ones, waits up to `grace` for
-    /// them to end (close packets and WebSocket close handshakes go out),
-    /// then ends the rest. Returns how many had to be ended so.
+    /// From now on new sessions are refused; the open ones are closed.
+    fn begin_shutdown(&self) {
+        let guard = {
+            let mut guard = lock(&self.sessions);
+            guard.1 = true;
+            self.shutting_down.store(true, Ordering::Relaxed);
+            guard
+        };
+        guard.0.values().for_each(|e| e.cmds.request_close());
+    }
+
+    /// [`begin_shutdown`](Self::begin_shutdown), then waits up to `grace`
+    /// for the sessions to end (close packets and WebSocket close
+    /// handshakes go out), then ends the rest. Returns how many had to be
+    /// ended so.
     async fn shutdown(self: Arc<Self>, grace: Duration) -> usize {
-        self.shutting_down.store(true, Ordering::Relaxed);
-        self.close_all();
+        self.begin_shutdown();
         let deadline = Instant::now() + grace;
         loop {
             let ended = self.ended.notified();
             tokio::pin!(ended);
             ended.as_mut().enable();
-            if self.sessions().is_empty() {
+            if lock(&self.sessions).0.is_empty() {
                 return 0;
             }
             if tokio::time::timeout_at(deadline, ended).await.is_err() {
                 break;
             }
         }
-        let tasks: Vec<_> = lock(&self.tasks).drain().collect();
-        self.sessions().clear();
-        for (_, task) in &tasks {
-            task.abort();
+        // No session can register any more: what is left is all there is.
+        let left: Vec<Entry<H::Command>> = lock(&self.sessions).0.drain().map(|(_, e)| e).collect();
+        for e in &left {
+            // The task's drop guard closes the queue (answering what waits
+            // in it) and the handler hears nothing more.
+            if let Some(t) = &e.task {
+                t.abort();
+            }
+            e.cmds.close();
         }
-        tasks.len()
+        left.len()
     }
 }
 
@@ -118,6 +159,7 @@ pub(super) trait Serve: Send + Sync {
     fn options(&self) -> &ServerOptions;
     fn session_count(&self) -> usize;
     fn close_all(&self);
+    fn begin_shutdown(&self);
     fn shutdown(self: Arc<Self>, grace: Duration) -> BoxFuture<usize>;
 }
 
@@ -140,11 +182,18 @@ impl<H: Handler> Serve for Shared<H> {
     }
 
     fn session_count(&self) -> usize {
-        self.sessions().len()
+        lock(&self.sessions).0.len()
     }
 
     fn close_all(&self) {
-        self.sessions().values().for_each(|q| q.request_close());
+        lock(&self.sessions)
+            .0
+            .values()
+            .for_each(|e| e.cmds.request_close());
+    }
+
+    fn begin_shutdown(&self) {
+        Shared::begin_shutdown(self)
     }
 
     fn shutdown(self: Arc<Self>, grace: Duration) -> BoxFuture<usize> {
@@ -177,8 +226,7 @@ impl Service {
         Service {
             shared: Arc::new(Shared {
                 options,
-                sessions: Mutex::new(HashMap::new()),
-                tasks: Mutex::new(HashMap::new()),
+                sessions: Mutex::new((HashMap::new(), false)),
                 ended: Notify::new(),
                 shutting_down: AtomicBool::new(false),
                 make: Box::new(make),
@@ -211,6 +259,12 @@ impl Service {
     /// The options it was made with.
     pub fn options(&self) -> &ServerOptions {
         self.shared.options()
+    }
+
+    /// The first half of [`shutdown`](Self::shutdown), without waiting:
+    /// new sessions are refused from now on and every open one is closed.
+    pub fn begin_shutdown(&self) {
+        self.shared.begin_shutdown()
     }
 
     /// A graceful shutdown, for either front door: from now on new sessions

@@ -242,6 +242,101 @@ Connection: close\r\n\r\n",
     assert!(admitted.contains("\r\n\r\n0{\"sid\":"), "{admitted}");
 }
 
+/// A POST that declares a body over the limit is refused before any of it
+/// is sent.
+#[tokio::test]
+async fn a_declared_body_over_max_payload_gets_413_before_it_is_sent() {
+    let mut options = ServerOptions::default();
+    options.session.max_payload = 1000;
+    let addr = hyper_server(options).await;
+    let open = exchange(
+        addr,
+        "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let sid = open
+        .split("\"sid\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\
+Content-Length: 100000000\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut buf))
+        .await
+        .expect("answered without the body")
+        .unwrap();
+    let resp = String::from_utf8_lossy(&buf[..n]);
+    assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
+}
+
+/// A client that goes away while its long-poll waits ends its session
+/// ("transport error"), as through the embedded listener: hyper drops the
+/// response future, and the session hears of it.
+#[tokio::test]
+async fn a_long_poll_dropped_by_hyper_closes_the_session() {
+    let (tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
+    struct Watch(tokio::sync::mpsc::UnboundedSender<engineio::CloseReason>);
+    impl Handler for Watch {
+        type Command = ();
+        async fn on_message(&mut self, _: &mut Context<'_>, _: Payload) {}
+        async fn on_command(&mut self, _: &mut Context<'_>, (): ()) {}
+        async fn on_close(&mut self, reason: engineio::CloseReason) {
+            let _ = self.0.send(reason);
+        }
+    }
+    let engine = Service::new(ServerOptions::default(), move |_: SessionInfo<()>| {
+        Watch(tx.clone())
+    });
+    let app = EngineIoLayer::new(engine.clone()).layer(Hello);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let app = app.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let mut app = app.clone();
+                async move { app.call(req).await }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .with_upgrades(),
+            );
+        }
+    });
+    let open = exchange(
+        addr,
+        "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let sid = open
+        .split("\"sid\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let poll =
+        format!("GET /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n");
+    tcp.write_all(poll.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(tcp);
+    let reason = tokio::time::timeout(Duration::from_secs(5), closed.recv())
+        .await
+        .expect("the session closed")
+        .unwrap();
+    assert_eq!(reason, engineio::CloseReason::TransportError);
+}
+
 #[tokio::test]
 async fn a_body_over_max_payload_gets_413() {
     let mut options = ServerOptions::default();

@@ -8,4 +8,6 @@ mod pair;
 mod props;
 mod server;
 #[cfg(feature = "server")]
+mod shutdown;
+#[cfg(feature = "server")]
 mod stall;
