@@ -136,7 +136,10 @@ pub enum RemoteAck {
 /// The other nodes' side of a broadcast with acks.
 #[derive(Debug)]
 pub struct RemoteAcks {
-    /// How many other nodes will each send a [`RemoteAck::ClientCount`].
+    /// How many [`RemoteAck::ClientCount`]s will come: one per other node,
+    /// or fewer when the adapter sums several nodes' counts into one (an
+    /// adapter that learns the number of nodes only later, by asking its
+    /// broker, sends a single sum once all have answered).
     pub nodes: usize,
     /// Their counts and answers. Bounded by the adapter; what it cannot
     /// queue counts as unanswered.
