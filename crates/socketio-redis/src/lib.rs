@@ -12,15 +12,69 @@
 //!   (notepack.io), and a decoder bounded for the hostile input any
 //!   publisher on the cluster can send;
 //! - [`packet`]: Socket.IO packets as the packet objects Node puts on
-//!   Redis, and the JSON the classic adapter uses for most requests.
+//!   Redis, and the JSON the classic adapter uses for most requests;
+//! - [`wire`]: the classic adapter's channels, broadcasts, requests and
+//!   responses, in Node's encodings and key orders.
+//!
+//! Over them, on tokio:
+//!
+//! - [`redis`]: a node's [`Link`](redis::Link) to Redis: one client for
+//!   `PUBLISH` and `PUBSUB NUMSUB`, one subscriber connection for every
+//!   namespace, bounded queues both ways, subscriptions restored after
+//!   Redis comes back;
+//! - [`classic`]: the adapter itself (`createAdapter` in Node): one
+//!   [`RedisAdapter`](classic::RedisAdapter) per namespace, made by the
+//!   factory [`create_adapter`](classic::create_adapter) returns.
+//!
+//! The sharded adapter (`createShardedAdapter`, `SSUBSCRIBE`) and the
+//! emitter are to come beside [`classic`], over the same link and encoding
+//! layer.
+//!
+//! # The Redis client
+//!
+//! [`fred`] (re-exported, to build clients for
+//! [`Link::from_clients`](redis::Link::from_clients)). It subscribes with
+//! RESP2 or RESP3 servers alike, resubscribes after a reconnect, and
+//! offers `SSUBSCRIBE` on a standalone Redis 7 as well as on a cluster,
+//! which the sharded adapter will need (redis-rs has `SSUBSCRIBE` only on
+//! cluster connections, and resubscribes only over RESP3). Its received
+//! messages come through a broadcast channel that drops what a slow reader
+//! misses; the link drains it at once into its own bounded queue and counts
+//! what it has to drop.
 //!
 //! # What it does not do
 //!
 //! The encoding layer knows no channels, request types or timeouts, and
 //! leaves to the caller what Node drops on its side (keys whose value is
-//! `undefined`) and the order of keys in the maps it builds.
+//! `undefined`) and the order of keys in the maps it builds. The adapter
+//! has no heartbeats (as Node's): a node that dies mid-request is noticed
+//! by the request's timeout. Only notepack's MessagePack is spoken, not a
+//! custom `parser`.
 //!
 //! # Example
+//!
+//! A server in a cluster: every server with the same Redis and key shares
+//! broadcasts, rooms and requests, Node's servers included.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use socketio_redis::classic::{RedisAdapterOptions, create_adapter};
+//! use socketio_server::{Server, ServerOptions};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut options = ServerOptions::default();
+//! options.adapter = create_adapter("redis://127.0.0.1:6379", RedisAdapterOptions::default()).await?;
+//! let server = Server::bind("127.0.0.1:3000", options).await?;
+//! server.of("/").on_connect(|socket| {
+//!     socket.join("lobby");
+//! });
+//! // Reaches the sockets in "lobby" on every server.
+//! server.to("lobby").emit("news", &("hello",))?;
+//! let everywhere = server.of("/").broadcast().fetch_sockets(Duration::from_secs(5)).await?;
+//! # let _ = everywhere; Ok(()) }
+//! ```
+//!
+//! The encoding layer alone:
 //!
 //! ```
 //! use bytes::Bytes;
@@ -49,5 +103,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod classic;
 pub mod msgpack;
 pub mod packet;
+pub mod redis;
+pub mod wire;
+
+pub use fred;
