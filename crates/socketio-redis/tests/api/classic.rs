@@ -33,11 +33,15 @@ struct Node {
 
 impl Node {
     async fn start(redis: &RedisServer) -> Node {
+        let mut adapter = RedisAdapterOptions::default();
+        adapter.requests_timeout = REQUESTS;
+        Node::with_options(redis, adapter).await
+    }
+
+    async fn with_options(redis: &RedisServer, adapter: RedisAdapterOptions) -> Node {
         let link = Link::connect(&redis.url(), LinkOptions::default())
             .await
             .expect("connect to redis");
-        let mut adapter = RedisAdapterOptions::default();
-        adapter.requests_timeout = REQUESTS;
         let mut options = ServerOptions::default();
         options.adapter = adapter_factory(&link, adapter);
         let server = Server::bind("127.0.0.1:0", options).await.expect("bind");
@@ -728,4 +732,142 @@ async fn speaks_node_bytes_on_redis() {
     assert_eq!(answer["sockets"][0]["id"], a1.id());
     assert_eq!(answer["sockets"][0]["data"], json!({ "name": "a1" }));
     assert!(answer["sockets"][0]["handshake"]["query"].is_object());
+}
+
+/// Bytes from space-separated hex pairs.
+fn hex(s: &str) -> Bytes {
+    s.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+/// The next message `watch` sees on a channel starting with `prefix`.
+async fn next_on(
+    heard: &mut tokio::sync::broadcast::Receiver<socketio_redis::fred::types::Message>,
+    prefix: &str,
+) -> (String, Bytes) {
+    timeout(SOON, async {
+        loop {
+            let m = heard.recv().await.unwrap();
+            if m.channel.starts_with(prefix) {
+                return (m.channel.to_string(), m.value.into_bytes().unwrap());
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("nothing on {prefix}*"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_on_the_requesters_own_channel() {
+    let redis = RedisServer::start();
+    let mut specific = RedisAdapterOptions::default();
+    specific.requests_timeout = REQUESTS;
+    specific.publish_on_specific_response_channel = true;
+    let a = Node::with_options(&redis, specific).await;
+    let b = Node::start(&redis).await;
+    wait_for_nodes(&a.ns(), 2).await;
+    wait_for_nodes(&b.ns(), 2).await;
+    let a1 = peer(&a, "a1", &[]).await;
+    let b1 = peer(&b, "b1", &[]).await;
+    let (_, watch) = raw_clients(&redis).await;
+    let mut heard = watch.message_rx();
+    watch.psubscribe("socket.io-response*").await.unwrap();
+
+    // A answers B on B's own channel...
+    let fetched = b.ns().broadcast().fetch_sockets(SOON).await.unwrap();
+    assert_eq!(fetched.len(), 2);
+    assert!(fetched.iter().any(|s| s.id() == a1.id()));
+    let b_uid = b.ns().adapter().uid().to_owned();
+    let (channel, _) = next_on(&mut heard, "socket.io-response").await;
+    assert_eq!(channel, format!("socket.io-response#/#{b_uid}#"));
+    // ...and B answers A on the shared one, where A listens too.
+    let fetched = a.ns().broadcast().fetch_sockets(SOON).await.unwrap();
+    assert!(fetched.iter().any(|s| s.id() == b1.id()));
+    let (channel, _) = next_on(&mut heard, "socket.io-response").await;
+    assert_eq!(channel, "socket.io-response#/#");
+}
+
+/// What `@socket.io/redis-emitter` publishes (spec §4.2, §4.3): no uid on
+/// joins, leaves and disconnects, `opts` as {rooms, flags, except}.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obeys_the_emitter() {
+    let redis = RedisServer::start();
+    let a = Node::start(&redis).await;
+    wait_for_nodes(&a.ns(), 1).await;
+    let mut a1 = peer(&a, "a1", &["r1"]).await;
+    let (tx, mut heard) = mpsc::unbounded_channel();
+    a.ns().on_server_side("e", move |(arg,): (Value,), _| {
+        let _ = tx.send(arg);
+    });
+    let (raw, _) = raw_clients(&redis).await;
+    let publish = |channel: &'static str, bytes: Bytes| {
+        let raw = raw.clone();
+        async move {
+            let _: i64 = raw.publish(channel, bytes).await.unwrap();
+        }
+    };
+    // em.to("r1").emit("hello", Buffer.from([1,2]))
+    publish(
+        "socket.io#/#r1#",
+        hex(
+            "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a5 68 65 6c 6c 6f c4 02 01 02 a3 6e 73 70 a1 2f 83 a5 72 6f 6f 6d 73 91 a2 72 31 a5 66 6c 61 67 73 80 a6 65 78 63 65 70 74 90",
+        ),
+    )
+    .await;
+    assert_eq!(
+        timeout(SOON, a1.events.recv()).await.unwrap().unwrap().0,
+        "hello"
+    );
+
+    publish(
+        "socket.io-request#/#",
+        Bytes::from_static(br#"{"type":2,"opts":{"rooms":["r1"],"except":[]},"rooms":["r5"]}"#),
+    )
+    .await;
+    let id = a1.id();
+    timeout(SOON, async {
+        while !a.ns().to("r5").sockets().iter().any(|s| s.id() == id) {
+            sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("joined r5");
+
+    publish(
+        "socket.io-request#/#",
+        Bytes::from_static(br#"{"uid":"emitter","type":6,"data":["e",{"a":1}]}"#),
+    )
+    .await;
+    assert_eq!(
+        timeout(SOON, heard.recv()).await.unwrap(),
+        Some(json!({"a": 1}))
+    );
+
+    // Another namespace's broadcast does not reach this one.
+    publish(
+        "socket.io#/admin#",
+        hex(
+            "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 91 a3 68 65 79 a3 6e 73 70 a6 2f 61 64 6d 69 6e 83 a5 72 6f 6f 6d 73 92 a1 61 a1 62 a5 66 6c 61 67 73 81 a8 76 6f 6c 61 74 69 6c 65 c3 a6 65 78 63 65 70 74 91 a1 63",
+        ),
+    )
+    .await;
+
+    let (tx, mut gone) = mpsc::unbounded_channel();
+    a1.socket.on_disconnect(move |_, _| {
+        let _ = tx.send(());
+    });
+    publish(
+        "socket.io-request#/#",
+        Bytes::from_static(br#"{"type":4,"opts":{"rooms":["r5"],"except":[]},"close":false}"#),
+    )
+    .await;
+    timeout(SOON, gone.recv())
+        .await
+        .expect("disconnected by the emitter");
+    // Nothing else came: not the /admin broadcast.
+    while let Ok((event, _)) = a1.events.try_recv() {
+        assert_ne!(event, "hey");
+    }
 }
