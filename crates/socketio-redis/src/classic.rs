@@ -308,10 +308,12 @@ impl Inner {
         );
     }
 
-    fn publish_request(&self, request_id: Option<String>, body: RequestBody) {
+    /// Publishes a request nobody answers (joins, leaves, disconnects,
+    /// server-side emits without acks).
+    fn publish_one_way(&self, body: RequestBody) {
         let req = Request {
             uid: Some(self.uid.clone()),
-            request_id,
+            request_id: None,
             body,
         };
         self.link.publish(
@@ -944,33 +946,24 @@ impl Adapter for RedisAdapter {
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
-        self.inner.publish_request(
-            None,
-            RequestBody::Join {
-                opts: WireOptions::selection(opts),
-                rooms: rooms.to_vec(),
-            },
-        );
+        self.inner.publish_one_way(RequestBody::Join {
+            opts: WireOptions::selection(opts),
+            rooms: rooms.to_vec(),
+        });
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
-        self.inner.publish_request(
-            None,
-            RequestBody::Leave {
-                opts: WireOptions::selection(opts),
-                rooms: rooms.to_vec(),
-            },
-        );
+        self.inner.publish_one_way(RequestBody::Leave {
+            opts: WireOptions::selection(opts),
+            rooms: rooms.to_vec(),
+        });
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
-        self.inner.publish_request(
-            None,
-            RequestBody::Disconnect {
-                opts: WireOptions::selection(opts),
-                close,
-            },
-        );
+        self.inner.publish_one_way(RequestBody::Disconnect {
+            opts: WireOptions::selection(opts),
+            close,
+        });
     }
 
     fn fetch_sockets(
@@ -1001,7 +994,7 @@ impl Adapter for RedisAdapter {
         match event_data(packet) {
             Some(data) => self
                 .inner
-                .publish_request(None, RequestBody::ServerSideEmit { data }),
+                .publish_one_way(RequestBody::ServerSideEmit { data }),
             None => self
                 .inner
                 .link
