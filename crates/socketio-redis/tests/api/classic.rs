@@ -19,7 +19,7 @@ use socketio_server::{AdapterError, Binary, Namespace, Server, ServerOptions};
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout};
 
-use crate::redis_server::RedisServer;
+use crate::redis_server::{RedisCluster, RedisServer};
 
 /// The adapters' request timeout in these tests.
 const REQUESTS: Duration = Duration::from_millis(500);
@@ -35,11 +35,11 @@ impl Node {
     async fn start(redis: &RedisServer) -> Node {
         let mut adapter = RedisAdapterOptions::default();
         adapter.requests_timeout = REQUESTS;
-        Node::with_options(redis, adapter).await
+        Node::with_options(&redis.url(), adapter).await
     }
 
-    async fn with_options(redis: &RedisServer, adapter: RedisAdapterOptions) -> Node {
-        let link = Link::connect(&redis.url(), LinkOptions::default())
+    async fn with_options(url: &str, adapter: RedisAdapterOptions) -> Node {
+        let link = Link::connect(url, LinkOptions::default())
             .await
             .expect("connect to redis");
         let mut options = ServerOptions::default();
@@ -765,7 +765,7 @@ async fn answers_on_the_requesters_own_channel() {
     let mut specific = RedisAdapterOptions::default();
     specific.requests_timeout = REQUESTS;
     specific.publish_on_specific_response_channel = true;
-    let a = Node::with_options(&redis, specific).await;
+    let a = Node::with_options(&redis.url(), specific).await;
     let b = Node::start(&redis).await;
     wait_for_nodes(&a.ns(), 2).await;
     wait_for_nodes(&b.ns(), 2).await;
@@ -870,4 +870,31 @@ async fn obeys_the_emitter() {
     while let Ok((event, _)) = a1.events.try_recv() {
         assert_ne!(event, "hey");
     }
+}
+
+/// In a Redis Cluster each node counts only its own subscribers: the
+/// adapter adds up every primary's count, and broadcasts still reach all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_nodes_across_a_redis_cluster() {
+    let cluster = RedisCluster::start();
+    let mut options = RedisAdapterOptions::default();
+    options.requests_timeout = Duration::from_secs(2);
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        nodes.push(Node::with_options(&cluster.url(), options.clone()).await);
+    }
+    for n in &nodes {
+        wait_for_nodes(&n.ns(), 3).await;
+    }
+    let mut peers = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        peers.push(peer(n, &format!("p{i}"), &["r1"]).await);
+    }
+    nodes[0].ns().to("r1").emit("hi", &()).unwrap();
+    for p in &mut peers {
+        let (event, _) = timeout(SOON, p.events.recv()).await.unwrap().unwrap();
+        assert_eq!(event, "hi");
+    }
+    let all = nodes[2].ns().broadcast().fetch_sockets(SOON).await.unwrap();
+    assert_eq!(all.len(), 3);
 }

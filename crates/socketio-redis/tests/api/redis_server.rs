@@ -20,7 +20,7 @@ impl RedisServer {
         // bind: try a few.
         for _ in 0..5 {
             let port = free_port();
-            if let Some(child) = spawn(port) {
+            if let Some(child) = spawn(port, &[]) {
                 return RedisServer {
                     child: Some(child),
                     port,
@@ -48,7 +48,7 @@ impl RedisServer {
         self.kill();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(child) = spawn(self.port) {
+            if let Some(child) = spawn(self.port, &[]) {
                 self.child = Some(child);
                 return;
             }
@@ -64,19 +64,101 @@ impl Drop for RedisServer {
     }
 }
 
+/// A Redis Cluster of three primaries on 127.0.0.1, each a
+/// [`RedisServer`]-like child, killed on drop.
+pub(crate) struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    dir: std::path::PathBuf,
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled servers and joins them (`redis-cli
+    /// --cluster create`), waiting until the cluster is ok.
+    pub(crate) fn start() -> RedisCluster {
+        let dir = std::env::temp_dir().join(format!(
+            "socketio-redis-cluster-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        let mut nodes = Vec::new();
+        while nodes.len() < 3 {
+            let port = free_port();
+            let conf = dir.join(format!("nodes-{port}.conf"));
+            let args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &conf.to_string_lossy(),
+            ];
+            if let Some(child) = spawn(port, &args) {
+                nodes.push(RedisServer {
+                    child: Some(child),
+                    port,
+                });
+            }
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let status = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli (apt-get install redis-server brings it)");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        let cluster = RedisCluster { nodes, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !cluster.nodes.iter().all(|n| cluster_ok(n.port)) {
+            assert!(Instant::now() < deadline, "the cluster never became ok");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        cluster
+    }
+
+    /// A clustered URL naming every node.
+    pub(crate) fn url(&self) -> String {
+        let mut url = format!("redis-cluster://127.0.0.1:{}", self.nodes[0].port);
+        for (i, n) in self.nodes.iter().enumerate().skip(1) {
+            url.push(if i == 1 { '?' } else { '&' });
+            url.push_str(&format!("node=127.0.0.1:{}", n.port));
+        }
+        url
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn cluster_ok(port: u16) -> bool {
+    Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "cluster", "info"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+}
+
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a probe port");
     l.local_addr().expect("probe address").port()
 }
 
-/// Starts `redis-server` on `port` and waits until it answers PING; `None`
-/// if it exited (the port was taken).
-fn spawn(port: u16) -> Option<Child> {
+/// Starts `redis-server` on `port` (with `extra` arguments) and waits until
+/// it answers; `None` if it exited (the port was taken).
+fn spawn(port: u16, extra: &[&str]) -> Option<Child> {
     let mut child = match Command::new("redis-server")
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
         .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
