@@ -53,7 +53,6 @@ use crate::packet::{json_to_value, packet_to_value, value_to_json, value_to_pack
 use crate::redis::{Link, LinkError, LinkOptions, Receiver, Registration};
 use crate::wire::{
     BroadcastMessage, Channels, Request, RequestBody, Response, ResponseBody, WireOptions,
-    socket_data_from_value, socket_data_to_value,
 };
 
 /// Settings of the classic adapter, with Node's defaults where Node has
@@ -481,7 +480,7 @@ impl Inner {
             }
         };
         if let Some(local) = self.local.get() {
-            local.broadcast(&packet, &msg.opts.to_broadcast_options());
+            local.broadcast(&packet, &broadcast_options(&msg.opts));
         }
     }
 
@@ -506,12 +505,6 @@ impl Inner {
             if let Some(id) = &req.request_id {
                 self.respond(self.response_channel(&req), id.clone(), body);
             }
-        };
-        let selection = |opts: &WireOptions| {
-            let mut o = BroadcastOptions::default();
-            o.rooms.clone_from(&opts.rooms);
-            o.except.clone_from(&opts.except);
-            o
         };
         let socket = |sid: &str| {
             let mut o = BroadcastOptions::default();
@@ -672,10 +665,7 @@ impl Inner {
                 Duration::from_secs_f64((ms / 1000.0).min(max.as_secs_f64()))
             })
             .min(max);
-        let mut selection = BroadcastOptions::default();
-        selection.rooms.clone_from(&opts.rooms);
-        selection.except.clone_from(&opts.except);
-        let (count, mut answers) = local.broadcast_with_ack(&packet, &selection, timeout);
+        let (count, mut answers) = local.broadcast_with_ack(&packet, &selection(opts), timeout);
         // Every node counted by NUMSUB answers with a count, even 0:
         // the requester waits for all of them.
         self.respond(
@@ -768,6 +758,75 @@ impl Inner {
     }
 }
 
+/// A broadcast's options as they travel.
+fn wire_broadcast(o: &BroadcastOptions) -> WireOptions {
+    WireOptions::broadcast(&o.rooms, &o.except, o.volatile, &o.flags)
+}
+
+/// A management request's options as they travel.
+fn wire_selection(o: &BroadcastOptions) -> WireOptions {
+    WireOptions::selection(&o.rooms, &o.except)
+}
+
+/// Another node's broadcast options, for this node's namespace.
+fn broadcast_options(w: &WireOptions) -> BroadcastOptions {
+    let mut o = selection(w);
+    o.volatile = w.volatile();
+    o.flags = w.other_flags();
+    o
+}
+
+/// The sockets another node's request selects; its flags do not apply
+/// (Node drops them on this side).
+fn selection(w: &WireOptions) -> BroadcastOptions {
+    let mut o = BroadcastOptions::default();
+    o.rooms.clone_from(&w.rooms);
+    o.except.clone_from(&w.except);
+    o
+}
+
+/// A socket as a REMOTE_FETCH answer describes it: `{id, handshake, rooms,
+/// data}`, `data` left out when unset.
+fn socket_data_to_value(s: &SocketData) -> Value {
+    let mut e = vec![
+        ("id".to_owned(), Value::from(s.id.as_str())),
+        ("handshake".to_owned(), json_to_value(&s.handshake)),
+        (
+            "rooms".to_owned(),
+            s.rooms.iter().map(|r| Value::from(r.as_str())).collect(),
+        ),
+    ];
+    if let Some(d) = &s.data {
+        e.push(("data".to_owned(), json_to_value(d)));
+    }
+    Value::Map(e)
+}
+
+/// A socket from a REMOTE_FETCH answer; `None` without a string `id`. The
+/// handshake and data are kept as sent; rooms that are numbers become
+/// their JavaScript strings.
+fn socket_data_from_value(v: &Value) -> Option<SocketData> {
+    let rooms = v
+        .get("rooms")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| match r {
+            Value::Str(s) => Some(s.clone()),
+            n if n.is_number() => Some(n.to_js_string()),
+            _ => None,
+        })
+        .collect();
+    Some(SocketData {
+        id: v.get("id")?.as_str()?.to_owned(),
+        handshake: v
+            .get("handshake")
+            .map_or(serde_json::Value::Null, value_to_json),
+        rooms,
+        data: v.get("data").map(value_to_json),
+    })
+}
+
 /// The first argument of a socket's ACK: all that travels between nodes.
 fn first_arg(ack: &Packet) -> Option<Value> {
     let v = packet_to_value(ack, false).ok()?;
@@ -839,7 +898,7 @@ impl Adapter for RedisAdapter {
         let msg = BroadcastMessage {
             uid: inner.uid.clone(),
             packet,
-            opts: WireOptions::broadcast(opts),
+            opts: wire_broadcast(opts),
         };
         inner.link.publish(
             inner.channels.broadcast_to(&opts.rooms),
@@ -897,7 +956,7 @@ impl Adapter for RedisAdapter {
             );
             id
         };
-        let mut wire_opts = WireOptions::broadcast(opts);
+        let mut wire_opts = wire_broadcast(opts);
         wire_opts.set_flag("timeout", Value::from(timeout.as_millis() as u64));
         let req = Request {
             uid: Some(inner.uid.clone()),
@@ -947,21 +1006,21 @@ impl Adapter for RedisAdapter {
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
         self.inner.publish_one_way(RequestBody::Join {
-            opts: WireOptions::selection(opts),
+            opts: wire_selection(opts),
             rooms: rooms.to_vec(),
         });
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
         self.inner.publish_one_way(RequestBody::Leave {
-            opts: WireOptions::selection(opts),
+            opts: wire_selection(opts),
             rooms: rooms.to_vec(),
         });
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
         self.inner.publish_one_way(RequestBody::Disconnect {
-            opts: WireOptions::selection(opts),
+            opts: wire_selection(opts),
             close,
         });
     }
@@ -972,7 +1031,7 @@ impl Adapter for RedisAdapter {
         timeout: Duration,
     ) -> BoxFuture<Result<Vec<SocketData>, AdapterError>> {
         let inner = self.inner.clone();
-        let opts = WireOptions::selection(opts);
+        let opts = wire_selection(opts);
         let timeout = timeout.min(inner.options.requests_timeout);
         Box::pin(async move {
             match inner
@@ -1088,5 +1147,59 @@ fn event_data(packet: &Packet) -> Option<Vec<Value>> {
                 _ => None,
             }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Response, ResponseBody};
+
+    /// A Node node's answer to REMOTE_FETCH (wire spec §2.6), read into
+    /// `SocketData` and written back as this side writes it.
+    #[test]
+    fn fetched_sockets() {
+        let json = r#"{"requestId":"REQ001","sockets":[{"id":"Ns_mzPXDB5QfWwi0AAAA","handshake":{"headers":{"host":"x"},"time":"Mon Nov 30 2026","address":"::ffff:127.0.0.1","xdomain":false,"secure":false,"issued":1796040370123,"url":"/socket.io/?q=1","query":{"q":"1"},"auth":{"token":"t"}},"rooms":["Ns_mzPXDB5QfWwi0AAAA","r1",7],"data":{"user":"bob"}}]}"#;
+        let r = Response::decode(&Bytes::from(json), &DecodeConfig::default()).unwrap();
+        let ResponseBody::Answer {
+            sockets: Some(s), ..
+        } = r.body
+        else {
+            panic!("no sockets")
+        };
+        let d = socket_data_from_value(&s[0]).unwrap();
+        assert_eq!(d.id, "Ns_mzPXDB5QfWwi0AAAA");
+        assert_eq!(d.rooms, ["Ns_mzPXDB5QfWwi0AAAA", "r1", "7"]);
+        assert_eq!(d.data, Some(serde_json::json!({"user": "bob"})));
+        assert_eq!(d.handshake["issued"], serde_json::json!(1796040370123u64));
+        assert_eq!(d.handshake["auth"]["token"], "t");
+        let mut unset = d.clone();
+        unset.data = None;
+        let v = socket_data_to_value(&unset);
+        assert!(v.get("data").is_none());
+        assert_eq!(socket_data_from_value(&v).unwrap(), unset);
+        assert!(socket_data_from_value(&Value::map([("id", Value::Int(1))])).is_none());
+    }
+
+    #[test]
+    fn options_both_ways() {
+        let mut o = BroadcastOptions::default();
+        o.rooms = vec!["a".into()];
+        o.except = vec!["b".into(), "b".into()];
+        o.volatile = true;
+        o.flags
+            .insert("compress".into(), serde_json::Value::Bool(true));
+        let w = wire_broadcast(&o);
+        assert_eq!(w.except, ["b"]);
+        let back = broadcast_options(&w);
+        assert!(back.volatile && !back.local);
+        assert_eq!(back.rooms, ["a"]);
+        assert_eq!(
+            back.flags.get("compress"),
+            Some(&serde_json::Value::Bool(true))
+        );
+        let sel = selection(&w);
+        assert!(!sel.volatile && sel.flags.is_empty());
+        assert_eq!(wire_selection(&o).flags, None);
     }
 }

@@ -16,7 +16,7 @@
 //! - [`wire`]: the classic adapter's channels, broadcasts, requests and
 //!   responses, in Node's encodings and key orders.
 //!
-//! Over them, on tokio:
+//! Over them, on tokio (feature `adapter`, on by default):
 //!
 //! - [`redis`]: a node's [`Link`](redis::Link) to Redis: one client for
 //!   `PUBLISH` and `PUBSUB NUMSUB`, one subscriber connection for every
@@ -51,17 +51,24 @@
 //! by the request's timeout. Only notepack's MessagePack is spoken, not a
 //! custom `parser`.
 //!
+//! # Features
+//!
+//! - `adapter` (default): [`redis`] and [`classic`], over tokio, fred and
+//!   `socketio-server`. Without it the crate is the pure encoding layer
+//!   alone (an emitter, a fuzz target, a tool reading Redis traffic).
+//!
 //! # Example
 //!
 //! A server in a cluster: every server with the same Redis and key shares
 //! broadcasts, rooms and requests, Node's servers included.
 //!
 //! ```no_run
+//! # #[cfg(feature = "adapter")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use socketio_redis::classic::{RedisAdapterOptions, create_adapter};
 //! use socketio_server::{Server, ServerOptions};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut options = ServerOptions::default();
 //! options.adapter = create_adapter("redis://127.0.0.1:6379", RedisAdapterOptions::default()).await?;
 //! let server = Server::bind("127.0.0.1:3000", options).await?;
@@ -103,10 +110,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// Without `adapter` the crate docs link to modules that are not there.
+#![cfg_attr(not(feature = "adapter"), allow(rustdoc::broken_intra_doc_links))]
+
+#[cfg(feature = "adapter")]
 pub mod classic;
 pub mod msgpack;
 pub mod packet;
+#[cfg(feature = "adapter")]
 pub mod redis;
 pub mod wire;
 
+#[cfg(feature = "adapter")]
 pub use fred;

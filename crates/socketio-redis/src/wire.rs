@@ -12,7 +12,6 @@
 //! MessagePack instead: Node reads either, and the bytes stay bytes.
 
 use bytes::Bytes;
-use socketio_server::{BroadcastOptions, SocketData};
 
 use crate::msgpack::{self, DecodeConfig, Value};
 use crate::packet::{MessageError, decode_message, encode_json, json_to_value, value_to_json};
@@ -176,35 +175,42 @@ pub struct WireOptions {
 }
 
 impl WireOptions {
-    /// `opts` as a broadcast carries them: `except` without duplicates,
-    /// `volatile` and the other flags in `flags`.
-    pub fn broadcast(opts: &BroadcastOptions) -> WireOptions {
-        let mut flags = Vec::new();
-        if opts.volatile {
-            flags.push(("volatile".to_owned(), Value::Bool(true)));
+    /// A broadcast's options: `except` without duplicates, `volatile`
+    /// first among the flags, then the others in their order (`local`
+    /// never: it is not for the wire).
+    pub fn broadcast(
+        rooms: &[String],
+        except: &[String],
+        volatile: bool,
+        flags: &serde_json::Map<String, serde_json::Value>,
+    ) -> WireOptions {
+        let mut all = Vec::with_capacity(flags.len() + 1);
+        if volatile {
+            all.push(("volatile".to_owned(), Value::Bool(true)));
         }
-        for (k, v) in &opts.flags {
+        for (k, v) in flags {
             if k != "volatile" && k != "local" {
-                flags.push((k.clone(), json_to_value(v)));
+                all.push((k.clone(), json_to_value(v)));
             }
         }
         WireOptions {
-            flags: Some(flags),
-            ..WireOptions::selection(opts)
+            flags: Some(all),
+            ..WireOptions::selection(rooms, except)
         }
     }
 
-    /// `opts` as management requests carry them: rooms and except only.
-    pub fn selection(opts: &BroadcastOptions) -> WireOptions {
-        let mut except: Vec<String> = Vec::with_capacity(opts.except.len());
-        for r in &opts.except {
-            if !except.contains(r) {
-                except.push(r.clone());
+    /// A management request's options: rooms and except (without
+    /// duplicates), no flags.
+    pub fn selection(rooms: &[String], except: &[String]) -> WireOptions {
+        let mut unique: Vec<String> = Vec::with_capacity(except.len());
+        for r in except {
+            if !unique.contains(r) {
+                unique.push(r.clone());
             }
         }
         WireOptions {
-            rooms: opts.rooms.clone(),
-            except,
+            rooms: rooms.to_vec(),
+            except: unique,
             flags: None,
         }
     }
@@ -226,22 +232,19 @@ impl WireOptions {
             .find_map(|(k, v)| (k == key).then_some(v))
     }
 
-    /// The options for this server's namespace: `volatile` from the flags,
-    /// the other flags as JSON, `local` never (it is not for the wire).
-    pub fn to_broadcast_options(&self) -> BroadcastOptions {
-        let mut out = BroadcastOptions::default();
-        out.rooms.clone_from(&self.rooms);
-        out.except.clone_from(&self.except);
-        for (k, v) in self.flags.iter().flatten() {
-            match k.as_str() {
-                "volatile" => out.volatile = truthy(v),
-                "local" => {}
-                _ => {
-                    out.flags.insert(k.clone(), value_to_json(v));
-                }
-            }
-        }
-        out
+    /// Whether the `volatile` flag is set (truthy, as JavaScript reads it).
+    pub fn volatile(&self) -> bool {
+        self.flag("volatile").is_some_and(truthy)
+    }
+
+    /// The flags other than `volatile` and `local`, as JSON.
+    pub fn other_flags(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.flags
+            .iter()
+            .flatten()
+            .filter(|(k, _)| k != "volatile" && k != "local")
+            .map(|(k, v)| (k.clone(), value_to_json(v)))
+            .collect()
     }
 
     fn to_value(&self) -> Value {
@@ -596,8 +599,8 @@ pub enum ResponseBody {
     Answer {
         /// The node's rooms.
         rooms: Option<Vec<String>>,
-        /// The node's sockets: ids (SOCKETS) or descriptions (REMOTE_FETCH,
-        /// see [`socket_data_from_value`]).
+        /// The node's sockets: ids (SOCKETS) or descriptions (REMOTE_FETCH:
+        /// `{id, handshake, rooms, data}`).
         sockets: Option<Vec<Value>>,
     },
     /// 6: a server's answer to a server-side emit (the first argument of
@@ -684,33 +687,6 @@ impl Response {
         };
         Ok(Response { request_id, body })
     }
-}
-
-/// A socket as a REMOTE_FETCH answer describes it: `{id, handshake, rooms,
-/// data}`, `data` left out when unset.
-pub fn socket_data_to_value(s: &SocketData) -> Value {
-    let mut e = vec![
-        ("id".to_owned(), Value::from(s.id.as_str())),
-        ("handshake".to_owned(), json_to_value(&s.handshake)),
-        ("rooms".to_owned(), strings(&s.rooms)),
-    ];
-    if let Some(d) = &s.data {
-        e.push(("data".to_owned(), json_to_value(d)));
-    }
-    Value::Map(e)
-}
-
-/// A socket from a REMOTE_FETCH answer; `None` without a string `id`.
-/// The handshake and data are kept as sent (as JSON values).
-pub fn socket_data_from_value(v: &Value) -> Option<SocketData> {
-    Some(SocketData {
-        id: v.get("id")?.as_str()?.to_owned(),
-        handshake: v
-            .get("handshake")
-            .map_or(serde_json::Value::Null, value_to_json),
-        rooms: rooms(v.get("rooms")),
-        data: v.get("data").map(value_to_json),
-    })
 }
 
 /// JSON as Node writes it, or MessagePack when `v` holds what JSON cannot

@@ -19,11 +19,16 @@ fn cfg() -> DecodeConfig {
     DecodeConfig::default()
 }
 
-fn opts(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
-    let mut o = BroadcastOptions::default();
-    o.rooms = rooms.iter().map(|r| r.to_string()).collect();
-    o.except = except.iter().map(|r| r.to_string()).collect();
-    o
+fn owned(items: &[&str]) -> Vec<String> {
+    items.iter().map(|r| r.to_string()).collect()
+}
+
+fn selection(rooms: &[&str], except: &[&str]) -> WireOptions {
+    WireOptions::selection(&owned(rooms), &owned(except))
+}
+
+fn broadcast(rooms: &[&str], except: &[&str]) -> WireOptions {
+    WireOptions::broadcast(&owned(rooms), &owned(except), false, &Default::default())
 }
 
 #[test]
@@ -55,7 +60,7 @@ fn broadcast_vector() {
     let msg = BroadcastMessage {
         uid: "abc".into(),
         packet: packet_to_value(&packet, true).unwrap(),
-        opts: WireOptions::broadcast(&opts(&["r1"], &[])),
+        opts: broadcast(&["r1"], &[]),
     };
     assert_eq!(msg.encode(), bytes);
     let back = BroadcastMessage::decode(&Bytes::from(bytes), &cfg()).unwrap();
@@ -73,7 +78,7 @@ fn broadcast_vector_with_except() {
     let msg = BroadcastMessage {
         uid: "kxFjvD".into(),
         packet: packet_to_value(&packet, true).unwrap(),
-        opts: WireOptions::broadcast(&opts(&[], &["x", "x"])),
+        opts: broadcast(&[], &["x", "x"]),
     };
     assert_eq!(msg.encode(), bytes);
 }
@@ -101,17 +106,18 @@ fn broadcast_flags_and_emitter_order() {
     ]);
     let msg = BroadcastMessage::decode(&Bytes::from(msgpack::to_vec(&v)), &cfg()).unwrap();
     assert_eq!(msg.uid, "emitter");
-    let o = msg.opts.to_broadcast_options();
+    let o = &msg.opts;
     assert_eq!(o.rooms, ["a", "123"]);
     assert_eq!(o.except, ["c"]);
-    assert!(o.volatile);
+    assert!(o.volatile());
+    let others = o.other_flags();
     assert_eq!(
-        o.flags.get("compress"),
+        others.get("compress"),
         Some(&serde_json::Value::Bool(false))
     );
-    assert!(!o.flags.contains_key("volatile"));
+    assert!(!others.contains_key("volatile"));
     // And back: volatile first, then the other flags.
-    let w = WireOptions::broadcast(&o);
+    let w = WireOptions::broadcast(&o.rooms, &o.except, o.volatile(), &others);
     assert_eq!(
         w.flags.unwrap(),
         vec![
@@ -141,7 +147,7 @@ fn broadcast_rejects() {
 #[test]
 fn request_vectors() {
     let uid = Some("kxFjvD".to_owned());
-    let sel = WireOptions::selection(&opts(&["r1"], &[]));
+    let sel = selection(&["r1"], &[]);
     let cases: Vec<(Request, &str)> = vec![
         (
             Request {
@@ -226,7 +232,7 @@ fn broadcast_request_vector() {
         "85 a3 75 69 64 a6 6b 78 46 6a 76 44 a9 72 65 71 75 65 73 74 49 64 a6 59 77 67 43 65 31 a4 74 79 70 65 07 a6 70 61 63 6b 65 74 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a1 78 a1 79 a3 6e 73 70 a1 2f a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a6 65 78 63 65 70 74 90 a5 66 6c 61 67 73 81 a7 74 69 6d 65 6f 75 74 cd 03 e8",
     );
     let packet = Packet::event("/", "x", &("y",)).unwrap();
-    let mut o = WireOptions::broadcast(&BroadcastOptions::default());
+    let mut o = broadcast(&[], &[]);
     o.set_flag("timeout", Value::from(1000u64));
     let req = Request {
         uid: Some("kxFjvD".into()),
@@ -257,7 +263,7 @@ fn emitter_and_legacy_requests() {
     assert_eq!(
         r.body,
         RequestBody::Disconnect {
-            opts: WireOptions::selection(&opts(&["a"], &[])),
+            opts: selection(&["a"], &[]),
             close: false
         }
     );
@@ -356,30 +362,27 @@ fn response_vectors() {
     assert_eq!(Response::decode(&Bytes::from(ack), &cfg()).unwrap(), resp);
 }
 
-/// §2.6: a fetch answer from Node, read into `SocketData`.
+/// §2.6: a fetch answer from Node.
 #[test]
 fn fetch_response() {
-    let json = r#"{"requestId":"REQ001","sockets":[{"id":"Ns_mzPXDB5QfWwi0AAAA","handshake":{"headers":{"host":"x"},"time":"Mon Nov 30 2026","address":"::ffff:127.0.0.1","xdomain":false,"secure":false,"issued":1796040370123,"url":"/socket.io/?q=1","query":{"q":"1"},"auth":{"token":"t"}},"rooms":["Ns_mzPXDB5QfWwi0AAAA","r1"],"data":{"user":"bob"}}]}"#;
-    let r = Response::decode(&Bytes::from(json), &cfg()).unwrap();
+    let r = Response::decode(&Bytes::from(FETCH_ANSWER), &cfg()).unwrap();
+    assert_eq!(r.request_id, "REQ001");
     let ResponseBody::Answer {
-        sockets: Some(s), ..
+        sockets: Some(s),
+        rooms: None,
     } = r.body
     else {
         panic!("no sockets")
     };
-    let d = socket_data_from_value(&s[0]).unwrap();
-    assert_eq!(d.id, "Ns_mzPXDB5QfWwi0AAAA");
-    assert_eq!(d.rooms, ["Ns_mzPXDB5QfWwi0AAAA", "r1"]);
-    assert_eq!(d.data, Some(serde_json::json!({"user": "bob"})));
-    assert_eq!(d.handshake["issued"], serde_json::json!(1796040370123u64));
-    assert_eq!(d.handshake["auth"]["token"], "t");
-    // And back, as this side writes it: `data` left out when unset.
-    let mut d2 = d.clone();
-    d2.data = None;
-    let v = socket_data_to_value(&d2);
-    assert!(v.get("data").is_none());
-    assert_eq!(socket_data_from_value(&v).unwrap(), d2);
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        s[0].get("id").and_then(Value::as_str),
+        Some("Ns_mzPXDB5QfWwi0AAAA")
+    );
 }
+
+/// A Node node's answer to REMOTE_FETCH (spec §2.6).
+pub(crate) const FETCH_ANSWER: &str = r#"{"requestId":"REQ001","sockets":[{"id":"Ns_mzPXDB5QfWwi0AAAA","handshake":{"headers":{"host":"x"},"time":"Mon Nov 30 2026","address":"::ffff:127.0.0.1","xdomain":false,"secure":false,"issued":1796040370123,"url":"/socket.io/?q=1","query":{"q":"1"},"auth":{"token":"t"}},"rooms":["Ns_mzPXDB5QfWwi0AAAA","r1"],"data":{"user":"bob"}}]}"#;
 
 #[test]
 fn response_rejects() {
