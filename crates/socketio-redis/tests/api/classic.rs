@@ -898,3 +898,23 @@ async fn counts_nodes_across_a_redis_cluster() {
     let all = nodes[2].ns().broadcast().fetch_sockets(SOON).await.unwrap();
     assert_eq!(all.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_to_no_redis_fails_at_once() {
+    // A port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let started = tokio::time::Instant::now();
+    let made = socketio_redis::classic::create_adapter(&url, RedisAdapterOptions::default()).await;
+    assert!(made.is_err());
+    assert!(started.elapsed() < SOON);
+    assert!(
+        Link::connect("not a url", LinkOptions::default())
+            .await
+            .is_err()
+    );
+}
