@@ -291,6 +291,7 @@ impl Server {
         self.registry.begin_shutdown();
         *self.listening() = None;
         self.service.begin_shutdown();
+        self.registry.close_adapters();
     }
 
     /// A graceful shutdown, for the embedded listener and a hyper/axum mount
@@ -300,15 +301,18 @@ impl Server {
     /// WebSocket close frame: it reconnects, elsewhere if there is a
     /// cluster), and waits for that to be flushed, at most `grace`; what is
     /// still open then is dropped. Returns how many connections had to be
-    /// dropped so. Under axum, await it inside `with_graceful_shutdown`'s
-    /// signal: hyper does not wait for upgraded connections.
+    /// dropped so. Then each namespace's adapter leaves the cluster. Under
+    /// axum, await it inside `with_graceful_shutdown`'s signal: hyper does
+    /// not wait for upgraded connections.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         self.registry.begin_shutdown();
         let listening = self.listening().take();
-        match listening {
+        let dropped = match listening {
             Some(l) => l.shutdown(grace).await,
             None => self.service.shutdown(grace).await,
-        }
+        };
+        self.registry.close_adapters();
+        dropped
     }
 
     /// The namespace `name`, created on first use.

@@ -35,6 +35,15 @@ impl Registry {
         self.shutting_down.store(true, Ordering::Relaxed);
     }
 
+    /// Every namespace's adapter leaves the cluster, so other nodes stop
+    /// counting this one (Node's `io.close()` closes its adapters after its
+    /// sockets).
+    pub(crate) fn close_adapters(&self) {
+        for ns in read(&self.namespaces).values() {
+            ns.adapter().close();
+        }
+    }
+
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Relaxed)
     }

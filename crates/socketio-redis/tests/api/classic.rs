@@ -583,6 +583,17 @@ async fn a_closed_adapter_leaves_the_cluster() {
     );
 }
 
+/// A node's graceful shutdown closes its adapters once its clients are
+/// gone: the others stop counting it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shut_down_server_leaves_the_cluster() {
+    let redis = RedisServer::start();
+    let (a, b) = pair(&redis).await;
+    let _b1 = peer(&b, "b1", &[]).await;
+    assert_eq!(b.server.shutdown(Duration::from_secs(2)).await, 0);
+    wait_for_nodes(&a.ns(), 1).await;
+}
+
 /// A plain client for publishing by hand, and a subscriber to watch.
 async fn raw_clients(redis: &RedisServer) -> (Client, SubscriberClient) {
     let config = Config::from_url(&redis.url()).unwrap();
