@@ -96,6 +96,13 @@ impl NodePeer {
         self.line().await
     }
 
+    /// The process, its output lines and its stdin, for a caller that reads
+    /// on one task and writes on another.
+    pub(crate) fn into_parts(mut self) -> (Child, Lines<BufReader<ChildStdout>>, ChildStdin) {
+        let stdin = self.stdin.take().expect("stdin is piped");
+        (self.child, self.lines, stdin)
+    }
+
     /// Waits for the script to exit; returns whether it succeeded.
     pub(crate) async fn success(mut self) -> bool {
         tokio::time::timeout(Duration::from_secs(20), self.child.wait())
