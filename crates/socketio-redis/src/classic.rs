@@ -33,8 +33,8 @@
 //! while they were waiting. When Redis is back the link resubscribes and
 //! everything flows again by itself.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -43,14 +43,17 @@ use rand::distr::Alphanumeric;
 use socketio_proto::Packet;
 use socketio_server::{
     Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions, InMemoryAdapter,
-    LocalNamespace, RemoteAck, RemoteAcks, ServerSideAck, ServerSideAnswers, SocketData,
+    LocalNamespace, RemoteAcks, ServerSideAnswers, SocketData,
 };
-use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 
 use crate::msgpack::{DecodeConfig, Value};
-use crate::packet::{json_to_value, packet_to_value, value_to_json, value_to_packet};
-use crate::redis::{Link, LinkError, LinkOptions, Receiver, Registration};
+use crate::packet::{packet_to_value, value_to_json, value_to_packet};
+use crate::redis::{Link, LinkError, LinkOptions, Receiver, Registration, Space};
+use crate::requests::{
+    self, Collected, Limits, Relayed, Requests, ack_packet, broadcast_options, event_data,
+    event_packet, lock, selection, socket_data_from_value, socket_data_to_value, unavailable,
+    wire_broadcast, wire_selection,
+};
 use crate::wire::{
     BroadcastMessage, Channels, Request, RequestBody, Response, ResponseBody, WireOptions,
 };
@@ -87,6 +90,17 @@ pub struct RedisAdapterOptions {
     /// Other nodes' answers to one broadcast with acks queued for the
     /// namespace; past it they count as unanswered. Default 1024.
     pub ack_queue: usize,
+}
+
+impl RedisAdapterOptions {
+    fn limits(&self) -> Limits {
+        Limits {
+            requests_timeout: self.requests_timeout,
+            max_pending_requests: self.max_pending_requests,
+            max_ack_wait: self.max_ack_wait,
+            ack_queue: self.ack_queue,
+        }
+    }
 }
 
 impl Default for RedisAdapterOptions {
@@ -152,56 +166,12 @@ struct Inner {
     channels: Channels,
     own_response: String,
     options: Arc<RedisAdapterOptions>,
+    limits: Limits,
     link: Link,
     rooms: InMemoryAdapter,
     local: OnceLock<LocalNamespace>,
-    state: Mutex<State>,
+    requests: Arc<Mutex<Requests>>,
     registration: Mutex<Option<Registration>>,
-}
-
-#[derive(Default)]
-struct State {
-    closed: bool,
-    /// This node's requests waiting for answers, by request id.
-    requests: HashMap<String, Pending>,
-    /// This node's broadcasts with acks, by request id.
-    acks: HashMap<String, AckWait>,
-    /// Other nodes' broadcasts with acks whose answers this node relays.
-    relaying: usize,
-}
-
-struct Pending {
-    expected: usize,
-    received: usize,
-    collected: Collected,
-    done: Option<oneshot::Sender<Collected>>,
-}
-
-enum Collected {
-    Sockets(Vec<SocketData>),
-    Rooms(HashSet<String>),
-    Answers(Vec<serde_json::Value>),
-}
-
-/// A broadcast with acks of this node: the other nodes' counts are summed
-/// into one [`RemoteAck::ClientCount`], sent once every node counted by
-/// `NUMSUB` has answered (so the namespace sees one "node").
-struct AckWait {
-    events: mpsc::Sender<RemoteAck>,
-    /// Other nodes, once `NUMSUB` has answered.
-    expected: Option<usize>,
-    counted: usize,
-    sum: usize,
-    reported: bool,
-}
-
-impl AckWait {
-    fn report_if_complete(&mut self) {
-        if !self.reported && self.expected.is_some_and(|e| self.counted >= e) {
-            self.reported = true;
-            let _ = self.events.try_send(RemoteAck::ClientCount(self.sum));
-        }
-    }
 }
 
 impl RedisAdapter {
@@ -223,11 +193,12 @@ impl RedisAdapter {
                 own_response: channels.node_response(&uid),
                 uid,
                 channels,
+                limits: options.limits(),
                 options,
                 link,
                 rooms: InMemoryAdapter::default(),
                 local: OnceLock::new(),
-                state: Mutex::new(State::default()),
+                requests: Arc::default(),
                 registration: Mutex::new(None),
             }),
         }
@@ -259,36 +230,17 @@ fn random_id() -> String {
         .collect()
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn unavailable(e: impl std::fmt::Display) -> AdapterError {
-    AdapterError::Unavailable(e.to_string())
-}
-
 impl Inner {
-    fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
     fn close(&self) {
-        let (requests, acks) = {
-            let mut st = self.state();
-            st.closed = true;
-            (
-                std::mem::take(&mut st.requests),
-                std::mem::take(&mut st.acks),
-            )
-        };
+        let pending = lock(&self.requests).close();
         // Dropping them wakes their waiters, outside the lock.
-        drop((requests, acks));
+        drop(pending);
         lock(&self.registration).take();
     }
 
     fn subscribe(self: &Arc<Self>) {
         let mut reg = lock(&self.registration);
-        if reg.is_some() || self.state().closed {
+        if reg.is_some() || lock(&self.requests).closed {
             return;
         }
         let me: Arc<dyn Receiver> = self.clone();
@@ -316,6 +268,7 @@ impl Inner {
             body,
         };
         self.link.publish(
+            Space::Classic,
             self.channels.request().to_owned(),
             Bytes::from(req.encode()),
         );
@@ -333,17 +286,8 @@ impl Inner {
 
     fn respond(&self, channel: String, request_id: String, body: ResponseBody) {
         let resp = Response { request_id, body };
-        self.link.publish(channel, Bytes::from(resp.encode()));
-    }
-
-    /// A new request id, unused by this node's pending requests.
-    fn new_request_id(st: &State) -> String {
-        loop {
-            let id = random_id();
-            if !st.requests.contains_key(&id) && !st.acks.contains_key(&id) {
-                return id;
-            }
-        }
+        self.link
+            .publish(Space::Classic, channel, Bytes::from(resp.encode()));
     }
 
     /// Asks the other nodes and collects their answers: `NUMSUB - 1` of
@@ -354,90 +298,28 @@ impl Inner {
         collected: Collected,
         timeout: Duration,
     ) -> Result<Collected, (AdapterError, Collected)> {
-        let deadline = Instant::now() + timeout;
-        if self.state().closed {
-            return Err((unavailable("the adapter is closed"), collected));
-        }
-        let nodes = match tokio::time::timeout_at(
-            deadline,
-            self.link.numsub(self.channels.request()),
+        let channel = self.channels.request();
+        requests::ask(
+            &self.requests,
+            &self.limits,
+            random_id,
+            self.link.numsub(Space::Classic, channel),
+            collected,
+            timeout,
+            |id| {
+                let req = Request {
+                    uid: Some(self.uid.clone()),
+                    request_id: Some(id),
+                    body,
+                };
+                self.link.publish_confirmed(
+                    Space::Classic,
+                    channel.to_owned(),
+                    Bytes::from(req.encode()),
+                )
+            },
         )
         .await
-        {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => return Err((unavailable(e), collected)),
-            Err(_) => {
-                return Err((
-                    unavailable("Redis did not answer PUBSUB NUMSUB in time"),
-                    collected,
-                ));
-            }
-        };
-        let expected = nodes.saturating_sub(1);
-        if expected == 0 {
-            return Ok(collected);
-        }
-        let (tx, mut rx) = oneshot::channel();
-        let id = {
-            let mut st = self.state();
-            if st.closed {
-                return Err((unavailable("the adapter is closed"), collected));
-            }
-            if st.requests.len() >= self.options.max_pending_requests {
-                return Err((unavailable("too many requests pending"), collected));
-            }
-            let id = Inner::new_request_id(&st);
-            st.requests.insert(
-                id.clone(),
-                Pending {
-                    expected,
-                    received: 0,
-                    collected,
-                    done: Some(tx),
-                },
-            );
-            id
-        };
-        let req = Request {
-            uid: Some(self.uid.clone()),
-            request_id: Some(id.clone()),
-            body,
-        };
-        let sent = tokio::time::timeout_at(
-            deadline,
-            self.link.publish_confirmed(
-                self.channels.request().to_owned(),
-                Bytes::from(req.encode()),
-            ),
-        )
-        .await;
-        let failed = match sent {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(unavailable(e)),
-            Err(_) => Some(unavailable("Redis did not take the request in time")),
-        };
-        if failed.is_none() {
-            if let Ok(Ok(c)) = tokio::time::timeout_at(deadline, &mut rx).await {
-                return Ok(c);
-            }
-        }
-        let pending = self.state().requests.remove(&id);
-        match pending {
-            Some(p) => {
-                let e = failed.unwrap_or(AdapterError::Timeout {
-                    received: p.received,
-                    expected: p.expected,
-                });
-                Err((e, p.collected))
-            }
-            // Completed at the deadline, or dropped by close().
-            None => rx.try_recv().map_err(|_| {
-                (
-                    unavailable("the adapter is closed"),
-                    Collected::Answers(Vec::new()),
-                )
-            }),
-        }
     }
 
     // ------------------------------------------------------------ inbound
@@ -582,11 +464,7 @@ impl Inner {
         req: &Request,
         data: &[Value],
     ) {
-        let object = Value::map([
-            ("type", Value::Int(2)),
-            ("data", Value::Array(data.to_vec())),
-        ]);
-        let packet = match value_to_packet(&object, &self.nsp) {
+        let packet = match event_packet(data, &self.nsp) {
             Ok(p) => p,
             Err(e) => {
                 return self
@@ -594,28 +472,21 @@ impl Inner {
                     .malformed(format_args!("server-side emit on {}: {e}", self.nsp));
             }
         };
-        let Some(id) = req.request_id.clone() else {
-            return local.server_side_emit(&packet, None);
-        };
-        let (ack, answer) = ServerSideAck::new();
-        local.server_side_emit(&packet, Some(ack));
+        let id = req.request_id.clone();
         let me = Arc::downgrade(self);
-        let wait = self.options.max_ack_wait;
-        // No answer if the handler drops its ack (or there is no handler),
-        // as with Node: the requester times out.
-        tokio::spawn(async move {
-            if let Ok(Ok(v)) = tokio::time::timeout(wait, answer).await {
-                if let Some(me) = me.upgrade() {
+        requests::server_side_emit(
+            local,
+            &packet,
+            id.is_some(),
+            self.limits.max_ack_wait,
+            move |answer| {
+                if let (Some(me), Some(id)) = (me.upgrade(), id) {
                     // Always the shared channel, as Node does.
                     let channel = me.channels.response().to_owned();
-                    me.respond(
-                        channel,
-                        id,
-                        ResponseBody::ServerSideEmit(Some(json_to_value(&v))),
-                    );
+                    me.respond(channel, id, ResponseBody::ServerSideEmit(Some(answer)));
                 }
-            }
-        });
+            },
+        );
     }
 
     fn on_broadcast_with_ack(
@@ -640,55 +511,32 @@ impl Inner {
             }
         };
         let channel = self.response_channel(req);
-        {
-            let mut st = self.state();
-            if st.acks.contains_key(&id) {
-                return;
-            }
-            if st.relaying >= self.options.max_pending_requests {
-                drop(st);
-                self.link.warn(format_args!(
-                    "broadcast with acks on {} answered with 0: too many in progress",
-                    self.nsp
-                ));
-                return self.respond(channel, id, ResponseBody::ClientCount(0));
-            }
-            st.relaying += 1;
-        }
-        // Node drops the flags here; the timeout is what bounds the relay.
-        let max = self.options.max_ack_wait;
-        let timeout = opts
-            .flag("timeout")
-            .and_then(Value::as_f64)
-            .filter(|ms| *ms >= 0.0)
-            .map_or(self.options.requests_timeout, |ms| {
-                Duration::from_secs_f64((ms / 1000.0).min(max.as_secs_f64()))
-            })
-            .min(max);
-        let (count, mut answers) = local.broadcast_with_ack(&packet, &selection(opts), timeout);
-        // Every node counted by NUMSUB answers with a count, even 0:
-        // the requester waits for all of them.
-        self.respond(
-            channel.clone(),
-            id.clone(),
-            ResponseBody::ClientCount(count as u64),
-        );
         let me = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while let Some(ack) = answers.recv().await {
+        let busy = || {
+            self.link.warn(format_args!(
+                "broadcast with acks on {} answered with 0: too many in progress",
+                self.nsp
+            ))
+        };
+        requests::relay(
+            &self.requests,
+            &self.limits,
+            local,
+            &id.clone(),
+            &packet,
+            opts,
+            busy,
+            move |relayed| {
                 let Some(me) = me.upgrade() else {
                     return;
                 };
-                me.respond(
-                    channel.clone(),
-                    id.clone(),
-                    ResponseBody::Ack(first_arg(&ack)),
-                );
-            }
-            if let Some(me) = me.upgrade() {
-                me.state().relaying -= 1;
-            }
-        });
+                let body = match relayed {
+                    Relayed::ClientCount(n) => ResponseBody::ClientCount(n),
+                    Relayed::Ack(arg) => ResponseBody::Ack(arg),
+                };
+                me.respond(channel.clone(), id.clone(), body);
+            },
+        );
     }
 
     fn on_response(&self, payload: Bytes) {
@@ -700,19 +548,13 @@ impl Inner {
                     .malformed(format_args!("response on {}: {e}", self.nsp));
             }
         };
-        let mut st = self.state();
-        if let Some(w) = st.acks.get_mut(&resp.request_id) {
+        let mut st = lock(&self.requests);
+        if let Some(w) = st.acks_mut(&resp.request_id) {
             match resp.body {
-                ResponseBody::ClientCount(n) => {
-                    w.counted += 1;
-                    w.sum = w
-                        .sum
-                        .saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
-                    w.report_if_complete();
-                }
+                ResponseBody::ClientCount(n) => w.count(n),
                 ResponseBody::Ack(arg) => match ack_packet(&self.nsp, arg) {
                     Some(p) => {
-                        if w.events.try_send(RemoteAck::Ack(p)).is_err() {
+                        if !w.ack(p) {
                             drop(st);
                             self.link.warn(format_args!(
                                 "an answer to a broadcast with acks on {} dropped: queue full",
@@ -730,118 +572,22 @@ impl Inner {
             }
             return;
         }
-        let Some(p) = st.requests.get_mut(&resp.request_id) else {
-            return;
-        };
-        match (&mut p.collected, resp.body) {
-            (Collected::Sockets(list), ResponseBody::Answer { sockets, .. }) => {
-                p.received += 1;
-                list.extend(sockets.iter().flatten().filter_map(socket_data_from_value));
-            }
-            (Collected::Rooms(set), ResponseBody::Answer { rooms, .. }) => {
-                p.received += 1;
-                set.extend(rooms.into_iter().flatten());
-            }
-            (Collected::Answers(list), ResponseBody::ServerSideEmit(data)) => {
-                p.received += 1;
-                list.push(data.as_ref().map_or(serde_json::Value::Null, value_to_json));
-            }
-            _ => return,
-        }
-        if p.received >= p.expected {
-            if let Some(mut p) = st.requests.remove(&resp.request_id) {
-                if let Some(done) = p.done.take() {
-                    let _ = done.send(p.collected);
+        st.answer(&resp.request_id, |collected| {
+            match (collected, resp.body) {
+                (Collected::Sockets(list), ResponseBody::Answer { sockets, .. }) => {
+                    list.extend(sockets.iter().flatten().filter_map(socket_data_from_value));
                 }
+                (Collected::Rooms(set), ResponseBody::Answer { rooms, .. }) => {
+                    set.extend(rooms.into_iter().flatten());
+                }
+                (Collected::Answers(list), ResponseBody::ServerSideEmit(data)) => {
+                    list.push(data.as_ref().map_or(serde_json::Value::Null, value_to_json));
+                }
+                _ => return false,
             }
-        }
+            true
+        });
     }
-}
-
-/// A broadcast's options as they travel.
-fn wire_broadcast(o: &BroadcastOptions) -> WireOptions {
-    WireOptions::broadcast(&o.rooms, &o.except, o.volatile, &o.flags)
-}
-
-/// A management request's options as they travel.
-fn wire_selection(o: &BroadcastOptions) -> WireOptions {
-    WireOptions::selection(&o.rooms, &o.except)
-}
-
-/// Another node's broadcast options, for this node's namespace.
-fn broadcast_options(w: &WireOptions) -> BroadcastOptions {
-    let mut o = selection(w);
-    o.volatile = w.volatile();
-    o.flags = w.other_flags();
-    o
-}
-
-/// The sockets another node's request selects; its flags do not apply
-/// (Node drops them on this side).
-fn selection(w: &WireOptions) -> BroadcastOptions {
-    let mut o = BroadcastOptions::default();
-    o.rooms.clone_from(&w.rooms);
-    o.except.clone_from(&w.except);
-    o
-}
-
-/// A socket as a REMOTE_FETCH answer describes it: `{id, handshake, rooms,
-/// data}`, `data` left out when unset.
-fn socket_data_to_value(s: &SocketData) -> Value {
-    let mut e = vec![
-        ("id".to_owned(), Value::from(s.id.as_str())),
-        ("handshake".to_owned(), json_to_value(&s.handshake)),
-        (
-            "rooms".to_owned(),
-            s.rooms.iter().map(|r| Value::from(r.as_str())).collect(),
-        ),
-    ];
-    if let Some(d) = &s.data {
-        e.push(("data".to_owned(), json_to_value(d)));
-    }
-    Value::Map(e)
-}
-
-/// A socket from a REMOTE_FETCH answer; `None` without a string `id`. The
-/// handshake and data are kept as sent; rooms that are numbers become
-/// their JavaScript strings.
-fn socket_data_from_value(v: &Value) -> Option<SocketData> {
-    let rooms = v
-        .get("rooms")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|r| match r {
-            Value::Str(s) => Some(s.clone()),
-            n if n.is_number() => Some(n.to_js_string()),
-            _ => None,
-        })
-        .collect();
-    Some(SocketData {
-        id: v.get("id")?.as_str()?.to_owned(),
-        handshake: v
-            .get("handshake")
-            .map_or(serde_json::Value::Null, value_to_json),
-        rooms,
-        data: v.get("data").map(value_to_json),
-    })
-}
-
-/// The first argument of a socket's ACK: all that travels between nodes.
-fn first_arg(ack: &Packet) -> Option<Value> {
-    let v = packet_to_value(ack, false).ok()?;
-    v.get("data")?.as_array()?.first().cloned()
-}
-
-/// Another node's socket's answer, as an ACK packet of this namespace with
-/// that one argument (none if it had none).
-fn ack_packet(nsp: &str, arg: Option<Value>) -> Option<Packet> {
-    let object = Value::map([
-        ("type", Value::Int(3)),
-        ("data", Value::Array(arg.into_iter().collect())),
-        ("id", Value::Int(0)),
-    ]);
-    value_to_packet(&object, nsp).ok()
 }
 
 impl Receiver for Inner {
@@ -888,7 +634,7 @@ impl Adapter for RedisAdapter {
 
     fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
         let inner = &self.inner;
-        if opts.local || inner.state().closed {
+        if opts.local || lock(&inner.requests).closed {
             return;
         }
         let packet = match packet_to_value(packet, true) {
@@ -901,6 +647,7 @@ impl Adapter for RedisAdapter {
             opts: wire_broadcast(opts),
         };
         inner.link.publish(
+            Space::Classic,
             inner.channels.broadcast_to(&opts.rooms),
             Bytes::from(msg.encode()),
         );
@@ -923,38 +670,13 @@ impl Adapter for RedisAdapter {
                 return None;
             }
         };
-        let (tx, rx) = mpsc::channel(inner.options.ack_queue.max(1));
-        let remote = RemoteAcks {
-            nodes: 1,
-            events: rx,
-        };
-        let id = {
-            let mut st = inner.state();
-            if st.closed {
-                return None;
-            }
-            if st.acks.len() >= inner.options.max_pending_requests {
-                drop(st);
-                inner.link.warn(format_args!(
-                    "broadcast with acks on {} not sent: too many in progress",
-                    inner.nsp
-                ));
-                // The sender is dropped: the namespace sees the other
-                // nodes as not answering.
-                return Some(remote);
-            }
-            let id = Inner::new_request_id(&st);
-            st.acks.insert(
-                id.clone(),
-                AckWait {
-                    events: tx,
-                    expected: None,
-                    counted: 0,
-                    sum: 0,
-                    reported: false,
-                },
-            );
-            id
+        let (remote, id) = requests::start_acks(&inner.requests, &inner.limits, random_id)?;
+        let Some(id) = id else {
+            inner.link.warn(format_args!(
+                "broadcast with acks on {} not sent: too many in progress",
+                inner.nsp
+            ));
+            return Some(remote);
         };
         let mut wire_opts = wire_broadcast(opts);
         wire_opts.set_flag("timeout", Value::from(timeout.as_millis() as u64));
@@ -967,40 +689,18 @@ impl Adapter for RedisAdapter {
             },
         };
         let bytes = Bytes::from(req.encode());
-        let me = Arc::downgrade(inner);
         let link = inner.link.clone();
         let channel = inner.channels.request().to_owned();
-        tokio::spawn(async move {
-            let deadline = Instant::now() + timeout;
-            let asked = async {
-                tokio::join!(
-                    link.publish_confirmed(channel.clone(), bytes),
-                    link.numsub(&channel)
-                )
-            };
-            let nodes = match tokio::time::timeout_at(deadline, asked).await {
-                Ok((Ok(()), Ok(n))) => Some(n),
+        let sent = async move {
+            match tokio::join!(
+                link.publish_confirmed(Space::Classic, channel.clone(), bytes),
+                link.numsub(Space::Classic, &channel)
+            ) {
+                (Ok(()), Ok(n)) => Some(n),
                 _ => None,
-            };
-            if let Some(me) = me.upgrade() {
-                let mut st = me.state();
-                match nodes {
-                    Some(n) => {
-                        if let Some(w) = st.acks.get_mut(&id) {
-                            w.expected = Some(n.saturating_sub(1));
-                            w.report_if_complete();
-                        }
-                    }
-                    // Not sent: the namespace sees no answer at once.
-                    None => drop(st.acks.remove(&id)),
-                }
             }
-            tokio::time::sleep_until(deadline).await;
-            if let Some(me) = me.upgrade() {
-                let removed = me.state().acks.remove(&id);
-                drop(removed);
-            }
-        });
+        };
+        requests::wait_for_acks(Arc::downgrade(&inner.requests), id, timeout, sent);
         Some(remote)
     }
 
@@ -1113,7 +813,7 @@ impl Adapter for RedisAdapter {
         Box::pin(async move {
             let asked = tokio::time::timeout(
                 inner.options.requests_timeout,
-                inner.link.numsub(inner.channels.request()),
+                inner.link.numsub(Space::Classic, inner.channels.request()),
             )
             .await;
             match asked {
@@ -1134,72 +834,5 @@ impl Adapter for RedisAdapter {
 
     fn close(&self) {
         self.inner.close();
-    }
-}
-
-/// An event's `[event, ...args]`, bytes in place.
-fn event_data(packet: &Packet) -> Option<Vec<Value>> {
-    match packet_to_value(packet, false).ok()? {
-        Value::Map(entries) => entries
-            .into_iter()
-            .find_map(|(k, v)| match (k.as_str(), v) {
-                ("data", Value::Array(a)) => Some(a),
-                _ => None,
-            }),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::wire::{Response, ResponseBody};
-
-    /// A Node node's answer to REMOTE_FETCH (wire spec §2.6), read into
-    /// `SocketData` and written back as this side writes it.
-    #[test]
-    fn fetched_sockets() {
-        let json = r#"{"requestId":"REQ001","sockets":[{"id":"Ns_mzPXDB5QfWwi0AAAA","handshake":{"headers":{"host":"x"},"time":"Mon Nov 30 2026","address":"::ffff:127.0.0.1","xdomain":false,"secure":false,"issued":1796040370123,"url":"/socket.io/?q=1","query":{"q":"1"},"auth":{"token":"t"}},"rooms":["Ns_mzPXDB5QfWwi0AAAA","r1",7],"data":{"user":"bob"}}]}"#;
-        let r = Response::decode(&Bytes::from(json), &DecodeConfig::default()).unwrap();
-        let ResponseBody::Answer {
-            sockets: Some(s), ..
-        } = r.body
-        else {
-            panic!("no sockets")
-        };
-        let d = socket_data_from_value(&s[0]).unwrap();
-        assert_eq!(d.id, "Ns_mzPXDB5QfWwi0AAAA");
-        assert_eq!(d.rooms, ["Ns_mzPXDB5QfWwi0AAAA", "r1", "7"]);
-        assert_eq!(d.data, Some(serde_json::json!({"user": "bob"})));
-        assert_eq!(d.handshake["issued"], serde_json::json!(1796040370123u64));
-        assert_eq!(d.handshake["auth"]["token"], "t");
-        let mut unset = d.clone();
-        unset.data = None;
-        let v = socket_data_to_value(&unset);
-        assert!(v.get("data").is_none());
-        assert_eq!(socket_data_from_value(&v).unwrap(), unset);
-        assert!(socket_data_from_value(&Value::map([("id", Value::Int(1))])).is_none());
-    }
-
-    #[test]
-    fn options_both_ways() {
-        let mut o = BroadcastOptions::default();
-        o.rooms = vec!["a".into()];
-        o.except = vec!["b".into(), "b".into()];
-        o.volatile = true;
-        o.flags
-            .insert("compress".into(), serde_json::Value::Bool(true));
-        let w = wire_broadcast(&o);
-        assert_eq!(w.except, ["b"]);
-        let back = broadcast_options(&w);
-        assert!(back.volatile && !back.local);
-        assert_eq!(back.rooms, ["a"]);
-        assert_eq!(
-            back.flags.get("compress"),
-            Some(&serde_json::Value::Bool(true))
-        );
-        let sel = selection(&w);
-        assert!(!sel.volatile && sel.flags.is_empty());
-        assert_eq!(wire_selection(&o).flags, None);
     }
 }

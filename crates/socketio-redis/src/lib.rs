@@ -119,6 +119,8 @@ pub mod msgpack;
 pub mod packet;
 #[cfg(feature = "adapter")]
 pub mod redis;
+#[cfg(feature = "adapter")]
+mod requests;
 pub mod wire;
 
 #[cfg(feature = "adapter")]

@@ -1,11 +1,16 @@
 //! One node's link to Redis: a client that publishes and asks `PUBSUB
-//! NUMSUB`, a subscriber connection shared by every namespace (Redis counts
-//! subscribers per connection, so one connection makes one node), bounded
-//! queues both ways, and subscriptions that come back after Redis does.
+//! NUMSUB` (or `SHARDNUMSUB`), a subscriber connection shared by every
+//! namespace (Redis counts subscribers per connection, so one connection
+//! makes one node), bounded queues both ways, and subscriptions that come
+//! back after Redis does.
 //!
-//! Adapters (the classic one today; the sharded one and the emitter later)
-//! register the channels and patterns they listen on with a receiver, and
-//! publish through the link. Four tasks run per link:
+//! Adapters register the channels and patterns they listen on with a
+//! receiver, and publish through the link: the classic adapter and the
+//! emitter with `PUBLISH` on classic channels, the sharded adapter with
+//! `SPUBLISH` on shard channels (`SSUBSCRIBE`, Redis 7). The two are apart
+//! in Redis, and apart here: a shard channel's messages reach only the
+//! receivers of that shard channel, even when a classic channel has the
+//! same name. Four tasks run per link:
 //!
 //! - the *pump* drains fred's message broadcast (which drops what a slow
 //!   receiver misses) into the link's own bounded queue at once; what does
@@ -16,7 +21,10 @@
 //!   while Redis is unreachable it drops them (counted, logged) rather than
 //!   let them pile up;
 //! - the *subscription keeper* makes Redis's subscriptions match what the
-//!   adapters want, again after every reconnect, retrying failures.
+//!   adapters want, again after every reconnect, retrying failures. Shard
+//!   channels are subscribed one per command, in turn: in a Redis Cluster
+//!   each may live on another shard, and fred matches a `SSUBSCRIBE`'s
+//!   reply only when it is neither pipelined nor for several channels.
 //!
 //! The link lives as long as a [`Link`] handle or an adapter made from it;
 //! when the last one goes, the tasks end and both connections are closed.
@@ -31,7 +39,7 @@ use bytes::Bytes;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::{ClientLike, ClusterInterface, EventInterface, PubsubInterface};
 use fred::types::config::{Config, ReconnectPolicy};
-use fred::types::{Builder, Value as RedisValue};
+use fred::types::{Builder, MessageKind, Value as RedisValue};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 /// Settings of a [`Link`]. Every queue is bounded; what does not fit is
@@ -170,21 +178,43 @@ pub(crate) trait Receiver: Send + Sync {
 /// A registration's id and receiver.
 type Route = (u64, Weak<dyn Receiver>);
 
-/// Who gets which channel: exact channels, and channel prefixes standing
-/// for patterns (fred reports a pattern message's channel, not its pattern).
+/// Which of Redis's two pub/sub spaces a channel is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Space {
+    /// `PUBLISH`, `SUBSCRIBE`, `PSUBSCRIBE`: every node of a Redis Cluster
+    /// sees every message.
+    Classic,
+    /// `SPUBLISH`, `SSUBSCRIBE`: a channel lives on the shard of its slot.
+    Shard,
+}
+
+/// Who gets which channel: exact channels, shard channels, and channel
+/// prefixes standing for patterns (fred reports a pattern message's
+/// channel, not its pattern).
 #[derive(Default)]
 struct Routes {
     next_id: u64,
     exact: HashMap<String, Vec<Route>>,
+    shard: HashMap<String, Vec<Route>>,
     prefixes: Vec<(String, u64, Weak<dyn Receiver>)>,
     /// What Redis should be subscribed to, with how many registrations
     /// want each.
     channels: HashMap<String, usize>,
     patterns: HashMap<String, usize>,
+    shard_channels: HashMap<String, usize>,
 }
 
 impl Routes {
-    fn receivers(&self, channel: &str) -> Vec<Arc<dyn Receiver>> {
+    fn receivers(&self, space: Space, channel: &str) -> Vec<Arc<dyn Receiver>> {
+        if space == Space::Shard {
+            return self
+                .shard
+                .get(channel)
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, r)| r.upgrade())
+                .collect();
+        }
         let exact = self.exact.get(channel).into_iter().flatten();
         let prefixed = self
             .prefixes
@@ -245,6 +275,7 @@ impl fmt::Debug for Link {
 
 enum Outbound {
     Publish {
+        space: Space,
         channel: String,
         payload: Bytes,
         /// Told whether Redis took it (requests wait for this; broadcasts
@@ -354,25 +385,27 @@ impl Link {
         }
     }
 
-    /// Queues a publish; returns whether it was queued (if not it is
-    /// dropped, counted and logged).
-    pub(crate) fn publish(&self, channel: String, payload: Bytes) -> bool {
-        self.enqueue(channel, payload, None).is_ok()
+    /// Queues a publish (`SPUBLISH` in [`Space::Shard`]); returns whether
+    /// it was queued (if not it is dropped, counted and logged).
+    pub(crate) fn publish(&self, space: Space, channel: String, payload: Bytes) -> bool {
+        self.enqueue(space, channel, payload, None).is_ok()
     }
 
     /// Publishes, and says whether Redis took the message.
     pub(crate) async fn publish_confirmed(
         &self,
+        space: Space,
         channel: String,
         payload: Bytes,
     ) -> Result<(), LinkError> {
         let (tx, rx) = oneshot::channel();
-        self.enqueue(channel, payload, Some(tx))?;
+        self.enqueue(space, channel, payload, Some(tx))?;
         rx.await.unwrap_or(Err(LinkError::Closed))
     }
 
     fn enqueue(
         &self,
+        space: Space,
         channel: String,
         payload: Bytes,
         done: Option<oneshot::Sender<Result<(), LinkError>>>,
@@ -382,6 +415,7 @@ impl Link {
             return Err(LinkError::Disconnected);
         }
         let msg = Outbound::Publish {
+            space,
             channel,
             payload,
             done,
@@ -402,17 +436,18 @@ impl Link {
             .warn(format_args!("publish dropped: {why}"));
     }
 
-    /// How many connections are subscribed to `channel` (`PUBSUB NUMSUB`),
-    /// this node's included when it is. In a Redis Cluster each node
-    /// counts only its own clients, so every primary is asked and the
-    /// counts are added up, as Node's adapter does.
-    pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, LinkError> {
+    /// How many connections are subscribed to `channel` (`PUBSUB NUMSUB`,
+    /// or `PUBSUB SHARDNUMSUB` in [`Space::Shard`]), this node's included
+    /// when it is. In a Redis Cluster each node counts only its own
+    /// clients, so every primary is asked and the counts are added up, as
+    /// Node's adapter does.
+    pub(crate) async fn numsub(&self, space: Space, channel: &str) -> Result<usize, LinkError> {
         let client = &self.shared.publisher;
         if !client.is_connected() {
             return Err(LinkError::Disconnected);
         }
         if !client.is_clustered() {
-            return numsub_count(client.pubsub_numsub(channel).await?);
+            return numsub_count(space, count_on(client, space, channel).await?);
         }
         let primaries = client
             .cached_cluster_state()
@@ -423,12 +458,8 @@ impl Link {
         }
         let mut total = 0;
         for node in primaries {
-            total += numsub_count(
-                client
-                    .with_cluster_node(node)
-                    .pubsub_numsub(channel)
-                    .await?,
-            )?;
+            let node = client.with_cluster_node(node);
+            total += numsub_count(space, count_on(&node, space, channel).await?)?;
         }
         Ok(total)
     }
@@ -442,6 +473,27 @@ impl Link {
         receiver: Weak<dyn Receiver>,
         channels: Vec<String>,
         patterns: Vec<(String, String)>,
+    ) -> Registration {
+        self.register(receiver, channels, patterns, Vec::new())
+    }
+
+    /// Registers `receiver` for the shard channels `channels`
+    /// (`SSUBSCRIBE`), and subscribes Redis to them. Dropping the returned
+    /// registration undoes it.
+    pub(crate) fn subscribe_shard(
+        &self,
+        receiver: Weak<dyn Receiver>,
+        channels: Vec<String>,
+    ) -> Registration {
+        self.register(receiver, Vec::new(), Vec::new(), channels)
+    }
+
+    fn register(
+        &self,
+        receiver: Weak<dyn Receiver>,
+        channels: Vec<String>,
+        patterns: Vec<(String, String)>,
+        shard_channels: Vec<String>,
     ) -> Registration {
         let mut routes = self
             .shared
@@ -462,6 +514,14 @@ impl Link {
             routes.prefixes.push((prefix.clone(), id, receiver.clone()));
             *routes.patterns.entry(pattern.clone()).or_default() += 1;
         }
+        for c in &shard_channels {
+            routes
+                .shard
+                .entry(c.clone())
+                .or_default()
+                .push((id, receiver.clone()));
+            *routes.shard_channels.entry(c.clone()).or_default() += 1;
+        }
         drop(routes);
         self.shared.changed.notify_one();
         Registration {
@@ -469,6 +529,7 @@ impl Link {
             id,
             channels,
             patterns: patterns.into_iter().map(|(p, _)| p).collect(),
+            shard_channels,
         }
     }
 
@@ -487,9 +548,21 @@ impl Link {
     }
 }
 
-/// The count in a `PUBSUB NUMSUB` reply for one channel: `[channel,
-/// count]` in RESP2, `{channel: count}` in RESP3.
-fn numsub_count(reply: RedisValue) -> Result<usize, LinkError> {
+/// `PUBSUB NUMSUB channel` or `PUBSUB SHARDNUMSUB channel` on `client`.
+async fn count_on(
+    client: &impl PubsubInterface,
+    space: Space,
+    channel: &str,
+) -> Result<RedisValue, fred::error::Error> {
+    match space {
+        Space::Classic => client.pubsub_numsub(channel).await,
+        Space::Shard => client.pubsub_shardnumsub(channel).await,
+    }
+}
+
+/// The count in a `PUBSUB NUMSUB` (or `SHARDNUMSUB`) reply for one
+/// channel: `[channel, count]` in RESP2, `{channel: count}` in RESP3.
+fn numsub_count(space: Space, reply: RedisValue) -> Result<usize, LinkError> {
     let count = match reply {
         RedisValue::Array(items) => items.get(1).and_then(RedisValue::as_u64),
         RedisValue::Map(map) => map.inner().into_values().next().and_then(|v| v.as_u64()),
@@ -497,7 +570,10 @@ fn numsub_count(reply: RedisValue) -> Result<usize, LinkError> {
     };
     count
         .and_then(|n| usize::try_from(n).ok())
-        .ok_or(LinkError::UnexpectedReply("PUBSUB NUMSUB"))
+        .ok_or(LinkError::UnexpectedReply(match space {
+            Space::Classic => "PUBSUB NUMSUB",
+            Space::Shard => "PUBSUB SHARDNUMSUB",
+        }))
 }
 
 /// A receiver's channels, subscribed until dropped.
@@ -506,6 +582,7 @@ pub(crate) struct Registration {
     id: u64,
     channels: Vec<String>,
     patterns: Vec<String>,
+    shard_channels: Vec<String>,
 }
 
 impl Drop for Registration {
@@ -526,6 +603,15 @@ impl Drop for Registration {
         for p in &self.patterns {
             release(&mut routes.patterns, p);
         }
+        for c in &self.shard_channels {
+            if let Some(list) = routes.shard.get_mut(c) {
+                list.retain(|(i, _)| *i != id);
+                if list.is_empty() {
+                    routes.shard.remove(c);
+                }
+            }
+            release(&mut routes.shard_channels, c);
+        }
         drop(routes);
         shared.changed.notify_one();
     }
@@ -543,7 +629,7 @@ fn release(wanted: &mut HashMap<String, usize>, name: &str) {
 /// Moves fred's received messages into the bounded inbound queue at once.
 async fn pump(
     mut rx: broadcast::Receiver<fred::types::Message>,
-    queue: mpsc::Sender<(String, Bytes)>,
+    queue: mpsc::Sender<(Space, String, Bytes)>,
     max_size: usize,
     counters: Arc<Counters>,
     warnings: Arc<Warnings>,
@@ -576,7 +662,14 @@ async fn pump(
             ));
             continue;
         }
-        if queue.try_send((msg.channel.to_string(), payload)).is_err() {
+        let space = match msg.kind {
+            MessageKind::SMessage => Space::Shard,
+            _ => Space::Classic,
+        };
+        if queue
+            .try_send((space, msg.channel.to_string(), payload))
+            .is_err()
+        {
             Counters::add(&counters.inbound_dropped, 1);
             warnings.warn(format_args!(
                 "received message dropped: the inbound queue is full"
@@ -586,12 +679,12 @@ async fn pump(
 }
 
 /// Hands each received message to the receivers of its channel.
-async fn dispatch(mut queue: mpsc::Receiver<(String, Bytes)>, routes: Arc<RwLock<Routes>>) {
-    while let Some((channel, payload)) = queue.recv().await {
+async fn dispatch(mut queue: mpsc::Receiver<(Space, String, Bytes)>, routes: Arc<RwLock<Routes>>) {
+    while let Some((space, channel, payload)) = queue.recv().await {
         let receivers = routes
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .receivers(&channel);
+            .receivers(space, &channel);
         for r in receivers {
             r.receive(&channel, payload.clone());
         }
@@ -627,13 +720,17 @@ async fn publish(
         let pipeline = client.pipeline();
         let mut waiting = Vec::with_capacity(batch.len());
         for Outbound::Publish {
+            space,
             channel,
             payload,
             done,
         } in batch.drain(..)
         {
             // Queued in memory: this does not wait for Redis.
-            let queued: Result<(), _> = pipeline.publish(channel, payload).await;
+            let queued: Result<(), _> = match space {
+                Space::Classic => pipeline.publish(channel, payload).await,
+                Space::Shard => pipeline.spublish(channel, payload).await,
+            };
             waiting.push((queued, done));
         }
         // Bounded even for clients made without a command timeout: a batch
@@ -681,15 +778,18 @@ async fn keep_subscriptions(
 ) {
     let mut channels: HashSet<String> = HashSet::new();
     let mut patterns: HashSet<String> = HashSet::new();
+    let mut shard_channels: HashSet<String> = HashSet::new();
     loop {
         let Some(shared) = link.upgrade() else {
             return;
         };
-        let (want_channels, want_patterns): (HashSet<String>, HashSet<String>) = {
+        let (want_channels, want_patterns, want_shard) = {
             let routes = shared.routes.read().unwrap_or_else(|p| p.into_inner());
+            let keys = |m: &HashMap<String, usize>| m.keys().cloned().collect::<HashSet<_>>();
             (
-                routes.channels.keys().cloned().collect(),
-                routes.patterns.keys().cloned().collect(),
+                keys(&routes.channels),
+                keys(&routes.patterns),
+                keys(&routes.shard_channels),
             )
         };
         drop(shared);
@@ -734,6 +834,34 @@ async fn keep_subscriptions(
                 Err(_) => failed = true,
             }
         }
+        // One shard channel per command, in turn (see the module docs);
+        // the first failure ends the round: Redis is likely gone, and each
+        // further try would wait its whole timeout.
+        let add: Vec<String> = want_shard.difference(&shard_channels).cloned().collect();
+        for c in add {
+            match bounded(wait, subscriber.ssubscribe(c.clone())).await {
+                Ok(()) => {
+                    shard_channels.insert(c);
+                }
+                Err(e) => {
+                    failed = true;
+                    warnings.warn(format_args!("SSUBSCRIBE failed: {e}"));
+                    break;
+                }
+            }
+        }
+        let remove: Vec<String> = shard_channels.difference(&want_shard).cloned().collect();
+        for c in remove {
+            match bounded(wait, subscriber.sunsubscribe(c.clone())).await {
+                Ok(()) => {
+                    shard_channels.remove(&c);
+                }
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
         let delay = async {
             if failed {
                 tokio::time::sleep(retry).await
@@ -747,6 +875,7 @@ async fn keep_subscriptions(
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     channels.clear();
                     patterns.clear();
+                    shard_channels.clear();
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
