@@ -115,6 +115,7 @@
 
 #[cfg(feature = "adapter")]
 pub mod classic;
+pub mod cluster_message;
 pub mod msgpack;
 pub mod packet;
 #[cfg(feature = "adapter")]

@@ -247,7 +247,7 @@ impl WireOptions {
             .collect()
     }
 
-    fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         let mut entries = vec![
             ("rooms".to_owned(), strings(&self.rooms)),
             ("except".to_owned(), strings(&self.except)),
@@ -260,7 +260,7 @@ impl WireOptions {
 
     /// Reads options as Node does: a missing or malformed list is empty,
     /// numbers in lists are rooms too (`io.to(123)`).
-    fn from_value(v: &Value) -> WireOptions {
+    pub(crate) fn from_value(v: &Value) -> WireOptions {
         WireOptions {
             rooms: rooms(v.get("rooms")),
             except: rooms(v.get("except")),
@@ -270,7 +270,7 @@ impl WireOptions {
 }
 
 /// JavaScript truthiness, for flags.
-fn truthy(v: &Value) -> bool {
+pub(crate) fn truthy(v: &Value) -> bool {
     match v {
         Value::Nil => false,
         Value::Bool(b) => *b,
@@ -280,12 +280,12 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
-fn strings(items: &[String]) -> Value {
+pub(crate) fn strings(items: &[String]) -> Value {
     items.iter().map(|s| Value::from(s.as_str())).collect()
 }
 
 /// Room names from a list: strings, and numbers as JavaScript prints them.
-fn rooms(v: Option<&Value>) -> Vec<String> {
+pub(crate) fn rooms(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -575,7 +575,7 @@ impl Request {
 
 /// A request id: Node uses whatever was sent as a map key, so a number
 /// works as its string.
-fn request_id(v: &Value) -> Option<String> {
+pub(crate) fn request_id(v: &Value) -> Option<String> {
     room(v)
 }
 
@@ -691,7 +691,7 @@ impl Response {
 
 /// JSON as Node writes it, or MessagePack when `v` holds what JSON cannot
 /// (bytes, dates, extensions).
-fn encode_json_or_msgpack(v: &Value) -> Vec<u8> {
+pub(crate) fn encode_json_or_msgpack(v: &Value) -> Vec<u8> {
     if needs_msgpack(v) {
         return msgpack::to_vec(v);
     }
