@@ -122,6 +122,8 @@ pub mod packet;
 pub mod redis;
 #[cfg(feature = "adapter")]
 mod requests;
+#[cfg(feature = "adapter")]
+pub mod sharded;
 pub mod wire;
 
 #[cfg(feature = "adapter")]
