@@ -116,9 +116,14 @@
 #[cfg(feature = "adapter")]
 pub mod classic;
 pub mod cluster_message;
+#[cfg(feature = "emitter")]
+pub mod emitter;
 pub mod msgpack;
 pub mod packet;
-#[cfg(feature = "adapter")]
+// What only the adapters use (subscribing, counting) is idle in an
+// emitter-only build.
+#[cfg(feature = "emitter")]
+#[cfg_attr(not(feature = "adapter"), allow(dead_code))]
 pub mod redis;
 #[cfg(feature = "adapter")]
 mod requests;
@@ -126,5 +131,5 @@ mod requests;
 pub mod sharded;
 pub mod wire;
 
-#[cfg(feature = "adapter")]
+#[cfg(feature = "emitter")]
 pub use fred;
