@@ -1,61 +1,88 @@
-//! A Redis cluster adapter for `socketio-server`, wire-compatible with
-//! Node's `@socket.io/redis-adapter` 8.x.
+//! Redis cluster adapters for `socketio-server`, wire-compatible with
+//! Node's `@socket.io/redis-adapter` 8.x (classic and sharded), and an
+//! emitter compatible with `@socket.io/redis-emitter` 5.x.
 //!
 //! # Layer
 //!
 //! Beside `socketio-server`: it implements the server's `Adapter` seam over
 //! Redis pub/sub, so Rust and Node servers share rooms, broadcasts and
-//! requests. Its encoding layer is pure (no I/O, no tokio) and usable alone,
-//! by an emitter say:
+//! requests. Its encoding layer is pure (no I/O, no tokio) and usable alone:
 //!
 //! - [`msgpack`]: MessagePack exactly as the Node side writes it
 //!   (notepack.io), and a decoder bounded for the hostile input any
 //!   publisher on the cluster can send;
 //! - [`packet`]: Socket.IO packets as the packet objects Node puts on
-//!   Redis, and the JSON the classic adapter uses for most requests;
+//!   Redis, and the JSON most requests travel in;
 //! - [`wire`]: the classic adapter's channels, broadcasts, requests and
-//!   responses, in Node's encodings and key orders.
+//!   responses, in Node's encodings and key orders;
+//! - [`cluster_message`]: the sharded adapter's messages (socket.io-adapter's
+//!   `ClusterMessage`), its shard channels and which one a message takes.
 //!
-//! Over them, on tokio (feature `adapter`, on by default):
+//! Over them, on tokio:
 //!
 //! - [`redis`]: a node's [`Link`](redis::Link) to Redis: one client for
-//!   `PUBLISH` and `PUBSUB NUMSUB`, one subscriber connection for every
-//!   namespace, bounded queues both ways, subscriptions restored after
-//!   Redis comes back;
-//! - [`classic`]: the adapter itself (`createAdapter` in Node): one
+//!   `PUBLISH`, `SPUBLISH` and counting subscribers, one subscriber
+//!   connection for every namespace, bounded queues both ways,
+//!   subscriptions (shard channels too) restored after Redis comes back;
+//! - [`classic`]: the classic adapter (`createAdapter` in Node): one
 //!   [`RedisAdapter`](classic::RedisAdapter) per namespace, made by the
-//!   factory [`create_adapter`](classic::create_adapter) returns.
+//!   factory [`create_adapter`](classic::create_adapter) returns;
+//! - [`sharded`]: the sharded adapter (`createShardedAdapter`): one
+//!   [`ShardedAdapter`](sharded::ShardedAdapter) per namespace, made by the
+//!   factory [`create_sharded_adapter`](sharded::create_sharded_adapter)
+//!   returns;
+//! - [`emitter`]: an [`Emitter`](emitter::Emitter), for a process with no
+//!   Socket.IO server that emits to the clients of a classic cluster.
 //!
-//! The sharded adapter (`createShardedAdapter`, `SSUBSCRIBE`) and the
-//! emitter are to come beside [`classic`], over the same link and encoding
-//! layer.
+//! # Which to pick
+//!
+//! Every server of a cluster uses the same adapter, and with Node's
+//! servers, the one they use.
+//!
+//! - The **classic** adapter works with any Redis (and Redis Cluster,
+//!   where every node sees every `PUBLISH`), and is the one an emitter
+//!   reaches: take it unless one of the reasons below applies.
+//! - The **sharded** adapter needs Redis 7 or later. In a Redis Cluster
+//!   each channel lives on one shard, so the traffic spreads over the
+//!   shards instead of reaching every node; in its default dynamic mode a
+//!   broadcast to one room reaches only the servers with a socket in it.
+//!   Take it for a large Redis Cluster or many servers with their own
+//!   rooms. It cannot be reached by an emitter (neither Node's nor ours:
+//!   `PUBLISH` never reaches shard channels), has no room listing of its
+//!   own (all rooms are gathered by fetching every socket), and costs a
+//!   subscription per room with a socket on a server.
+//! - The **emitter** speaks the classic protocol only, as upstream's.
 //!
 //! # The Redis client
 //!
 //! [`fred`] (re-exported, to build clients for
 //! [`Link::from_clients`](redis::Link::from_clients)). It subscribes with
 //! RESP2 or RESP3 servers alike, resubscribes after a reconnect, and
-//! offers `SSUBSCRIBE` on a standalone Redis 7 as well as on a cluster,
-//! which the sharded adapter will need (redis-rs has `SSUBSCRIBE` only on
-//! cluster connections, and resubscribes only over RESP3). Its received
-//! messages come through a broadcast channel that drops what a slow reader
-//! misses; the link drains it at once into its own bounded queue and counts
-//! what it has to drop.
+//! offers `SSUBSCRIBE` on a standalone Redis 7 as well as on a cluster
+//! (redis-rs has `SSUBSCRIBE` only on cluster connections, and resubscribes
+//! only over RESP3). Its received messages come through a broadcast
+//! channel that drops what a slow reader misses; the link drains it at
+//! once into its own bounded queue and counts what it has to drop.
 //!
 //! # What it does not do
 //!
-//! The encoding layer knows no channels, request types or timeouts, and
-//! leaves to the caller what Node drops on its side (keys whose value is
-//! `undefined`) and the order of keys in the maps it builds. The adapter
-//! has no heartbeats (as Node's): a node that dies mid-request is noticed
-//! by the request's timeout. Only notepack's MessagePack is spoken, not a
-//! custom `parser`.
+//! The encoding layer reads no clock and holds no state, and leaves to the
+//! caller what Node drops on its side (keys whose value is `undefined`) and
+//! the order of keys in the maps it builds. The adapters have no heartbeats
+//! (as Node's): a node that dies mid-request is noticed by the request's
+//! timeout. Only notepack's MessagePack is spoken, not a custom `parser`.
+//! The sharded adapter does not support connection state recovery, as
+//! Node's does not.
 //!
 //! # Features
 //!
-//! - `adapter` (default): [`redis`] and [`classic`], over tokio, fred and
-//!   `socketio-server`. Without it the crate is the pure encoding layer
-//!   alone (an emitter, a fuzz target, a tool reading Redis traffic).
+//! - `adapter` (default): [`classic`] and [`sharded`], over
+//!   `socketio-server`; implies `emitter`.
+//! - `emitter`: [`redis`] and [`emitter`], over tokio and fred, without a
+//!   Socket.IO server.
+//!
+//! Without either the crate is the pure encoding layer alone (a fuzz
+//! target, a tool reading Redis traffic).
 //!
 //! # Example
 //!
@@ -79,6 +106,20 @@
 //! server.to("lobby").emit("news", &("hello",))?;
 //! let everywhere = server.of("/").broadcast().fetch_sockets(Duration::from_secs(5)).await?;
 //! # let _ = everywhere; Ok(()) }
+//! ```
+//!
+//! The sharded adapter goes in the same place (Redis 7 or later):
+//!
+//! ```no_run
+//! # #[cfg(feature = "adapter")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio_redis::sharded::{ShardedAdapterOptions, create_sharded_adapter};
+//! use socketio_server::ServerOptions;
+//!
+//! let mut options = ServerOptions::default();
+//! options.adapter =
+//!     create_sharded_adapter("redis://127.0.0.1:6379", ShardedAdapterOptions::default()).await?;
+//! # Ok(()) }
 //! ```
 //!
 //! The encoding layer alone:
