@@ -8,159 +8,36 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use socketio_client::{ClientOptions, Manager};
 use socketio_redis::classic::{RedisAdapterOptions, adapter_factory};
-use socketio_redis::fred::clients::{Client, SubscriberClient};
-use socketio_redis::fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
-use socketio_redis::fred::types::Builder;
-use socketio_redis::fred::types::config::Config;
+use socketio_redis::fred::interfaces::{EventInterface, PubsubInterface};
 use socketio_redis::redis::{Link, LinkOptions};
-use socketio_server::{AdapterError, Binary, Namespace, Server, ServerOptions};
+use socketio_server::{AdapterError, Binary};
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout};
 
 use crate::redis_server::{RedisCluster, RedisServer};
+use crate::servers::{Node, SOON, hex, names, next_on, peer, raw_clients, wait_for_nodes};
 
 /// The adapters' request timeout in these tests.
 const REQUESTS: Duration = Duration::from_millis(500);
-/// How long anything that should happen may take.
-const SOON: Duration = Duration::from_secs(5);
 
-struct Node {
-    server: Server,
-    link: Link,
+/// A node with the classic adapter and the tests' request timeout.
+async fn node(redis: &RedisServer) -> Node {
+    let mut adapter = RedisAdapterOptions::default();
+    adapter.requests_timeout = REQUESTS;
+    node_with(&redis.url(), adapter).await
 }
 
-impl Node {
-    async fn start(redis: &RedisServer) -> Node {
-        let mut adapter = RedisAdapterOptions::default();
-        adapter.requests_timeout = REQUESTS;
-        Node::with_options(&redis.url(), adapter).await
-    }
-
-    async fn with_options(url: &str, adapter: RedisAdapterOptions) -> Node {
-        let link = Link::connect(url, LinkOptions::default())
-            .await
-            .expect("connect to redis");
-        let mut options = ServerOptions::default();
-        options.adapter = adapter_factory(&link, adapter);
-        let server = Server::bind("127.0.0.1:0", options).await.expect("bind");
-        server.of("/").on_connect(|socket| {
-            let auth: Value = socket.handshake().auth().unwrap_or(json!({}));
-            for room in auth["rooms"].as_array().into_iter().flatten() {
-                socket.join(room.as_str().unwrap_or_default());
-            }
-            let _ = socket.set_data(&json!({ "name": auth["name"] }));
-        });
-        Node { server, link }
-    }
-
-    fn ns(&self) -> Namespace {
-        self.server.of("/")
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.server.local_addr())
-    }
-}
-
-/// Waits until `ns` counts `n` nodes (its subscriptions are in place).
-async fn wait_for_nodes(ns: &Namespace, n: usize) {
-    timeout(SOON, async {
-        while ns.server_count().await != n {
-            sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("never {n} nodes"));
+async fn node_with(url: &str, adapter: RedisAdapterOptions) -> Node {
+    Node::start(url, |link| adapter_factory(link, adapter)).await
 }
 
 /// Two nodes on one Redis, each subscribed.
 async fn pair(redis: &RedisServer) -> (Node, Node) {
-    let (a, b) = (Node::start(redis).await, Node::start(redis).await);
+    let (a, b) = (node(redis).await, node(redis).await);
     wait_for_nodes(&a.ns(), 2).await;
     wait_for_nodes(&b.ns(), 2).await;
     (a, b)
-}
-
-/// A client, its events as they arrive, and its answer to "ask": its name.
-struct Peer {
-    name: String,
-    socket: socketio_client::Socket,
-    events: mpsc::UnboundedReceiver<(String, Vec<Value>)>,
-    _manager: Manager,
-}
-
-async fn peer(node: &Node, name: &str, rooms: &[&str]) -> Peer {
-    let manager = Manager::new(&node.url(), ClientOptions::default());
-    let socket = manager.socket("/", Some(json!({ "name": name, "rooms": rooms })));
-    let (tx, events) = mpsc::unbounded_channel();
-    socket.on_any(move |_, event, packet| {
-        let args = packet.event_args::<Vec<Value>>().unwrap_or_default();
-        let _ = tx.send((event.to_owned(), args));
-    });
-    let me = name.to_owned();
-    socket.on("ask", move |_, (): (), ack| {
-        let me = me.clone();
-        async move {
-            if let Some(ack) = ack {
-                let _ = ack.send(&(me,));
-            }
-        }
-    });
-    let p = Peer {
-        name: name.to_owned(),
-        socket,
-        events,
-        _manager: manager,
-    };
-    timeout(SOON, async {
-        while !p.socket.connected() {
-            sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("client connects");
-    // The rooms are joined on the server before the client hears it is
-    // connected; wait for them all the same.
-    let id = p.socket.id().expect("socket id");
-    timeout(SOON, async {
-        while rooms
-            .iter()
-            .any(|r| !node.ns().to(r).sockets().iter().any(|s| s.id() == id))
-        {
-            sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("rooms joined");
-    p
-}
-
-impl Peer {
-    fn id(&self) -> String {
-        self.socket.id().expect("connected")
-    }
-
-    /// The events received until `marker` (excluded).
-    async fn until(&mut self, marker: &str) -> Vec<(String, Vec<Value>)> {
-        let mut out = Vec::new();
-        timeout(SOON, async {
-            while let Some((event, args)) = self.events.recv().await {
-                if event == marker {
-                    return;
-                }
-                out.push((event, args));
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{} never got {marker}: {out:?}", self.name));
-        out
-    }
-}
-
-fn names(events: &[(String, Vec<Value>)]) -> Vec<&str> {
-    events.iter().map(|(e, _)| e.as_str()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -594,17 +471,6 @@ async fn a_shut_down_server_leaves_the_cluster() {
     wait_for_nodes(&a.ns(), 1).await;
 }
 
-/// A plain client for publishing by hand, and a subscriber to watch.
-async fn raw_clients(redis: &RedisServer) -> (Client, SubscriberClient) {
-    let config = Config::from_url(&redis.url()).unwrap();
-    let builder = Builder::from_config(config);
-    let publisher = builder.build().unwrap();
-    let subscriber = builder.build_subscriber_client().unwrap();
-    publisher.init().await.unwrap();
-    subscriber.init().await.unwrap();
-    (publisher, subscriber)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_messages_are_ignored() {
     let redis = RedisServer::start();
@@ -666,7 +532,7 @@ async fn malformed_messages_are_ignored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speaks_node_bytes_on_redis() {
     let redis = RedisServer::start();
-    let a = Node::start(&redis).await;
+    let a = node(&redis).await;
     wait_for_nodes(&a.ns(), 1).await;
     let mut a1 = peer(&a, "a1", &["r1"]).await;
     let (raw, watch) = raw_clients(&redis).await;
@@ -745,39 +611,14 @@ async fn speaks_node_bytes_on_redis() {
     assert!(answer["sockets"][0]["handshake"]["query"].is_object());
 }
 
-/// Bytes from space-separated hex pairs.
-fn hex(s: &str) -> Bytes {
-    s.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
-        .collect::<Vec<u8>>()
-        .into()
-}
-
-/// The next message `watch` sees on a channel starting with `prefix`.
-async fn next_on(
-    heard: &mut tokio::sync::broadcast::Receiver<socketio_redis::fred::types::Message>,
-    prefix: &str,
-) -> (String, Bytes) {
-    timeout(SOON, async {
-        loop {
-            let m = heard.recv().await.unwrap();
-            if m.channel.starts_with(prefix) {
-                return (m.channel.to_string(), m.value.into_bytes().unwrap());
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("nothing on {prefix}*"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_on_the_requesters_own_channel() {
     let redis = RedisServer::start();
     let mut specific = RedisAdapterOptions::default();
     specific.requests_timeout = REQUESTS;
     specific.publish_on_specific_response_channel = true;
-    let a = Node::with_options(&redis.url(), specific).await;
-    let b = Node::start(&redis).await;
+    let a = node_with(&redis.url(), specific).await;
+    let b = node(&redis).await;
     wait_for_nodes(&a.ns(), 2).await;
     wait_for_nodes(&b.ns(), 2).await;
     let a1 = peer(&a, "a1", &[]).await;
@@ -805,7 +646,7 @@ async fn answers_on_the_requesters_own_channel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn obeys_the_emitter() {
     let redis = RedisServer::start();
-    let a = Node::start(&redis).await;
+    let a = node(&redis).await;
     wait_for_nodes(&a.ns(), 1).await;
     let mut a1 = peer(&a, "a1", &["r1"]).await;
     let (tx, mut heard) = mpsc::unbounded_channel();
@@ -892,7 +733,7 @@ async fn counts_nodes_across_a_redis_cluster() {
     options.requests_timeout = Duration::from_secs(2);
     let mut nodes = Vec::new();
     for _ in 0..3 {
-        nodes.push(Node::with_options(&cluster.url(), options.clone()).await);
+        nodes.push(node_with(&cluster.url(), options.clone()).await);
     }
     for n in &nodes {
         wait_for_nodes(&n.ns(), 3).await;

@@ -2,6 +2,12 @@
 
 #[cfg(feature = "adapter")]
 mod classic;
+#[cfg(feature = "adapter")]
+mod emitter;
 mod props;
 #[cfg(feature = "adapter")]
 mod redis_server;
+#[cfg(feature = "adapter")]
+mod servers;
+#[cfg(feature = "adapter")]
+mod sharded;
