@@ -25,6 +25,11 @@
 //!   channels are subscribed one per command, in turn: in a Redis Cluster
 //!   each may live on another shard, and fred matches a `SSUBSCRIBE`'s
 //!   reply only when it is neither pipelined nor for several channels.
+//!   In a Redis Cluster, a shard channel whose slot moved to another
+//!   shard is subscribed again there: the shard that handed it over drops
+//!   its subscribers silently, so the keeper reads the slot map every
+//!   [`LinkOptions::cluster_refresh`] and whenever the publisher learns a
+//!   new one.
 //!
 //! The link lives as long as a [`Link`] handle or an adapter made from it;
 //! when the last one goes, the tasks end and both connections are closed.
@@ -38,7 +43,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::{ClientLike, ClusterInterface, EventInterface, PubsubInterface};
-use fred::types::config::{Config, ReconnectPolicy};
+use fred::types::cluster::ClusterRouting;
+use fred::types::config::{Config, ReconnectPolicy, Server};
 use fred::types::{Builder, MessageKind, Value as RedisValue};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
@@ -72,6 +78,13 @@ pub struct LinkOptions {
     /// How long to wait before trying again a subscription Redis refused
     /// or did not confirm. Default 1 s.
     pub retry_delay: Duration,
+    /// In a Redis Cluster, how often the slot map is read again. A shard
+    /// that hands a slot over drops its subscribers to the slot's shard
+    /// channels without a word to the client; this is how soon this node
+    /// notices and subscribes again where the slot went, unless it learns
+    /// sooner by publishing there. Default 5 s, ioredis's
+    /// `slotsRefreshInterval`.
+    pub cluster_refresh: Duration,
 }
 
 impl Default for LinkOptions {
@@ -84,6 +97,7 @@ impl Default for LinkOptions {
             command_timeout: Duration::from_secs(5),
             reconnect: ReconnectPolicy::new_exponential(0, 100, 2000, 2),
             retry_delay: Duration::from_secs(1),
+            cluster_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -339,6 +353,10 @@ impl Link {
             counters: counters.clone(),
             warnings: warnings.clone(),
         });
+        let resharded = [
+            publisher.cluster_change_rx(),
+            subscriber.cluster_change_rx(),
+        ];
         tokio::spawn(pump(
             subscriber.message_rx(),
             in_tx,
@@ -358,9 +376,13 @@ impl Link {
             Arc::downgrade(&shared),
             subscriber.clone(),
             subscriber.reconnect_rx(),
+            resharded,
             changed,
-            options.command_timeout,
-            options.retry_delay,
+            KeeperTiming {
+                wait: options.command_timeout,
+                retry: options.retry_delay,
+                cluster_refresh: options.cluster_refresh,
+            },
             warnings,
         ));
         Link { shared }
@@ -764,21 +786,42 @@ async fn publish(
     }
 }
 
+/// How the subscription keeper waits.
+struct KeeperTiming {
+    /// For one command.
+    wait: Duration,
+    /// Before trying again what failed.
+    retry: Duration,
+    /// Between two readings of a Redis Cluster's slot map.
+    cluster_refresh: Duration,
+}
+
 /// Makes Redis's subscriptions on `subscriber` match the wanted ones: now,
-/// after every change, after every reconnect (Redis forgot them all), and
-/// `retry` after a failure.
+/// after every change, after every reconnect (Redis forgot them all), after
+/// a shard channel's slot moved, and `retry` after a failure.
 async fn keep_subscriptions(
     link: Weak<Shared>,
     subscriber: SubscriberClient,
-    mut reconnects: broadcast::Receiver<fred::types::config::Server>,
+    mut reconnects: broadcast::Receiver<Server>,
+    resharded: [ClusterChanges; 2],
     changed: Arc<Notify>,
-    wait: Duration,
-    retry: Duration,
+    timing: KeeperTiming,
     warnings: Arc<Warnings>,
 ) {
+    let KeeperTiming {
+        wait,
+        retry,
+        cluster_refresh,
+    } = timing;
     let mut channels: HashSet<String> = HashSet::new();
     let mut patterns: HashSet<String> = HashSet::new();
-    let mut shard_channels: HashSet<String> = HashSet::new();
+    // Each shard channel with the primary its slot was on when subscribed
+    // (none outside a Redis Cluster).
+    let mut shard_channels: HashMap<String, Option<Server>> = HashMap::new();
+    let [by_publisher, by_subscriber] = resharded;
+    let (mut by_publisher, mut by_subscriber) = (Some(by_publisher), Some(by_subscriber));
+    let mut refresh = tokio::time::interval(cluster_refresh.max(Duration::from_millis(1)));
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let Some(shared) = link.upgrade() else {
             return;
@@ -837,11 +880,16 @@ async fn keep_subscriptions(
         // One shard channel per command, in turn (see the module docs);
         // the first failure ends the round: Redis is likely gone, and each
         // further try would wait its whole timeout.
-        let add: Vec<String> = want_shard.difference(&shard_channels).cloned().collect();
+        let add: Vec<String> = want_shard
+            .iter()
+            .filter(|c| !shard_channels.contains_key(*c))
+            .cloned()
+            .collect();
         for c in add {
             match bounded(wait, subscriber.ssubscribe(c.clone())).await {
                 Ok(()) => {
-                    shard_channels.insert(c);
+                    let owner = slot_owner(subscriber.cached_cluster_state().as_ref(), &c);
+                    shard_channels.insert(c, owner);
                 }
                 Err(e) => {
                     failed = true;
@@ -850,7 +898,11 @@ async fn keep_subscriptions(
                 }
             }
         }
-        let remove: Vec<String> = shard_channels.difference(&want_shard).cloned().collect();
+        let remove: Vec<String> = shard_channels
+            .keys()
+            .filter(|c| !want_shard.contains(*c))
+            .cloned()
+            .collect();
         for c in remove {
             match bounded(wait, subscriber.sunsubscribe(c.clone())).await {
                 Ok(()) => {
@@ -869,6 +921,14 @@ async fn keep_subscriptions(
                 std::future::pending().await
             }
         };
+        // A shard that hands a slot over drops its subscribers to the
+        // slot's channels with a `sunsubscribe` of its own, which fred does
+        // not pass on. So the slot map is read again now and then, and
+        // whenever the publisher learns a new one (a MOVED reply); the
+        // subscriber's own news is only compared (reading the map makes
+        // news).
+        let mut read_map = false;
+        let mut compare = false;
         tokio::select! {
             () = changed.notified() => {}
             r = reconnects.recv() => match r {
@@ -879,7 +939,43 @@ async fn keep_subscriptions(
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
+            () = cluster_changed(&mut by_publisher) => read_map = true,
+            _ = refresh.tick(), if subscriber.is_clustered() => read_map = true,
+            () = cluster_changed(&mut by_subscriber) => compare = true,
             () = delay => {}
+        }
+        if read_map {
+            if let Err(e) = bounded(wait, subscriber.sync_cluster()).await {
+                warnings.warn(format_args!("reading the cluster's slots failed: {e}"));
+            }
+        }
+        if read_map || compare {
+            // A channel whose slot moved is subscribed again where it went.
+            let state = subscriber.cached_cluster_state();
+            shard_channels.retain(|c, owner| slot_owner(state.as_ref(), c) == *owner);
+        }
+    }
+}
+
+/// The primary holding the slot of shard channel `channel`.
+fn slot_owner(state: Option<&ClusterRouting>, channel: &str) -> Option<Server> {
+    state?
+        .get_server(ClusterRouting::hash_key(channel.as_bytes()))
+        .cloned()
+}
+
+/// A client's reports of a changed Redis Cluster slot map.
+type ClusterChanges = broadcast::Receiver<Vec<fred::types::ClusterStateChange>>;
+
+/// The next report on `changes`; never, once its client is gone.
+async fn cluster_changed(changes: &mut Option<ClusterChanges>) {
+    loop {
+        let Some(rx) = changes else {
+            return std::future::pending().await;
+        };
+        match rx.recv().await {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => *changes = None,
         }
     }
 }

@@ -120,6 +120,45 @@ impl RedisCluster {
         cluster
     }
 
+    /// Moves the hash slot of `key` to another primary, as a resharding
+    /// does (the slot holds no keys here, so none are migrated).
+    pub(crate) fn move_slot_of(&self, key: &str) {
+        let cli = |port: u16, args: &[&str]| -> String {
+            let out = Command::new("redis-cli")
+                .args(["-p", &port.to_string()])
+                .args(args)
+                .output()
+                .expect("redis-cli");
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let first = self.nodes[0].port;
+        let slot = cli(first, &["cluster", "keyslot", key]);
+        let n: u16 = slot.parse().expect("a slot number");
+        let owner = |port: u16| cli(port, &["cluster", "myid"]);
+        // The owner is the node whose `cluster slots` range holds the slot.
+        let slots = cli(first, &["--json", "cluster", "slots"]);
+        let ranges: serde_json::Value = serde_json::from_str(&slots).expect("cluster slots");
+        let from_port = ranges
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r[0].as_u64() <= Some(n.into()) && Some(u64::from(n)) <= r[1].as_u64())
+            .and_then(|r| r[2][1].as_u64())
+            .expect("the slot's owner") as u16;
+        let to_port = self
+            .nodes
+            .iter()
+            .map(|n| n.port)
+            .find(|p| *p != from_port)
+            .expect("another primary");
+        let (from, to) = (owner(from_port), owner(to_port));
+        cli(to_port, &["cluster", "setslot", &slot, "importing", &from]);
+        cli(from_port, &["cluster", "setslot", &slot, "migrating", &to]);
+        for node in &self.nodes {
+            cli(node.port, &["cluster", "setslot", &slot, "node", &to]);
+        }
+    }
+
     /// A clustered URL naming every node.
     pub(crate) fn url(&self) -> String {
         let mut url = format!("redis-cluster://127.0.0.1:{}", self.nodes[0].port);

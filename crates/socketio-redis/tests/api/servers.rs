@@ -31,9 +31,16 @@ impl Node {
     /// A server on its own link to `url`, its adapter made by `adapter`;
     /// namespace `/` [`serve`]s.
     pub(crate) async fn start(url: &str, adapter: impl FnOnce(&Link) -> AdapterFactory) -> Node {
-        let link = Link::connect(url, LinkOptions::default())
-            .await
-            .expect("connect to redis");
+        Node::start_with(url, LinkOptions::default(), adapter).await
+    }
+
+    /// The same, with a link made with `link`.
+    pub(crate) async fn start_with(
+        url: &str,
+        link: LinkOptions,
+        adapter: impl FnOnce(&Link) -> AdapterFactory,
+    ) -> Node {
+        let link = Link::connect(url, link).await.expect("connect to redis");
         let mut options = ServerOptions::default();
         options.adapter = adapter(&link);
         let server = Server::bind("127.0.0.1:0", options).await.expect("bind");

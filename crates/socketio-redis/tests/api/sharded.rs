@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use socketio_redis::cluster_message::SubscriptionMode;
 use socketio_redis::fred::clients::Client;
 use socketio_redis::fred::interfaces::{EventInterface, PubsubInterface};
+use socketio_redis::redis::LinkOptions;
 use socketio_redis::sharded::{ShardedAdapterOptions, sharded_adapter_factory};
 use socketio_server::{AdapterError, Binary};
 use tokio::sync::mpsc;
@@ -622,6 +623,46 @@ async fn counts_nodes_across_a_redis_cluster() {
     }
     let all = nodes[2].ns().broadcast().fetch_sockets(SOON).await.unwrap();
     assert_eq!(all.len(), 3);
+}
+
+/// A Redis Cluster moves the main channel's slot to another shard (a
+/// resharding): the old shard drops its subscribers with a `sunsubscribe`
+/// of its own, and the nodes must subscribe again where the slot now is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resharded_channel_is_subscribed_again() {
+    let cluster = RedisCluster::start();
+    let a = node(&cluster.url(), SubscriptionMode::Dynamic).await;
+    // B only listens: it learns of the move by reading the slot map again.
+    let mut link = LinkOptions::default();
+    link.cluster_refresh = Duration::from_millis(300);
+    let b = Node::start_with(&cluster.url(), link, |link| {
+        sharded_adapter_factory(link, ShardedAdapterOptions::default())
+    })
+    .await;
+    wait_for_nodes(&a.ns(), 2).await;
+    wait_for_nodes(&b.ns(), 2).await;
+    let mut b1 = peer(&b, "b1", &[]).await;
+    cluster.move_slot_of("socket.io#/#");
+    let started = tokio::time::Instant::now();
+    let delivered = timeout(SOON, async {
+        loop {
+            a.ns().emit("again", &()).unwrap();
+            sleep(Duration::from_millis(50)).await;
+            if let Ok((event, _)) = b1.events.try_recv() {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("broadcasts flow again after the resharding");
+    assert_eq!(delivered, "again");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    wait_for_nodes(&a.ns(), 2).await;
+    wait_for_nodes(&b.ns(), 2).await;
 }
 
 /// A namespace other than `/` keeps to itself.
