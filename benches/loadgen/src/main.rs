@@ -6,6 +6,7 @@
 //! loadgen sio-echo  --url ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket --conns 64 --size 32 [--batch 1] [--secs 5] [--pid PID]
 //! loadgen sio-broadcast --url ... --conns 1000 [--rounds 20] [--burst 1] [--pid PID]
 //! loadgen sio-idle  --url ... --conns 10000 [--pid PID]
+//! loadgen sio-cluster-broadcast --url NODE_A --url2 NODE_B --conns 1000 [--rounds 20] [--burst 1] [--pid PID_A --pid PID_B] [--redis-pid PID]
 //! ```
 //!
 //! Echo is closed-loop: each connection sends `--batch` messages in one
@@ -16,13 +17,22 @@
 //! together: answering them with one write or with one each. Broadcast: each round the emitter sends `--burst` broadcasts back
 //! to back and the round ends when every receiver has all of them. Socket.IO speaks the wire protocol directly over ws-frame, so
 //! the client costs the same against every server. Server memory comes from
-//! `/proc/PID/status` (peak `VmHWM`, current `VmRSS`), and the server's CPU
+//! `/proc/PID/status` (peak `VmHWM`, current `VmRSS`; summed over every
+//! `--pid`, as for the two nodes of a cluster), and the server's CPU
 //! time over the measured window from `/proc/PID/stat`, reported per message
 //! split into user and kernel (`server_user_us`, `server_sys_us`): on
 //! loopback the kernel's share is the same for every server, the user share
 //! is what the implementation costs. The load generator's own CPU time per
 //! message (`loadgen_user_us`, `loadgen_sys_us`) says whether it, rather
 //! than the server, set the pace; it runs on one thread. Loopback only.
+//!
+//! The cluster broadcast is the broadcast over two nodes of one Redis: the
+//! receivers alternate between node A (`--url`, where the emitter is) and
+//! node B (`--url2`), so half of every broadcast crosses Redis. Besides the
+//! round times it reports each delivery's latency from the round's send,
+//! apart for receivers on A (`local_*`) and on B (`remote_*`): the median
+//! of B minus the median of A is what the hop through Redis adds
+//! (`hop_p50_us`). `--redis-pid` adds Redis's CPU time per broadcast.
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +45,7 @@ type Ws = WebSocketStream<TcpStream>;
 struct Args {
     mode: String,
     url: String,
+    url2: String,
     conns: usize,
     size: usize,
     binary: bool,
@@ -42,13 +53,15 @@ struct Args {
     rounds: usize,
     batch: usize,
     burst: usize,
-    pid: Option<u32>,
+    pids: Vec<u32>,
+    redis_pid: Option<u32>,
 }
 
 fn parse_args() -> Args {
     let mut a = Args {
         mode: String::new(),
         url: String::new(),
+        url2: String::new(),
         conns: 1,
         size: 32,
         binary: false,
@@ -56,7 +69,8 @@ fn parse_args() -> Args {
         rounds: 20,
         batch: 1,
         burst: 1,
-        pid: None,
+        pids: Vec::new(),
+        redis_pid: None,
     };
     let mut it = std::env::args().skip(1);
     a.mode = it.next().unwrap_or_default();
@@ -64,6 +78,7 @@ fn parse_args() -> Args {
         let mut value = || it.next().unwrap_or_default();
         match flag.as_str() {
             "--url" => a.url = value(),
+            "--url2" => a.url2 = value(),
             "--conns" => a.conns = value().parse().unwrap_or(1),
             "--size" => a.size = value().parse().unwrap_or(32),
             "--binary" => a.binary = true,
@@ -71,16 +86,23 @@ fn parse_args() -> Args {
             "--rounds" => a.rounds = value().parse().unwrap_or(20),
             "--batch" => a.batch = value().parse::<usize>().unwrap_or(1).max(1),
             "--burst" => a.burst = value().parse::<usize>().unwrap_or(1).max(1),
-            "--pid" => a.pid = value().parse().ok(),
+            "--pid" => a.pids.extend(value().parse::<u32>().ok()),
+            "--redis-pid" => a.redis_pid = value().parse().ok(),
             other => panic!("unknown flag {other}"),
         }
     }
     a
 }
 
-/// `(VmHWM, VmRSS)` of `pid`, in KiB.
-fn memory_kib(pid: Option<u32>) -> (u64, u64) {
-    let Some(pid) = pid else { return (0, 0) };
+/// `(VmHWM, VmRSS)` summed over `pids`, in KiB.
+fn memory_kib(pids: &[u32]) -> (u64, u64) {
+    pids.iter().fold((0, 0), |(h, r), &pid| {
+        let (h1, r1) = memory_kib_of(pid);
+        (h + h1, r + r1)
+    })
+}
+
+fn memory_kib_of(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -93,9 +115,8 @@ fn memory_kib(pid: Option<u32>) -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-/// The server's CPU time so far, user and kernel, in clock ticks.
-fn cpu_ticks(pid: Option<u32>) -> (u64, u64) {
-    let Some(pid) = pid else { return (0, 0) };
+/// A process's CPU time so far, user and kernel, in clock ticks.
+fn cpu_ticks(pid: u32) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which may hold spaces: state is the
     // first, utime and stime the 12th and 13th.
@@ -109,9 +130,12 @@ fn cpu_ticks(pid: Option<u32>) -> (u64, u64) {
 /// kernel): the latter shows whether the load generator set the pace.
 type CpuSnapshot = (u64, u64, u64, u64);
 
-fn cpu_snapshot(pid: Option<u32>) -> CpuSnapshot {
-    let (su, ss) = cpu_ticks(pid);
-    let (lu, ls) = cpu_ticks(Some(std::process::id()));
+fn cpu_snapshot(pids: &[u32]) -> CpuSnapshot {
+    let (su, ss) = pids.iter().fold((0, 0), |(u, s), &pid| {
+        let (u1, s1) = cpu_ticks(pid);
+        (u + u1, s + s1)
+    });
+    let (lu, ls) = cpu_ticks(std::process::id());
     (su, ss, lu, ls)
 }
 
@@ -195,8 +219,8 @@ fn report(
     extra: &str,
 ) {
     lat.sort_unstable();
-    let (hwm, rss) = memory_kib(a.pid);
-    let cpu1 = cpu_snapshot(a.pid);
+    let (hwm, rss) = memory_kib(&a.pids);
+    let cpu1 = cpu_snapshot(&a.pids);
     let us_per_tick = 1e6 / ticks_per_sec();
     let per_msg =
         |t0: u64, t1: u64| t1.saturating_sub(t0) as f64 * us_per_tick / count.max(1) as f64;
@@ -227,7 +251,7 @@ where
     F: Fn(usize, Instant) -> Fut,
     Fut: std::future::Future<Output = (u64, Vec<u32>)> + Send + 'static,
 {
-    let cpu0 = cpu_snapshot(a.pid);
+    let cpu0 = cpu_snapshot(&a.pids);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(a.secs);
     let tasks: Vec<_> = (0..a.conns)
@@ -240,6 +264,119 @@ where
         lat.extend(l);
     }
     (count, start.elapsed(), lat, cpu0)
+}
+
+/// A delivery of `bcast`: when a receiver read it, and whether that
+/// receiver is on node B, across Redis from the emitter.
+type Delivery = (Instant, bool);
+
+/// One round of the cluster broadcast: `burst` broadcasts from the emitter,
+/// then every delivery of them. The emitter reads meanwhile: it answers
+/// heartbeats (a node may ping every few hundred ms) and drops its own copy.
+async fn cluster_round(
+    emitter: &mut Ws,
+    deliveries: &mut tokio::sync::mpsc::UnboundedReceiver<Delivery>,
+    first: usize,
+    burst: usize,
+    expected: usize,
+) -> (Instant, Vec<Delivery>) {
+    let t = Instant::now();
+    for b in 0..burst {
+        emitter
+            .feed(Message::text(format!("42[\"broadcast\",{}]", first + b)))
+            .await
+            .expect("send");
+    }
+    emitter.flush().await.expect("send");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut got = Vec::with_capacity(expected);
+    while got.len() < expected {
+        tokio::select! {
+            d = deliveries.recv() => got.push(d.expect("open")),
+            m = emitter.next() => match m {
+                Some(Ok(Message::Text(t))) if t == "2" => {
+                    emitter.send(Message::text("3")).await.expect("pong");
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the emitter's connection ended: {other:?}"),
+            },
+            () = tokio::time::sleep_until(deadline) => {
+                panic!("{} of {expected} deliveries in 30 s", got.len())
+            }
+        }
+    }
+    (t, got)
+}
+
+async fn cluster_broadcast(a: &Args) {
+    assert!(!a.url2.is_empty(), "--url2: node B");
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..a.conns {
+        // Alternate, so both nodes fill alike while the first ones answer
+        // heartbeats.
+        let remote = i % 2 == 1;
+        let mut ws = sio_connect(if remote { &a.url2 } else { &a.url }, i).await;
+        let done = done_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                let t = next_text(&mut ws).await;
+                if t.starts_with("42[\"bcast\"") && done.send((Instant::now(), remote)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let mut emitter = sio_connect(&a.url, a.conns).await;
+    // An unmeasured round first: the nodes may still be subscribing when
+    // their port opens (Node's adapter subscribes without waiting), and this
+    // shows that node B hears node A before the clock starts.
+    let expected = a.conns * a.burst;
+    cluster_round(&mut emitter, &mut done_rx, 0, a.burst, expected).await;
+
+    let (mut times, mut local, mut remote) = (Vec::new(), Vec::new(), Vec::new());
+    let cpu0 = cpu_snapshot(&a.pids);
+    let redis0 = a.redis_pid.map_or((0, 0), cpu_ticks);
+    let start = Instant::now();
+    for r in 1..=a.rounds {
+        let (t, got) =
+            cluster_round(&mut emitter, &mut done_rx, r * a.burst, a.burst, expected).await;
+        let mut last = t;
+        for (at, on_b) in got {
+            let us = at.duration_since(t).as_micros() as u32;
+            if on_b { &mut remote } else { &mut local }.push(us);
+            last = last.max(at);
+        }
+        times.push(last.duration_since(t).as_micros() as u32);
+    }
+    let elapsed = start.elapsed();
+    let deliveries = (expected * a.rounds) as u64;
+    let redis1 = a.redis_pid.map_or((0, 0), cpu_ticks);
+    // Per broadcast: Redis relays one message per broadcast, whatever the
+    // number of receivers.
+    let broadcasts = (a.rounds * a.burst) as f64;
+    let per_broadcast =
+        |t0: u64, t1: u64| t1.saturating_sub(t0) as f64 * 1e6 / ticks_per_sec() / broadcasts;
+    local.sort_unstable();
+    remote.sort_unstable();
+    let (l50, r50) = (percentile(&local, 0.5), percentile(&remote, 0.5));
+    let extra = format!(
+        ",\"local_p50_us\":{l50},\"local_p99_us\":{},\"remote_p50_us\":{r50},\"remote_p99_us\":{},\
+\"hop_p50_us\":{},\"redis_user_us_per_broadcast\":{:.1},\"redis_sys_us_per_broadcast\":{:.1}",
+        percentile(&local, 0.99),
+        percentile(&remote, 0.99),
+        i64::from(r50) - i64::from(l50),
+        per_broadcast(redis0.0, redis1.0),
+        per_broadcast(redis0.1, redis1.1),
+    );
+    report(
+        "sio-cluster-broadcast",
+        a,
+        deliveries,
+        elapsed,
+        times,
+        cpu0,
+        &extra,
+    );
 }
 
 // One thread: the load generator gets one core (benches/run.sh pins it).
@@ -357,7 +494,7 @@ async fn main() {
             }
             let mut emitter = sio_connect(&a.url, a.conns).await;
             let mut times = Vec::with_capacity(a.rounds);
-            let cpu0 = cpu_snapshot(a.pid);
+            let cpu0 = cpu_snapshot(&a.pids);
             let start = Instant::now();
             for r in 0..a.rounds {
                 let t = Instant::now();
@@ -385,8 +522,8 @@ async fn main() {
             report("sio-broadcast", &a, deliveries, elapsed, times, cpu0, "");
         }
         "sio-idle" => {
-            let before = memory_kib(a.pid).1;
-            let cpu0 = cpu_snapshot(a.pid);
+            let before = memory_kib(&a.pids).1;
+            let cpu0 = cpu_snapshot(&a.pids);
             let mut conns = Vec::with_capacity(a.conns);
             let start = Instant::now();
             for i in 0..a.conns {
@@ -415,7 +552,7 @@ async fn main() {
             for k in keep {
                 conns.push(k.await.expect("an idle connection"));
             }
-            let after = memory_kib(a.pid).1;
+            let after = memory_kib(&a.pids).1;
             let per = (after.saturating_sub(before) as f64 * 1024.0) / a.conns as f64;
             let extra = format!(",\"rss_before_kib\":{before},\"bytes_per_conn\":{per:.0}");
             report(
@@ -429,6 +566,7 @@ async fn main() {
             );
             drop(conns);
         }
+        "sio-cluster-broadcast" => cluster_broadcast(&a).await,
         other => {
             eprintln!("unknown mode {other:?}; see the crate docs");
             std::process::exit(2);
