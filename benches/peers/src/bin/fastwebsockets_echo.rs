@@ -21,9 +21,9 @@ async fn serve(
             match frame.opcode {
                 OpCode::Close => break,
                 OpCode::Text | OpCode::Binary => {
-                    if ws.write_frame(frame).await.is_err() {
+                    let Ok(()) = ws.write_frame(frame).await else {
                         break;
-                    }
+                    };
                 }
                 _ => {}
             }
