@@ -7,21 +7,45 @@
 #     ack at 1, 64 and 1000 connections (one at a time, and in batches of 16),
 #     broadcast to 1000 (one at a time, and in bursts of 16; 10 000 with
 #     FULL=1), RSS per connection of 10 000 left idle for 30 s (heartbeats
-#     answered), so idle-time housekeeping counts.
+#     answered), so idle-time housekeeping counts;
+#   Socket.IO over two nodes of one Redis: socketio-redis (our cluster_node
+#     example) vs Node socket.io with @socket.io/redis-adapter vs
+#     socketioxide with socketioxide-redis, broadcast to 1000 receivers, half
+#     on each node, the emitter on the first (one at a time, and in bursts
+#     of 16): deliveries/s, and latency on the emitter's node and across
+#     Redis on the other.
 # Results: target/bench/results.jsonl and target/bench/table.md.
 #   benches/run.sh        # SECS=3 a measurement, REPEAT=3 of each (medians)
+#   SECTIONS=cluster benches/run.sh   # some sections only: ws, sio, cluster
 # With two or more cores the server under test runs on core 0 and the load
 # generator on core 1 (taskset), so every server, Node included, gets one
 # core to itself (tokio sizes its worker pool to the affinity mask: one
-# worker); PIN=0 lets the scheduler place both.
+# worker); PIN=0 lets the scheduler place both. A cluster's two nodes share
+# core 0, as one server does, and Redis runs beside the load generator on
+# core 1: it relays one message per broadcast, a small share of that core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${SECS:-3}"
 REPEAT="${REPEAT:-3}"
+SECTIONS="${SECTIONS:-ws sio cluster}"
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 OUT=target/bench; mkdir -p "$OUT"; rm -f "$OUT"/*.log
 : > "$OUT/results.jsonl"; : > "$OUT/failed.txt"; : > "$OUT/loadgen.log"
 
-cargo build --release -p loadgen -p ws-frame --example autobahn_server -p socketio-server --example bench_server
+# --bin: with an --example filter, cargo builds no other target of the
+# packages named.
+BUILD=(-p loadgen --bin loadgen)
+section ws && BUILD+=(-p ws-frame --example autobahn_server)
+section sio && BUILD+=(-p socketio-server --example bench_server)
+if section cluster; then
+  if command -v redis-server >/dev/null; then
+    BUILD+=(-p socketio-redis --example cluster_node)
+  else
+    echo "no redis-server: the cluster section is skipped" | tee -a "$OUT/failed.txt" >&2
+    SECTIONS=${SECTIONS//cluster/}
+  fi
+fi
+cargo build --release "${BUILD[@]}"
 (cd benches/peers && cargo build --release)
 [ -d node_modules ] || npm ci --no-audit --no-fund
 LG=./target/release/loadgen
@@ -32,19 +56,26 @@ fi
 PEERS=benches/peers/target/release
 ulimit -n 20000 2>/dev/null || true
 
+# The processes of the measurement under way (one server, or a cluster's
+# nodes and its Redis), stopped on any exit.
 SERVER=
+# shellcheck disable=SC2086
 trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null || true' EXIT
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "port $1 is taken: stop what listens there first" >&2; exit 1
+  fi
+}
+url() { echo "ws://127.0.0.1:$1$URL_PATH"; }
 # One measurement: starts the server on a fresh process, runs one scenario
 # against it, stops it.
-measure() { # name port scenario cmd...
-  local name=$1 port=$2 scenario=$3; shift 3
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "port $port is taken: stop what listens there first" >&2; exit 1
-  fi
+measure() { # name scenario port cmd...
+  local name=$1 scenario=$2 port=$3; shift 3
+  port_free "$port"
   "${SRV_PIN[@]}" "$@" >> "$OUT/$name.log" 2>&1 & local pid=$!
   SERVER=$pid
-  wait_port "$port" && kill -0 $pid 2>/dev/null || { echo "$name did not start" >&2; exit 1; }
+  if ! wait_port "$port" || ! kill -0 $pid 2>/dev/null; then echo "$name did not start" >&2; exit 1; fi
   local mode=${scenario%% *} args=${scenario#* }
   # A scenario a server cannot finish is reported, and the run goes on.
   # shellcheck disable=SC2086
@@ -57,23 +88,57 @@ measure() { # name port scenario cmd...
   SERVER=
 }
 
+# One cluster measurement: a fresh Redis, then two fresh nodes on it (cmd,
+# with {port} for each node's port), one scenario, everything stopped.
+REDIS_PORT=6399
+measure_cluster() { # name scenario port_a port_b cmd...
+  local name=$1 scenario=$2 port_a=$3 port_b=$4; shift 4
+  local port pids=() redis
+  for port in "$REDIS_PORT" "$port_a" "$port_b"; do port_free "$port"; done
+  "${LG_PIN[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    >> "$OUT/redis.log" 2>&1 & redis=$!
+  SERVER=$redis
+  wait_port "$REDIS_PORT" || { echo "redis-server did not start" >&2; exit 1; }
+  for port in "$port_a" "$port_b"; do
+    "${SRV_PIN[@]}" "${@//\{port\}/$port}" >> "$OUT/$name.log" 2>&1 & pids+=($!)
+    SERVER="$SERVER $!"
+  done
+  for port in "$port_a" "$port_b"; do
+    wait_port "$port" || { echo "$name did not start" >&2; exit 1; }
+  done
+  kill -0 "${pids[@]}" 2>/dev/null || { echo "$name did not start" >&2; exit 1; }
+  local mode=${scenario%% *} args=${scenario#* }
+  # shellcheck disable=SC2086
+  if line=$("${LG_PIN[@]}" $LG "$mode" --url "$(url "$port_a")" --url2 "$(url "$port_b")" --secs "$SECS" $args \
+      --pid "${pids[0]}" --pid "${pids[1]}" --redis-pid "$redis" 2>> "$OUT/loadgen.log"); then
+    echo "$line" | sed "s/^{/{\"server\":\"$name\",/" | tee -a "$OUT/results.jsonl" >&2
+  else
+    echo "$name: $scenario FAILED (target/bench/loadgen.log)" | tee -a "$OUT/failed.txt" >&2
+  fi
+  kill "${pids[@]}" "$redis" 2>/dev/null || true
+  wait "${pids[@]}" "$redis" 2>/dev/null || true
+  SERVER=
+}
+
 # Every scenario in $SCENARIOS, $REPEAT times, each time against every
-# server in $SERVERS in turn, so that the machine's drift over the run
-# falls on all of them alike; the table takes medians.
-compare() {
+# server in $SERVERS in turn (a line: name, then what $1 takes after the
+# scenario), so that the machine's drift over the run falls on all of them
+# alike; the table takes medians.
+compare() { # measure|measure_cluster
   while read -r scenario; do
     [ -n "$scenario" ] || continue
     for _ in $(seq "$REPEAT"); do
-      while read -r name port cmd; do
+      while read -r name rest; do
         [ -n "$name" ] || continue
         # shellcheck disable=SC2086
-        measure "$name" "$port" "$scenario" $cmd
+        "$1" "$name" "$scenario" $rest
       done <<< "$SERVERS"
     done
   done <<< "$SCENARIOS"
 }
 
-url() { echo "ws://127.0.0.1:$1/"; }
+if section ws; then
+URL_PATH=/
 SCENARIOS="$(for c in 1 64 1000; do
   echo "ws-echo --conns $c --size 32"
   echo "ws-echo --conns $c --size 1024 --binary"
@@ -86,9 +151,11 @@ SERVERS="ws-frame 9301 ./target/release/examples/autobahn_server 127.0.0.1:9301
 tokio-tungstenite 9302 $PEERS/tungstenite_echo 127.0.0.1:9302
 fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
 node-ws 9304 node benches/peers/ws_echo.js 9304"
-compare
+compare measure
+fi
 
-url() { echo "ws://127.0.0.1:$1/socket.io/?EIO=4&transport=websocket"; }
+URL_PATH="/socket.io/?EIO=4&transport=websocket"
+if section sio; then
 BCAST="sio-broadcast --conns 1000 --rounds 300"
 [ "${FULL:-0}" = 1 ] && BCAST="$BCAST
 sio-broadcast --conns 10000 --rounds 20"
@@ -102,9 +169,20 @@ sio-broadcast --conns 1000 --rounds 100 --burst 16"
 SERVERS="socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301
 socketioxide 3302 $PEERS/socketioxide_bench 127.0.0.1:3302
 node-socket.io 3303 node benches/peers/sio_bench.js 3303"
-compare
+compare measure
 # Idle memory, once: it does not drift.
-SCENARIOS="sio-idle --conns 10000 --secs 30" REPEAT=1 compare
+SCENARIOS="sio-idle --conns 10000 --secs 30" REPEAT=1 compare measure
+fi
+
+if section cluster; then
+SCENARIOS="sio-cluster-broadcast --conns 1000 --rounds 300
+sio-cluster-broadcast --conns 1000 --rounds 100 --burst 16"
+REDIS="redis://127.0.0.1:$REDIS_PORT"
+SERVERS="socketio-redis 3321 3322 ./target/release/examples/cluster_node 127.0.0.1:{port} $REDIS
+node-redis-adapter 3323 3324 node benches/peers/sio_cluster_bench.js {port} $REDIS
+socketioxide-redis 3325 3326 $PEERS/socketioxide_redis_bench 127.0.0.1:{port} $REDIS"
+compare measure_cluster
+fi
 
 echo "pinned: ${SRV_PIN[*]:-no}" >&2
 python3 benches/table.py "$OUT/results.jsonl" | tee "$OUT/table.md"
