@@ -8,13 +8,19 @@ the kernel's part of a loopback round trip is alike for every server. Each
 figure is the median over the repeats of its case. In
 brackets, the share of one core the server was busy, and the load
 generator's (lg): a server below ~95% while the load generator is near 100%
-was paced by the load generator, not by its own cost."""
+was paced by the load generator, not by its own cost.
+
+Cluster rows (two nodes on one Redis) count the CPU of both nodes, which
+share one core, and add a latency table: per delivery, from the emitter's
+send to a receiver on the emitter's node (local) and on the other node
+(cross-node), with the median hop (cross-node p50 minus local p50) and,
+for peers, peer / ours in brackets (above 1: ours sooner)."""
 import json
 import statistics
 import sys
 from collections import OrderedDict
 
-OURS = {"ws-frame", "socketio-server"}
+OURS = {"ws-frame", "socketio-server", "socketio-redis"}
 
 
 FIELDS = ("mode", "conns", "size", "binary", "batch", "burst")
@@ -32,9 +38,11 @@ def label(k):
         return f"echo {r['conns']} conns, {r['size']} B {kind}{batch}"
     if r["mode"] == "sio-echo":
         return f"echo+ack {r['conns']} conns{batch}"
+    burst = f", bursts of {r['burst']}" if r["burst"] > 1 else ""
     if r["mode"] == "sio-broadcast":
-        burst = f", bursts of {r['burst']}" if r["burst"] > 1 else ""
         return f"broadcast to {r['conns']}{burst}"
+    if r["mode"] == "sio-cluster-broadcast":
+        return f"broadcast to {r['conns']} over two nodes{burst}"
     return f"idle {r['conns']} conns"
 
 
@@ -63,7 +71,11 @@ def main():
     rows = merged([json.loads(l) for l in open(sys.argv[1]) if l.strip()])
     repeats = sorted({r["repeats"] for r in rows})
     print(f"Medians of {'/'.join(map(str, repeats))} measurements per cell.")
-    for title, modes in (("WebSocket echo", ("ws-echo",)), ("Socket.IO", ("sio-echo", "sio-broadcast", "sio-idle"))):
+    for title, modes in (
+        ("WebSocket echo", ("ws-echo",)),
+        ("Socket.IO", ("sio-echo", "sio-broadcast", "sio-idle")),
+        ("Socket.IO cluster: two nodes on one Redis", ("sio-cluster-broadcast",)),
+    ):
         group = [r for r in rows if r["mode"] in modes]
         if not group:
             continue
@@ -84,7 +96,7 @@ def main():
                     cells.append("-")
                     continue
                 v = r["bytes_per_conn"] if idle else r["per_sec"]
-                if k[0] == "sio-broadcast":
+                if k[0] in ("sio-broadcast", "sio-cluster-broadcast"):
                     cells.append(f"{v:,.0f}/s (p50 {r['p50_us'] / 1000:.1f} ms)")
                 elif idle:
                     cells.append(f"{v / 1024:.1f} KiB/conn")
@@ -123,6 +135,28 @@ def main():
                     theirs = None if r is None else r.get("server_user_us")
                     ratios.append("-" if not mine or not theirs else f"**{theirs / mine:.2f}x**")
                 print(f"| {label(k)} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+
+        if any("remote_p50_us" in r for r in group):
+            latency_table(title, group, ours, by)
+
+
+def latency_table(title, group, ours, by):
+    """Local and cross-node latency per delivery, one row per server."""
+    print(f"\n#### {title}: latency per delivery, local and cross-node (ms)\n")
+    print("| case | server | local p50 | local p99 | cross-node p50 | cross-node p99 | hop (p50) |")
+    print("|---|---|---|---|---|---|---|")
+    fields = ("local_p50_us", "local_p99_us", "remote_p50_us", "remote_p99_us")
+    for k in OrderedDict.fromkeys(key(r) for r in group):
+        mine = next((by.get((s,) + k) for s in ours if (s,) + k in by), None)
+        for r in (r for r in group if key(r) == k):
+            cells = []
+            for f in fields:
+                cell = f"{r[f] / 1000:.1f}"
+                if mine is not None and r is not mine and mine[f]:
+                    cell += f" (**{r[f] / mine[f]:.2f}x**)"
+                cells.append(cell)
+            cells.append(f"{r['hop_p50_us'] / 1000:+.1f}")
+            print(f"| {label(k)} | {r['server']} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
