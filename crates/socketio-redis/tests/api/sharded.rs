@@ -404,6 +404,7 @@ async fn redis_restarted_mid_run() {
     // Both links reconnect and subscribe every shard channel again, the
     // room's included.
     wait_for_nodes(&a.ns(), 2).await;
+    wait_for_nodes(&b.ns(), 2).await;
     let delivered = timeout(SOON, async {
         loop {
             a.ns().to("r1").emit("back", &()).unwrap();
@@ -422,11 +423,18 @@ async fn redis_restarted_mid_run() {
             ack.send(&"quick");
         }
     });
-    let answers: Vec<Value> = a
-        .ns()
-        .server_side_emit_with_ack("quick", &(), SOON)
-        .await
-        .unwrap();
+    // Each link reconnects on its own backoff: requests are answered
+    // again once both are back.
+    let answers: Vec<Value> = timeout(SOON, async {
+        loop {
+            match a.ns().server_side_emit_with_ack("quick", &(), SOON).await {
+                Ok(answers) => return answers,
+                Err(_) => sleep(Duration::from_millis(50)).await,
+            }
+        }
+    })
+    .await
+    .expect("requests answered again");
     assert_eq!(answers, [json!("quick")]);
 }
 
@@ -601,26 +609,32 @@ async fn counts_nodes_across_a_redis_cluster() {
         peers.push(peer(n, &format!("p{i}"), &["all", &room]).await);
     }
     // Rooms hash to different slots: each broadcast reaches its room's
-    // socket, wherever the room's channel lives.
-    sleep(Duration::from_millis(200)).await;
-    for i in 0..3 {
-        nodes[0]
-            .ns()
-            .to(&format!("room-{i}"))
-            .emit("mine", &(i,))
-            .unwrap();
-    }
-    nodes[1].ns().to("all").emit("hi", &()).unwrap();
-    for (i, p) in peers.iter_mut().enumerate() {
-        let mut got = BTreeSet::new();
-        while got.len() < 2 {
-            let (event, args) = timeout(SOON, p.events.recv()).await.unwrap().unwrap();
-            if event == "mine" {
-                assert_eq!(args, [json!(i)]);
+    // socket, wherever the room's channel lives. (Sent again until the
+    // rooms' channels are subscribed on their shards.)
+    let mut got = vec![BTreeSet::new(); 3];
+    timeout(SOON, async {
+        while got.iter().any(|g| g.len() < 2) {
+            for i in 0..3 {
+                nodes[0]
+                    .ns()
+                    .to(&format!("room-{i}"))
+                    .emit("mine", &(i,))
+                    .unwrap();
             }
-            got.insert(event);
+            nodes[1].ns().to("all").emit("hi", &()).unwrap();
+            sleep(Duration::from_millis(100)).await;
+            for (i, p) in peers.iter_mut().enumerate() {
+                while let Ok((event, args)) = p.events.try_recv() {
+                    if event == "mine" {
+                        assert_eq!(args, [json!(i)]);
+                    }
+                    got[i].insert(event);
+                }
+            }
         }
-    }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("not every room reached: {got:?}"));
     let all = nodes[2].ns().broadcast().fetch_sockets(SOON).await.unwrap();
     assert_eq!(all.len(), 3);
 }
@@ -676,6 +690,9 @@ async fn namespaces_apart() {
     wait_for_nodes(&a.server.of("/admin"), 2).await;
     let mut root = peer(&b, "root", &["r1"]).await;
     let mut admin = crate::servers::peer_in(&b, "/admin", "admin", &["r1"]).await;
+    let (raw, _) = raw_clients(&redis).await;
+    wait_for_listeners(&raw, "socket.io#/#r1#", 1).await;
+    wait_for_listeners(&raw, "socket.io#/admin#r1#", 1).await;
     a.server
         .of("/admin")
         .to("r1")
