@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use socketio_redis::cluster_message::SubscriptionMode;
+use socketio_redis::cluster_message::{SubscriptionMode, looks_like_socket_id};
 use socketio_redis::fred::clients::Client;
 use socketio_redis::fred::interfaces::{EventInterface, PubsubInterface};
 use socketio_redis::redis::LinkOptions;
@@ -75,6 +75,8 @@ async fn broadcasts_in(mode: SubscriptionMode) {
         wait_for_listeners(&raw, "socket.io#/#r1#", 2).await;
         wait_for_listeners(&raw, "socket.io#/#r2#", 1).await;
     }
+    // Node's publishers tell a socket id by its 20 characters (spec 3.3).
+    assert!(looks_like_socket_id(&b2.id()), "{}", b2.id());
     let own = format!("socket.io#/#{}#", b2.id());
     wait_for_listeners(&raw, &own, i64::from(private)).await;
 
