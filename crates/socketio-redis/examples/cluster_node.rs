@@ -3,7 +3,12 @@
 //!
 //! ```sh
 //! cargo run -p socketio-redis --example cluster_node -- 127.0.0.1:3000 redis://127.0.0.1:6379
+//! cargo run -p socketio-redis --example cluster_node -- 127.0.0.1:3001 redis://127.0.0.1:6379 --sharded
 //! ```
+//!
+//! The classic adapter by default (Node's `createAdapter`); `--sharded` (or
+//! `sharded`) for the sharded one (`createShardedAdapter`, Redis 7). Every
+//! node of a cluster runs the same.
 //!
 //! Prints `cluster_node: http://ADDR/socket.io/` on stdout once listening
 //! (port 0 picks a free port). It serves what the official socket.io-protocol
@@ -24,29 +29,45 @@ use std::io::Write;
 use std::time::Duration;
 
 use socketio_redis::classic::{RedisAdapterOptions, create_adapter};
+use socketio_redis::sharded::{ShardedAdapterOptions, create_sharded_adapter};
 use socketio_server::{Server, ServerOptions};
 
 #[path = "cluster_node/handlers.rs"]
 mod handlers;
 
 fn usage() -> ! {
-    eprintln!("usage: cluster_node ADDR REDIS_URL");
+    eprintln!("usage: cluster_node ADDR REDIS_URL [--sharded]");
     std::process::exit(2)
+}
+
+/// `ADDR REDIS_URL [--sharded | sharded | --classic | classic]`
+fn args() -> (String, String, bool) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [addr, url] => (addr.clone(), url.clone(), false),
+        [addr, url, mode] => match mode.trim_start_matches("--") {
+            "sharded" => (addr.clone(), url.clone(), true),
+            "classic" => (addr.clone(), url.clone(), false),
+            _ => usage(),
+        },
+        _ => usage(),
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [addr, redis_url] = args.as_slice() else {
-        usage()
-    };
+    let (addr, redis_url, sharded) = args();
     let mut options = ServerOptions::default();
     options.engine.session.ping_interval = Duration::from_millis(300);
     options.engine.session.ping_timeout = Duration::from_millis(200);
     options.engine.session.max_payload = 1_000_000;
     options.engine.cors = Some(engineio::server::Cors::any());
     options.connect_timeout = Duration::from_millis(1000);
-    options.adapter = create_adapter(redis_url, RedisAdapterOptions::default()).await?;
+    options.adapter = if sharded {
+        create_sharded_adapter(&redis_url, ShardedAdapterOptions::default()).await?
+    } else {
+        create_adapter(&redis_url, RedisAdapterOptions::default()).await?
+    };
     let server = Server::bind(addr.as_str(), options).await?;
     handlers::setup(&server);
     println!("cluster_node: http://{}/socket.io/", server.local_addr());
