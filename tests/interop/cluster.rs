@@ -4,7 +4,8 @@
 //! example's handlers, in process), with official socket.io-client clients
 //! on each node (`tests/js/redis_cluster_clients.js`). Each operation starts
 //! from both kinds of node and is checked on every client it should reach
-//! and on none other.
+//! and on none other. Each test runs once with the classic adapter and once
+//! with the sharded one (every node alike); the emitters, classic only.
 //!
 //! The clients and rooms of every test:
 //!
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use socketio_redis::classic::{RedisAdapterOptions, create_adapter};
+use socketio_redis::emitter::{Emitter, EmitterOptions};
+use socketio_redis::sharded::{ShardedAdapterOptions, create_sharded_adapter};
 use socketio_server::{AdapterError, AdapterFactory, Namespace, Server, ServerOptions};
 use tokio::time::{sleep, timeout};
 
@@ -35,7 +38,8 @@ use redis_server::RedisServer;
 
 /// Our adapters' request timeout.
 const REQUESTS: Duration = Duration::from_secs(1);
-/// The Node node's (`requestsTimeout` in redis_cluster_node.js).
+/// The Node node's: `requestsTimeout` (classic) in redis_cluster_node.js,
+/// and the `timeout` its fetches are given (sharded).
 const NODE_REQUESTS: Duration = Duration::from_secs(2);
 /// How late a timed-out request may come back, beyond its timeout (a
 /// loaded machine).
@@ -50,6 +54,8 @@ const TEST: Duration = Duration::from_secs(120);
 enum Mode {
     /// `createAdapter`: `PUBLISH`/`SUBSCRIBE`.
     Classic,
+    /// `createShardedAdapter`: `SPUBLISH`/`SSUBSCRIBE`, dynamic mode.
+    Sharded,
 }
 
 impl Mode {
@@ -57,6 +63,7 @@ impl Mode {
     fn node_arg(self) -> &'static str {
         match self {
             Mode::Classic => "classic",
+            Mode::Sharded => "sharded",
         }
     }
 
@@ -67,6 +74,13 @@ impl Mode {
                 let mut options = RedisAdapterOptions::default();
                 options.requests_timeout = REQUESTS;
                 create_adapter(redis, options)
+                    .await
+                    .expect("connect to redis")
+            }
+            Mode::Sharded => {
+                let mut options = ShardedAdapterOptions::default();
+                options.requests_timeout = REQUESTS;
+                create_sharded_adapter(redis, options)
                     .await
                     .expect("connect to redis")
             }
@@ -252,7 +266,7 @@ struct Cluster {
     node: NodeNode,
     a: RustNode,
     b: RustNode,
-    _redis: RedisServer,
+    redis: RedisServer,
 }
 
 impl Cluster {
@@ -296,7 +310,7 @@ impl Cluster {
             node,
             a,
             b,
-            _redis: redis,
+            redis,
         }
     }
 
@@ -537,7 +551,8 @@ fn sorted(values: impl IntoIterator<Item = Value>) -> Vec<String> {
 /// Requests between the kinds of node, both ways: fetchSockets (ids, rooms,
 /// data; with rooms and except), `count` on each node, allRooms, the
 /// server count, server-side emits with acks, broadcasts with acks; and
-/// the Node emitter's broadcasts reach our nodes' clients.
+/// (classic) Node's emitter reaches our nodes' clients, ours the Node
+/// node's.
 async fn requests(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     let everyone = c.sids(&["n1", "n2", "a1", "a2", "b1", "b2"]);
@@ -589,10 +604,13 @@ async fn requests(mode: Mode) {
     // allRooms and the server count.
     let mut rooms: BTreeSet<String> = everyone.clone();
     rooms.extend(set(&["r1", "r2"]));
-    let answer = c.node.op("allRooms", json!({})).await;
-    let node_rooms = answer["rooms"].as_array().expect("rooms");
-    let node_rooms = node_rooms.iter().map(|r| r.as_str().unwrap().to_owned());
-    assert_eq!(node_rooms.collect::<BTreeSet<_>>(), rooms);
+    // Node's sharded adapter has no allRooms.
+    if mode == Mode::Classic {
+        let answer = c.node.op("allRooms", json!({})).await;
+        let node_rooms = answer["rooms"].as_array().expect("rooms");
+        let node_rooms = node_rooms.iter().map(|r| r.as_str().unwrap().to_owned());
+        assert_eq!(node_rooms.collect::<BTreeSet<_>>(), rooms);
+    }
     let ours = c.a.ns().all_rooms(SOON).await.unwrap();
     assert_eq!(ours.into_iter().collect::<BTreeSet<_>>(), rooms);
     assert_eq!(c.b.ns().server_count().await, 3);
@@ -656,28 +674,43 @@ async fn requests(mode: Mode) {
         names(&["n2", "a2"])
     );
 
-    // The Node emitter reaches the clients of every node.
     if mode == Mode::Classic {
-        let emitter = |event: &str, args: Value, to: &[&str]| json!({ "event": event, "args": args, "to": to });
-        c.node
-            .op("emitterEmit", emitter("emitted", json!(["E"]), &[]))
-            .await;
-        c.node
-            .op("emitterEmit", emitter("emitted", json!(["E-r2"]), &["r2"]))
-            .await;
-        c.node
-            .op("emitterEmit", emitter("end", json!(["E"]), &[]))
-            .await;
-        let sent = [
-            Sent::new("emitted", json!(["E"])),
-            Sent::new("emitted", json!(["E-r2"])).to(&["r2"]),
-        ];
-        for client in c.all_mut() {
-            let room = Cluster::room_of(&client.name);
-            let got = collect(client, &["E"]).await;
-            assert_eq!(got, expected(&sent, room), "{}", client.name);
-        }
+        emitters(&mut c).await;
     }
+}
+
+/// Node's emitter and ours reach the clients of every node: emits to all
+/// and to a room, and ours makes a room's sockets join another.
+async fn emitters(c: &mut Cluster) {
+    let emit =
+        |event: &str, args: Value, to: &[&str]| json!({ "event": event, "args": args, "to": to });
+    let node = &mut c.node;
+    node.op("emitterEmit", emit("emitted", json!(["N"]), &[]))
+        .await;
+    node.op("emitterEmit", emit("emitted", json!(["N-r2"]), &["r2"]))
+        .await;
+    node.op("emitterEmit", emit("end", json!(["N"]), &[])).await;
+    let ours = Emitter::connect(&c.redis.url(), EmitterOptions::default())
+        .await
+        .expect("connect to redis");
+    ours.emit("emitted", &("R",)).await.unwrap();
+    ours.to("r1").emit("emitted", &("R-r1",)).await.unwrap();
+    ours.emit("end", &("R",)).await.unwrap();
+    let sent = [
+        Sent::new("emitted", json!(["N"])),
+        Sent::new("emitted", json!(["N-r2"])).to(&["r2"]),
+        Sent::new("emitted", json!(["R"])),
+        Sent::new("emitted", json!(["R-r1"])).to(&["r1"]),
+    ];
+    for client in c.all_mut() {
+        let room = Cluster::room_of(&client.name);
+        let got = collect(client, &["N", "R"]).await;
+        assert_eq!(got, expected(&sent, room), "{}", client.name);
+    }
+    ours.to("r2").sockets_join(&["e1"]).await.unwrap();
+    let r2 = c.sids(&["n2", "a2"]);
+    wait_for_node_room(&mut c.node, "e1", &r2).await;
+    wait_for_room(&c.b.ns(), "e1", &r2).await;
 }
 
 /// Waits until `ns` finds exactly `want` in `room` across the cluster.
@@ -802,31 +835,57 @@ async fn classic_remote_join_leave_disconnect_both_ways() {
     bounded(remote_management(Mode::Classic)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_dead_nodes_cost_a_timeout_then_are_not_counted() {
+    bounded(dead_nodes(Mode::Classic)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_broadcasts_reach_the_right_clients_once_from_every_node() {
+    bounded(broadcasts(Mode::Sharded)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_requests_both_ways() {
+    bounded(requests(Mode::Sharded)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_remote_join_leave_disconnect_both_ways() {
+    bounded(remote_management(Mode::Sharded)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_dead_nodes_cost_a_timeout_then_are_not_counted() {
+    bounded(dead_nodes(Mode::Sharded)).await;
+}
+
 /// A node that hangs costs the others one request timeout, no more; once
 /// it is dead, Redis no longer counts it and requests answer at once with
 /// the live nodes. First one of ours, then the Node node.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn classic_dead_nodes_cost_a_timeout_then_are_not_counted() {
-    bounded(async {
-        let mut c = Cluster::start(Mode::Classic).await;
-        let a = c.a.ns();
+async fn dead_nodes(mode: Mode) {
+    let mut c = Cluster::start(mode).await;
+    let a = c.a.ns();
 
-        c.b.freeze().await;
-        let asked = Instant::now();
-        assert_timeout(a.broadcast().fetch_sockets(SOON).await, asked, REQUESTS);
-        let asked = Instant::now();
-        let answer = c.node.op("fetch", json!({})).await;
-        let took = asked.elapsed();
-        let error = answer["error"].as_str().unwrap_or_default();
-        assert!(
-            error.contains("timeout"),
-            "the Node node timed out: {answer}"
-        );
-        assert!(
-            took >= NODE_REQUESTS && took < NODE_REQUESTS + SLACK,
-            "the Node node timed out after {took:?}"
-        );
-        // Server-side emits with acks keep the answers that came.
+    c.b.freeze().await;
+    let asked = Instant::now();
+    assert_timeout(a.broadcast().fetch_sockets(SOON).await, asked, REQUESTS);
+    let asked = Instant::now();
+    let bound = json!({ "timeout": NODE_REQUESTS.as_millis() as u64 });
+    let answer = c.node.op("fetch", bound).await;
+    let took = asked.elapsed();
+    let error = answer["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("timeout"),
+        "the Node node timed out: {answer}"
+    );
+    assert!(
+        took >= NODE_REQUESTS && took < NODE_REQUESTS + SLACK,
+        "the Node node timed out after {took:?}"
+    );
+    // Server-side emits with acks keep the answers that came (Node's
+    // sharded adapter waits a fixed 5 s: not worth it here).
+    if mode == Mode::Classic {
         let answer = c
             .node
             .op(
@@ -836,47 +895,46 @@ async fn classic_dead_nodes_cost_a_timeout_then_are_not_counted() {
             .await;
         assert!(answer["error"].as_str().is_some(), "{answer}");
         assert_eq!(answer["answers"], json!([{ "node": "rust" }]));
-        let asked = Instant::now();
-        let r = a
-            .server_side_emit_with_ack::<_, Value>("whoami", &("x",), SOON)
-            .await;
-        let Err((e, answers)) = r else {
-            panic!("a timeout, not {r:?}")
-        };
-        assert_timeout::<()>(Err(e), asked, REQUESTS);
-        assert_eq!(answers, [json!({ "node": "node", "arg": "x" })]);
+    }
+    let asked = Instant::now();
+    let r = a
+        .server_side_emit_with_ack::<_, Value>("whoami", &("x",), SOON)
+        .await;
+    let Err((e, answers)) = r else {
+        panic!("a timeout, not {r:?}")
+    };
+    assert_timeout::<()>(Err(e), asked, REQUESTS);
+    assert_eq!(answers, [json!({ "node": "node", "arg": "x" })]);
 
-        c.b.kill();
-        wait_for_nodes(&a, 2).await;
-        let live = c.sids(&["n1", "n2", "a1", "a2"]);
-        assert_eq!(c.node.fetch_ids(json!({})).await, live);
-        let fetched = a.broadcast().fetch_sockets(SOON).await.unwrap();
-        let fetched: BTreeSet<String> = fetched.iter().map(|s| s.id().to_owned()).collect();
-        assert_eq!(fetched, live);
+    c.b.kill();
+    wait_for_nodes(&a, 2).await;
+    let live = c.sids(&["n1", "n2", "a1", "a2"]);
+    assert_eq!(c.node.fetch_ids(json!({})).await, live);
+    let fetched = a.broadcast().fetch_sockets(SOON).await.unwrap();
+    let fetched: BTreeSet<String> = fetched.iter().map(|s| s.id().to_owned()).collect();
+    assert_eq!(fetched, live);
 
-        c.node.signal("-STOP");
-        let asked = Instant::now();
-        assert_timeout(a.all_rooms(SOON).await, asked, REQUESTS);
-        // A broadcast with acks gets the live clients' answers, and says
-        // it is incomplete when its own timeout ends.
-        let acks = a
-            .broadcast()
-            .emit_with_ack::<_, String>("ask", &(), REQUESTS)
-            .await
-            .unwrap();
-        assert!(!acks.complete);
-        assert_eq!(
-            sorted(acks.answers().into_iter().map(Value::from)),
-            sorted([json!("a1"), json!("a2")])
-        );
+    c.node.signal("-STOP");
+    let asked = Instant::now();
+    assert_timeout(a.all_rooms(SOON).await, asked, REQUESTS);
+    // A broadcast with acks gets the live clients' answers, and says
+    // it is incomplete when its own timeout ends.
+    let acks = a
+        .broadcast()
+        .emit_with_ack::<_, String>("ask", &(), REQUESTS)
+        .await
+        .unwrap();
+    assert!(!acks.complete);
+    assert_eq!(
+        sorted(acks.answers().into_iter().map(Value::from)),
+        sorted([json!("a1"), json!("a2")])
+    );
 
-        c.node.kill().await;
-        wait_for_nodes(&a, 1).await;
-        let asked = Instant::now();
-        let fetched = a.broadcast().fetch_sockets(SOON).await.unwrap();
-        assert!(asked.elapsed() < REQUESTS, "no one to wait for");
-        let fetched: BTreeSet<String> = fetched.iter().map(|s| s.id().to_owned()).collect();
-        assert_eq!(fetched, c.sids(&["a1", "a2"]));
-    })
-    .await;
+    c.node.kill().await;
+    wait_for_nodes(&a, 1).await;
+    let asked = Instant::now();
+    let fetched = a.broadcast().fetch_sockets(SOON).await.unwrap();
+    assert!(asked.elapsed() < REQUESTS, "no one to wait for");
+    let fetched: BTreeSet<String> = fetched.iter().map(|s| s.id().to_owned()).collect();
+    assert_eq!(fetched, c.sids(&["a1", "a2"]));
 }

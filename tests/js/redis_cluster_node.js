@@ -61,8 +61,11 @@ async function main() {
         return { error: e.message };
       }
     },
+    // `timeout` bounds the sharded adapter's wait; the classic one waits
+    // its requestsTimeout whatever the flag says.
     async fetch(m) {
-      const sockets = await target(m).fetchSockets();
+      const op = m.timeout ? target(m).timeout(m.timeout) : target(m);
+      const sockets = await op.fetchSockets();
       return { sockets: sockets.map((s) => ({ id: s.id, rooms: [...s.rooms], data: s.data })) };
     },
     async join(m) { target(m).socketsJoin(m.rooms); return {}; },
