@@ -299,6 +299,20 @@ impl Cluster {
             connect("b1", b.url(), Some("r1")),
             connect("b2", b.url(), None),
         );
+        if mode == Mode::Sharded {
+            // A sharded node listens on a room's channel from when its
+            // first socket there joined, a moment after the join is
+            // acked (Node's too): until then a broadcast to the room does
+            // not reach it.
+            let deadline = Instant::now() + SOON;
+            for (room, nodes) in [("r1", 3), ("r2", 2)] {
+                let channel = format!("socket.io#/#{room}#");
+                while redis.shard_subscribers(&channel) != nodes {
+                    check_deadline(deadline, format_args!("{nodes} nodes on {channel}"));
+                    sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
         Cluster {
             clients,
             n1,

@@ -31,6 +31,29 @@ impl RedisServer {
     pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
+
+    /// How many connections listen on shard channel `channel` (`PUBSUB
+    /// SHARDNUMSUB`).
+    pub(crate) fn shard_subscribers(&self, channel: &str) -> usize {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("a read timeout");
+        let command = format!(
+            "*3\r\n$6\r\nPUBSUB\r\n$11\r\nSHARDNUMSUB\r\n${}\r\n{channel}\r\n",
+            channel.len()
+        );
+        s.write_all(command.as_bytes()).expect("write to redis");
+        // `*2 $len channel :count`: the count is the last line.
+        let mut reply = String::new();
+        let mut buf = [0u8; 512];
+        while !reply.ends_with("\r\n") || !reply.contains("\r\n:") {
+            let n = s.read(&mut buf).expect("read from redis");
+            assert!(n > 0, "redis closed the connection: {reply:?}");
+            reply.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let count = reply.rsplit("\r\n:").next().unwrap_or_default();
+        count.trim_end().parse().expect("a count")
+    }
 }
 
 impl Drop for RedisServer {
