@@ -839,16 +839,9 @@ async fn keep_subscriptions(
         // Each command bounded, even for clients made without a command
         // timeout; a failure is tried again after `retry`.
         let mut failed = false;
-        let add: Vec<String> = want_channels.difference(&channels).cloned().collect();
-        if !add.is_empty() {
-            match bounded(wait, subscriber.subscribe(add.clone())).await {
-                Ok(()) => channels.extend(add),
-                Err(e) => {
-                    failed = true;
-                    warnings.warn(format_args!("SUBSCRIBE failed: {e}"));
-                }
-            }
-        }
+        // The broadcast pattern first: the request channel is what other
+        // nodes count (NUMSUB), so a node is counted only once it hears
+        // broadcasts too, as Node's adapter orders them.
         let add: Vec<String> = want_patterns.difference(&patterns).cloned().collect();
         if !add.is_empty() {
             match bounded(wait, subscriber.psubscribe(add.clone())).await {
@@ -856,6 +849,16 @@ async fn keep_subscriptions(
                 Err(e) => {
                     failed = true;
                     warnings.warn(format_args!("PSUBSCRIBE failed: {e}"));
+                }
+            }
+        }
+        let add: Vec<String> = want_channels.difference(&channels).cloned().collect();
+        if !add.is_empty() {
+            match bounded(wait, subscriber.subscribe(add.clone())).await {
+                Ok(()) => channels.extend(add),
+                Err(e) => {
+                    failed = true;
+                    warnings.warn(format_args!("SUBSCRIBE failed: {e}"));
                 }
             }
         }

@@ -22,9 +22,15 @@
 //! - `axum`: the peer address from axum's `ConnectInfo<SocketAddr>`;
 //! - `tls`: [`Server::bind_tls`] with rustls.
 //!
-//! # What it does not do (yet)
+//! # Several nodes
 //!
-//! Several nodes (rooms and broadcasts are in memory, on one node).
+//! Rooms and broadcasts live behind the [`Adapter`] seam: in memory by
+//! default, or shared by a cluster through another adapter, such as the
+//! `socketio-redis` crate's (wire-compatible with Node's
+//! `@socket.io/redis-adapter`, so Rust and Node nodes mix). Broadcasts,
+//! [`Broadcast::fetch_sockets`], `sockets_join`/`leave`, `disconnect`,
+//! broadcasts with acks, [`Namespace::server_side_emit`] and
+//! [`Namespace::all_rooms`] then reach every node.
 //!
 //! # Example
 //!
