@@ -68,10 +68,7 @@ pub(crate) fn scenario_handlers(server: &Server) -> mpsc::UnboundedReceiver<Stri
         socket.on("vol-please", |s, (): (), _| async move {
             s.emit_volatile("vol", &()).unwrap();
         });
-        socket.on(
-            "drop-me",
-            |s, (): (), _| async move { s.close_connection() },
-        );
+        socket.on("drop-me", |s, (): (), _| async move { s.close_transport() });
     });
     let admin = server.of("/admin");
     admin.use_middleware(|hs| match hs.auth::<serde_json::Value>() {

@@ -13,6 +13,8 @@ pub(crate) enum Command {
     Send(Wire),
     /// Disconnect the socket of this namespace.
     Disconnect(String),
+    /// Disconnect every socket of the connection, then close it.
+    CloseConnection,
 }
 
 /// A packet's wire form, encoded once however many sockets it goes to: its

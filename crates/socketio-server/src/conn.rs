@@ -166,6 +166,18 @@ impl Handler for Conn {
                     s.finish(DisconnectReason::ServerNamespaceDisconnect);
                 }
             }
+            Command::CloseConnection => {
+                // As the official server's disconnect(true): each namespace
+                // is told first (its client does not reconnect), then the
+                // connection closes.
+                for (nsp, s) in self.sockets.drain() {
+                    if let Ok(p) = Packet::disconnect(&nsp) {
+                        Self::write(ctx, &p);
+                    }
+                    s.finish(DisconnectReason::ServerNamespaceDisconnect);
+                }
+                ctx.close();
+            }
         }
     }
 

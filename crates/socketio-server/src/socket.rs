@@ -249,10 +249,21 @@ impl Socket {
         self.0.ns.broadcast().except(self.id())
     }
 
-    /// Closes the client's whole connection, every namespace on it
-    /// (`socket.disconnect(true)` in socket.io). The client sees a transport
-    /// close, and socket.io-client reconnects by itself.
+    /// Disconnects every socket of the client's connection, then closes it
+    /// (`socket.disconnect(true)` in socket.io): each namespace's socket
+    /// ends with "server namespace disconnect", and socket.io-client, told
+    /// so, does not reconnect.
     pub fn close_connection(&self) {
+        if self.0.session.try_send(Command::CloseConnection).is_err() {
+            // A queue too full to take it: close at once.
+            self.0.session.close();
+        }
+    }
+
+    /// Closes the client's transport without a word (`socket.conn.close()`
+    /// in socket.io): every socket of the connection ends with "forced
+    /// close", and socket.io-client sees a transport close and reconnects.
+    pub fn close_transport(&self) {
         self.0.session.close();
     }
 
