@@ -103,6 +103,23 @@ async fn hyper_server(options: ServerOptions) -> SocketAddr {
         }
     });
     let app = Authenticate(EngineIoLayer::new(engine).layer(Hello));
+    serve(app).await
+}
+
+/// Serves `app` with plain hyper (upgrades on), each request carrying the
+/// peer address as a `SocketAddr` extension; returns the address.
+async fn serve<S, B>(app: S) -> SocketAddr
+where
+    S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::error::Error + Send + Sync + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -295,23 +312,7 @@ async fn a_long_poll_dropped_by_hyper_closes_the_session() {
         Watch(tx.clone())
     });
     let app = EngineIoLayer::new(engine.clone()).layer(Hello);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let app = app.clone();
-            let service = hyper::service::service_fn(move |req| {
-                let mut app = app.clone();
-                async move { app.call(req).await }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
-                    .with_upgrades(),
-            );
-        }
-    });
+    let addr = serve(app).await;
     let open = exchange(
         addr,
         "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -464,23 +465,7 @@ async fn shutdown_through_hyper() {
         greeting: None,
     });
     let app = EngineIoLayer::new(engine.clone()).layer(Hello);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let app = app.clone();
-            let service = hyper::service::service_fn(move |req| {
-                let mut app = app.clone();
-                async move { app.call(req).await }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
-                    .with_upgrades(),
-            );
-        }
-    });
+    let addr = serve(app).await;
     let mut clients = Vec::new();
     for initial in [Transport::Polling, Transport::WebSocket] {
         let mut options = ClientOptions::default();
