@@ -19,7 +19,6 @@ use http_body_util::Full;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower_layer::Layer;
-use tower_service::Service as _;
 
 /// Echoes each message, after a first one saying who the session is for
 /// and from where (what the opening request carried).
