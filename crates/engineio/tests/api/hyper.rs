@@ -140,6 +140,17 @@ where
     addr
 }
 
+/// Opens a polling session; its sid.
+async fn open_session(addr: SocketAddr) -> String {
+    let open = exchange(
+        addr,
+        "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let sid = open.split("\"sid\":\"").nth(1).expect("a handshake");
+    sid.split('"').next().unwrap().to_owned()
+}
+
 /// One request on a fresh connection; the whole response.
 async fn exchange(addr: SocketAddr, req: &str) -> String {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
@@ -265,18 +276,7 @@ async fn a_declared_body_over_max_payload_gets_413_before_it_is_sent() {
     let mut options = ServerOptions::default();
     options.session.max_payload = 1000;
     let addr = hyper_server(options).await;
-    let open = exchange(
-        addr,
-        "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .await;
-    let sid = open
-        .split("\"sid\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let sid = open_session(addr).await;
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "POST /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\
@@ -312,18 +312,7 @@ async fn a_long_poll_dropped_by_hyper_closes_the_session() {
     });
     let app = EngineIoLayer::new(engine.clone()).layer(Hello);
     let addr = serve(app).await;
-    let open = exchange(
-        addr,
-        "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .await;
-    let sid = open
-        .split("\"sid\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let sid = open_session(addr).await;
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let poll =
         format!("GET /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -342,18 +331,7 @@ async fn a_body_over_max_payload_gets_413() {
     let mut options = ServerOptions::default();
     options.session.max_payload = 1000;
     let addr = hyper_server(options).await;
-    let open = exchange(
-        addr,
-        "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .await;
-    let sid = open
-        .split("\"sid\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let sid = open_session(addr).await;
     let body = "4".repeat(2000);
     let resp = exchange(
         addr,
