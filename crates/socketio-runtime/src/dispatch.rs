@@ -19,16 +19,26 @@ use crate::lock;
 /// A handler's work, boxed.
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The handler of one event for sockets of type `S`: `None` when the
-/// packet's arguments do not fit the handler's type (the event is then
-/// ignored).
-pub type EventFn<S> = Arc<dyn Fn(S, &Packet) -> Option<BoxFuture> + Send + Sync>;
+/// The handler of one event for sockets of type `S`: an error when the
+/// packet's arguments do not fit the handler's type (the mismatch
+/// listeners then hear of it).
+pub type EventFn<S> = Arc<dyn Fn(S, &Packet) -> Result<BoxFuture, serde_json::Error> + Send + Sync>;
 
 /// A catch-all listener: the socket, the event name, the whole packet.
 pub type AnyFn<S> = Arc<dyn Fn(&S, &str, &Packet) + Send + Sync>;
 
+/// Hears of an event whose arguments did not fit its handler's type: the
+/// socket, the event name, why.
+pub type MismatchFn<S> = Arc<dyn Fn(&S, &str, &serde_json::Error) + Send + Sync>;
+
 /// Called when a socket disconnects, with the runtime's reason `R`.
 pub type DisconnectFn<S, R> = Arc<dyn Fn(S, R) + Send + Sync>;
+
+/// Names one listener, to remove it alone
+/// ([`Handlers::remove_listener`]): closures have no identity to compare,
+/// as JavaScript's `off(event, fn)` compares functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
 
 /// Feeds one Engine.IO message to the decoder; whole packets then come
 /// from [`Decoder::poll_packet`]. An error means the peer does not speak
@@ -40,37 +50,83 @@ pub fn feed(decoder: &mut Decoder, msg: Payload) -> Result<(), DecodeError> {
     }
 }
 
-/// A socket's event handlers: one per event name, and catch-all listeners
-/// called before it. Any task may register; [`dispatch`](Self::dispatch)
-/// calls what it took out of the locks, so a handler may register more.
+/// Listeners in order of call, copied on write: a dispatch takes one `Arc`
+/// out of the lock, however many there are.
+type List<F> = Arc<[(ListenerId, F)]>;
+
+fn push<F: Clone>(list: &mut List<F>, id: ListenerId, f: F, front: bool) {
+    let mut v: Vec<(ListenerId, F)> = list.iter().cloned().collect();
+    if front {
+        v.insert(0, (id, f));
+    } else {
+        v.push((id, f));
+    }
+    *list = v.into();
+}
+
+fn without<F: Clone>(list: &mut List<F>, id: ListenerId) -> bool {
+    if !list.iter().any(|(i, _)| *i == id) {
+        return false;
+    }
+    *list = list.iter().filter(|(i, _)| *i != id).cloned().collect();
+    true
+}
+
+struct Lists<S> {
+    next: u64,
+    events: HashMap<String, List<EventFn<S>>>,
+    any: List<AnyFn<S>>,
+    mismatch: List<MismatchFn<S>>,
+}
+
+/// A socket's event listeners: any number per event name, called in order
+/// of registration, and catch-all listeners called before them, as a
+/// Node `EventEmitter` does. Any task may register or remove;
+/// [`dispatch`](Self::dispatch) calls what it took out of the lock, so a
+/// listener may register more.
 pub struct Handlers<S> {
-    events: Mutex<HashMap<String, EventFn<S>>>,
-    any: Mutex<Vec<AnyFn<S>>>,
+    lists: Mutex<Lists<S>>,
 }
 
 impl<S> Default for Handlers<S> {
     fn default() -> Self {
         Handlers {
-            events: Mutex::new(HashMap::new()),
-            any: Mutex::new(Vec::new()),
+            lists: Mutex::new(Lists {
+                next: 0,
+                events: HashMap::new(),
+                any: Arc::new([]),
+                mismatch: Arc::new([]),
+            }),
         }
     }
 }
 
 impl<S> fmt::Debug for Handlers<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = lock(&self.lists);
         f.debug_struct("Handlers")
-            .field("events", &lock(&self.events).len())
-            .field("any", &lock(&self.any).len())
+            .field("events", &l.events.len())
+            .field("any", &l.any.len())
             .finish()
     }
 }
 
+impl<S> Handlers<S> {
+    fn add(&self, f: impl FnOnce(&mut Lists<S>, ListenerId)) -> ListenerId {
+        let mut l = lock(&self.lists);
+        let id = ListenerId(l.next);
+        l.next += 1;
+        f(&mut l, id);
+        id
+    }
+}
+
 impl<S: Clone + Send + 'static> Handlers<S> {
-    /// Sets the handler of `event`. Its arguments deserialize into `T` (see
+    /// Adds a listener of `event`. Its arguments deserialize into `T` (see
     /// [`Packet::event_args`]); it gets an [`AckSender`] when the peer asked
-    /// for an acknowledgement.
-    pub fn on<T, F, Fut>(&self, event: &str, handler: F)
+    /// for an acknowledgement (each listener its own; the first answer
+    /// sent is the one the peer sees, as in Node).
+    pub fn on<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
         S: AckSocket,
         T: DeserializeOwned + Send + 'static,
@@ -78,45 +134,133 @@ impl<S: Clone + Send + 'static> Handlers<S> {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let f: EventFn<S> = Arc::new(move |socket: S, packet: &Packet| {
-            let args = packet.event_args::<T>().ok()?;
+            let args = packet.event_args::<T>()?;
             let ack = packet.id().map(|id| AckSender::new(socket.clone(), id));
-            Some(Box::pin(handler(socket, args, ack)) as BoxFuture)
+            Ok(Box::pin(handler(socket, args, ack)) as BoxFuture)
         });
-        lock(&self.events).insert(event.to_owned(), f);
+        self.add_event(event, f)
     }
 
-    /// Sets a handler of the raw packet of `event`.
-    pub fn on_raw<F, Fut>(&self, event: &str, handler: F)
+    /// Adds a listener of the raw packet of `event`.
+    pub fn on_raw<F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
         F: Fn(S, Packet) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let f: EventFn<S> = Arc::new(move |socket: S, packet: &Packet| {
-            Some(Box::pin(handler(socket, packet.clone())) as BoxFuture)
+            Ok(Box::pin(handler(socket, packet.clone())) as BoxFuture)
         });
-        lock(&self.events).insert(event.to_owned(), f);
+        self.add_event(event, f)
     }
 
-    /// Adds a listener of every event, called before the event's handler.
-    pub fn on_any<F>(&self, f: F)
+    fn add_event(&self, event: &str, f: EventFn<S>) -> ListenerId {
+        self.add(|l, id| {
+            let list = l
+                .events
+                .entry(event.to_owned())
+                .or_insert_with(|| Arc::new([]));
+            push(list, id, f, false);
+        })
+    }
+
+    /// Adds a listener of every event, called before the event's own
+    /// listeners (`onAny`).
+    pub fn on_any<F>(&self, f: F) -> ListenerId
     where
         F: Fn(&S, &str, &Packet) + Send + Sync + 'static,
     {
-        lock(&self.any).push(Arc::new(f));
+        self.add(|l, id| push(&mut l.any, id, Arc::new(f) as AnyFn<S>, false))
     }
 
-    /// An EVENT for `socket`: its catch-all listeners, then its handler.
+    /// Like [`on_any`](Self::on_any), called before the catch-all listeners
+    /// already there (`prependAny`).
+    pub fn prepend_any<F>(&self, f: F) -> ListenerId
+    where
+        F: Fn(&S, &str, &Packet) + Send + Sync + 'static,
+    {
+        self.add(|l, id| push(&mut l.any, id, Arc::new(f) as AnyFn<S>, true))
+    }
+
+    /// Adds a listener of events whose arguments do not fit their
+    /// listener's type: without one, such an event would be dropped
+    /// unseen.
+    pub fn on_mismatch<F>(&self, f: F) -> ListenerId
+    where
+        F: Fn(&S, &str, &serde_json::Error) + Send + Sync + 'static,
+    {
+        self.add(|l, id| push(&mut l.mismatch, id, Arc::new(f) as MismatchFn<S>, false))
+    }
+
+    /// Removes every listener of `event` (`off(event)`,
+    /// `removeAllListeners(event)`).
+    pub fn off(&self, event: &str) {
+        lock(&self.lists).events.remove(event);
+    }
+
+    /// Removes every catch-all listener (`offAny()`).
+    pub fn off_any(&self) {
+        lock(&self.lists).any = Arc::new([]);
+    }
+
+    /// Removes one listener, of an event, catch-all or mismatch; returns
+    /// whether it was there.
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        let mut l = lock(&self.lists);
+        let Lists {
+            events,
+            any,
+            mismatch,
+            ..
+        } = &mut *l;
+        if without(any, id) || without(mismatch, id) {
+            return true;
+        }
+        let found = events
+            .iter_mut()
+            .find_map(|(name, list)| without(list, id).then(|| (name.clone(), list.is_empty())));
+        if let Some((name, true)) = &found {
+            events.remove(name);
+        }
+        found.is_some()
+    }
+
+    /// How many listeners `event` has (`listenerCount`).
+    pub fn listener_count(&self, event: &str) -> usize {
+        lock(&self.lists).events.get(event).map_or(0, |l| l.len())
+    }
+
+    /// An EVENT for `socket`: its catch-all listeners, then each of its
+    /// listeners in order. A listener whose type the arguments do not fit
+    /// is skipped, and the mismatch listeners (and a `tracing` warning)
+    /// say so.
     pub fn dispatch(&self, socket: &S, packet: &Packet) {
         let Some(name) = packet.event_name() else {
             return;
         };
-        let any = lock(&self.any).clone();
-        for f in &any {
+        let (any, listeners) = {
+            let l = lock(&self.lists);
+            (
+                (!l.any.is_empty()).then(|| l.any.clone()),
+                l.events.get(name).cloned(),
+            )
+        };
+        for (_, f) in any.iter().flat_map(|a| a.iter()) {
             f(socket, name, packet);
         }
-        let handler = lock(&self.events).get(name).cloned();
-        if let Some(fut) = handler.and_then(|h| h(socket.clone(), packet)) {
-            run_or_spawn(fut);
+        for (_, h) in listeners.iter().flat_map(|l| l.iter()) {
+            match h(socket.clone(), packet) {
+                Ok(fut) => run_or_spawn(fut),
+                Err(e) => self.mismatch(socket, name, &e),
+            }
+        }
+    }
+
+    fn mismatch(&self, socket: &S, event: &str, e: &serde_json::Error) {
+        #[cfg(feature = "tracing")]
+        tracing::warn!(event, error = %e, "event arguments do not fit the listener's type; listener skipped");
+        let listeners = lock(&self.lists).mismatch.clone();
+        for (_, f) in listeners.iter() {
+            f(socket, event, e);
         }
     }
 }
@@ -179,5 +323,71 @@ mod tests {
         while calls.0.load(Ordering::Relaxed) != 112 {
             tokio::task::yield_now().await;
         }
+    }
+
+    impl AckSocket for Calls {
+        type Error = socketio_proto::BuildError;
+        fn namespace(&self) -> &str {
+            "/"
+        }
+        fn send_ack(&self, _: Packet) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn several_listeners_in_order_removed_one_or_all() {
+        let handlers = Handlers::<Calls>::default();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let log = |tag: &'static str| {
+            let order = order.clone();
+            move |_: Calls, _: Packet| {
+                lock(&order).push(tag);
+                async {}
+            }
+        };
+        let log_any = |tag: &'static str| {
+            let order = order.clone();
+            move |_: &Calls, _: &str, _: &Packet| lock(&order).push(tag)
+        };
+        let first = handlers.on_raw("e", log("first"));
+        handlers.on_raw("e", log("second"));
+        handlers.on_any(log_any("any"));
+        handlers.prepend_any(log_any("prepended"));
+        assert_eq!(handlers.listener_count("e"), 2);
+        handlers.dispatch(&Calls::default(), &event(r#"2["e"]"#));
+        assert_eq!(*lock(&order), ["prepended", "any", "first", "second"]);
+
+        lock(&order).clear();
+        assert!(handlers.remove_listener(first));
+        assert!(!handlers.remove_listener(first), "already gone");
+        handlers.off_any();
+        handlers.dispatch(&Calls::default(), &event(r#"2["e"]"#));
+        assert_eq!(*lock(&order), ["second"]);
+
+        lock(&order).clear();
+        handlers.off("e");
+        assert_eq!(handlers.listener_count("e"), 0);
+        handlers.dispatch(&Calls::default(), &event(r#"2["e"]"#));
+        assert!(lock(&order).is_empty());
+    }
+
+    #[test]
+    fn arguments_that_do_not_fit_reach_the_mismatch_listeners() {
+        let handlers = Handlers::<Calls>::default();
+        let calls = Calls::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        handlers.on("n", |c: Calls, (n,): (u32,), _ack| async move {
+            c.0.fetch_add(n as usize, Ordering::Relaxed);
+        });
+        let s = seen.clone();
+        handlers.on_mismatch(move |_, event, e| lock(&s).push((event.to_owned(), e.to_string())));
+        handlers.dispatch(&calls, &event(r#"2["n",5]"#));
+        handlers.dispatch(&calls, &event(r#"2["n","five"]"#));
+        assert_eq!(calls.0.load(Ordering::Relaxed), 5);
+        let seen = lock(&seen);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].0, "n");
+        assert!(seen[0].1.contains("invalid type"), "{}", seen[0].1);
     }
 }

@@ -40,5 +40,5 @@ pub mod relay;
 pub use ack::{AckSender, AckSocket, Acks};
 pub use clock::now;
 pub use disconnect::TransportReason;
-pub use dispatch::Handlers;
+pub use dispatch::{Handlers, ListenerId};
 pub use lock::{lock, read, write};
