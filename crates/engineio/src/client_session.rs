@@ -23,6 +23,10 @@ pub struct ClientConfig {
     /// Packets the application may queue before the session closes with
     /// "transport error". Default 1024.
     pub max_buffered_packets: usize,
+    /// Report each heartbeat ping from the server as [`ClientEvent::Ping`]
+    /// (socket.io-client's Manager `ping` event). Default false: most
+    /// applications do not care, and the pong is sent either way.
+    pub ping_events: bool,
 }
 
 impl Default for ClientConfig {
@@ -31,6 +35,7 @@ impl Default for ClientConfig {
             initial: Transport::Polling,
             upgrade: true,
             max_buffered_packets: 1024,
+            ping_events: false,
         }
     }
 }
@@ -44,6 +49,9 @@ pub enum ClientEvent {
     Message(Payload),
     /// The session moved to WebSocket.
     Upgraded,
+    /// A heartbeat ping came from the server (only with
+    /// [`ClientConfig::ping_events`]); the pong is already queued.
+    Ping,
     /// The session ended.
     Closed(CloseReason),
 }
@@ -326,6 +334,9 @@ impl ClientSession {
                     h.handle_beat(now);
                 }
                 self.send_packet(Packet::Pong(data));
+                if self.config.ping_events {
+                    self.events.push_back(ClientEvent::Ping);
+                }
             }
             Packet::Message(p) => self.events.push_back(ClientEvent::Message(p)),
             Packet::Close => self.end(CloseReason::TransportClose),
@@ -428,5 +439,39 @@ impl ClientSession {
             self.transmit.push_back(Transmit::CloseWebSocket);
         }
         self.events.push_back(ClientEvent::Closed(reason));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_polling(config: ClientConfig, now: Instant) -> ClientSession {
+        let mut s = ClientSession::new(config);
+        assert_eq!(s.poll_transmit(), Some(Transmit::Poll));
+        let open = br#"0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+        s.handle_poll_response(now, Bytes::from_static(open));
+        assert!(matches!(s.poll_event(), Some(ClientEvent::Open(_))));
+        s
+    }
+
+    #[test]
+    fn a_ping_is_reported_only_when_asked_and_answered_either_way() {
+        let now = Instant::now();
+        for ping_events in [false, true] {
+            let config = ClientConfig {
+                ping_events,
+                ..ClientConfig::default()
+            };
+            let mut s = open_polling(config, now);
+            while s.poll_transmit().is_some() {}
+            s.handle_poll_response(now, Bytes::from_static(b"2"));
+            let want = ping_events.then_some(ClientEvent::Ping);
+            assert_eq!(s.poll_event(), want, "ping_events: {ping_events}");
+            assert_eq!(s.poll_event(), None);
+            let pong = std::iter::from_fn(|| s.poll_transmit())
+                .any(|t| t == Transmit::Post(Bytes::from_static(b"3")));
+            assert!(pong, "the pong goes out (ping_events: {ping_events})");
+        }
     }
 }
