@@ -24,6 +24,15 @@
 //! - `tls`: `https://`/`wss://` in the client (rustls, webpki roots by
 //!   default) and [`server::listen_tls`].
 //!
+//! The server has the hooks Node users reach for on `io.engine`, in
+//! [`server::ServerOptions`], for both front doors:
+//! [`on_initial_headers`](server::ServerOptions::on_initial_headers) (a
+//! cookie on the response that opens a session),
+//! [`on_headers`](server::ServerOptions::on_headers) (every response of a
+//! session) and
+//! [`on_connection_error`](server::ServerOptions::on_connection_error)
+//! (every refused request, with its official code and why).
+//!
 //! # What it does not do
 //!
 //! The core has no sockets, no HTTP and no clock. There is no Socket.IO

@@ -154,7 +154,15 @@ where
         Answer::Now(resp) => to_http(resp),
         // Dropped if hyper drops this future (the client went away): the
         // session hears of it as from the embedded listener.
-        Answer::Wait(resp) => to_http(resp.await),
+        Answer::Wait(reply) => {
+            let reply = reply.await;
+            let mut out = to_http(reply.response);
+            if let Some(hooked) = reply.hooked {
+                // In place of the engine's headers of the same names.
+                out.headers_mut().extend(hooked);
+            }
+            out
+        }
         Answer::Upgrade(up) => {
             tokio::spawn(async move {
                 if let Ok(Ok(upgraded)) = tokio::time::timeout(limit, on_upgrade).await {

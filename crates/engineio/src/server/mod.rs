@@ -38,7 +38,10 @@ pub use self::hyper::{EngineIoLayer, EngineIoService, NotFound, ResponseBody};
 pub use crate::error::SessionClosed;
 pub use channel::{Server, Socket, SocketCmd, SocketSender};
 pub use handler::{Context, Handler, SessionInfo, SessionSender, TrySendError};
-pub use options::{AllowFuture, AllowRequest, Cors, CorsOrigin, Refusal, ServerOptions};
+pub use options::{
+    AllowFuture, AllowRequest, ConnectionError, ConnectionErrorHook, Cors, CorsOrigin,
+    ErrorContext, HeadersHook, Refusal, ServerOptions,
+};
 #[cfg(feature = "tls")]
 pub use service::listen_tls;
 pub use service::{Io, Listening, Service, listen, serve};

@@ -46,6 +46,96 @@ impl Refusal {
     }
 }
 
+/// A hook on the headers of the engine's responses, as Node's
+/// `initial_headers` and `headers` events: it sees the request and a map that
+/// starts empty; what it inserts goes into the response. Set one with
+/// [`ServerOptions::on_initial_headers`] or [`ServerOptions::on_headers`].
+pub type HeadersHook = Arc<dyn Fn(&::http::Request<()>, &mut ::http::HeaderMap) + Send + Sync>;
+
+/// A hook on every request the engine refuses, as Node's `connection_error`
+/// event. Set it with [`ServerOptions::on_connection_error`].
+pub type ConnectionErrorHook = Arc<dyn Fn(&ConnectionError) + Send + Sync>;
+
+/// A request the engine refused, as Node's `connection_error` event gives
+/// it: the request, the official error code and message the client got,
+/// and what exactly was wrong. For logs and metrics: a client that keeps
+/// sending a stale sid, an auth check refusing, an old client.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ConnectionError {
+    request: ::http::Request<()>,
+    code: u8,
+    message: &'static str,
+    context: ErrorContext,
+}
+
+impl ConnectionError {
+    pub(super) fn new(
+        request: ::http::Request<()>,
+        code: u8,
+        message: &'static str,
+        context: ErrorContext,
+    ) -> ConnectionError {
+        ConnectionError {
+            request,
+            code,
+            message,
+            context,
+        }
+    }
+
+    /// The refused request's head (method, URI, headers, extensions); its
+    /// body is not kept.
+    pub fn request(&self) -> &::http::Request<()> {
+        &self.request
+    }
+
+    /// The official error code, as in the response's JSON body: 0
+    /// "Transport unknown", 1 "Session ID unknown", 2 "Bad handshake
+    /// method", 3 "Bad request", 4 "Forbidden", 5 "Unsupported protocol
+    /// version".
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+
+    /// The official message for [`code`](Self::code) (Node's
+    /// `errorMessages`); a refusing `allow_request`'s own message is in
+    /// the [`context`](Self::context).
+    pub fn message(&self) -> &'static str {
+        self.message
+    }
+
+    /// What exactly was wrong (Node's `context`).
+    pub fn context(&self) -> &ErrorContext {
+        &self.context
+    }
+}
+
+/// What exactly was wrong with a refused request: the part of Node's
+/// `connection_error` context that applies here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorContext {
+    /// Code 0: the `transport` asked for, as sent (empty when missing), not
+    /// one the server serves.
+    Transport(String),
+    /// Code 1: the `sid` asked for, of no open session.
+    Sid(String),
+    /// Code 2: the method of a request that would open a session but is no
+    /// GET (a CORS preflight too, when [`ServerOptions::cors`] is `None`).
+    Method(::http::Method),
+    /// Code 3: which check failed: `TRANSPORT_HANDSHAKE_ERROR` (Node's
+    /// name: a WebSocket request that is no valid upgrade), or
+    /// `UNEXPECTED_METHOD` (neither GET nor POST on a polling session, which
+    /// Node answers with a bare 500 outside its codes).
+    BadRequest(&'static str),
+    /// Code 4: [`ServerOptions::allow_request`]'s refusal, with its status
+    /// and message.
+    Refused(Refusal),
+    /// Code 5: the `EIO` version asked for, as sent (empty when missing).
+    Protocol(String),
+}
+
 /// Which origins [`Cors`] lets in.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -190,6 +280,16 @@ pub struct ServerOptions {
     /// Checked before a new session opens; set it with
     /// [`allow_request`](Self::allow_request).
     pub allow_request: Option<AllowRequest>,
+    /// Called for the response that opens a session, before
+    /// [`headers`](Self::headers); set it with
+    /// [`on_initial_headers`](Self::on_initial_headers).
+    pub initial_headers: Option<HeadersHook>,
+    /// Called for every response a session gives; set it with
+    /// [`on_headers`](Self::on_headers).
+    pub headers: Option<HeadersHook>,
+    /// Called for every refused request; set it with
+    /// [`on_connection_error`](Self::on_connection_error).
+    pub connection_error: Option<ConnectionErrorHook>,
 
     /// Limits on HTTP request heads: 16 KiB, 64 headers, and `timeout`,
     /// how long a head may take to arrive in full, counted from when the
@@ -230,6 +330,9 @@ impl Default for ServerOptions {
             path: "/engine.io/".to_owned(),
             cors: None,
             allow_request: None,
+            initial_headers: None,
+            headers: None,
+            connection_error: None,
 
             http: HandshakeConfig::default(),
             websocket: None,
@@ -248,6 +351,9 @@ impl std::fmt::Debug for ServerOptions {
             .field("path", &self.path)
             .field("cors", &self.cors)
             .field("allow_request", &self.allow_request.is_some())
+            .field("initial_headers", &self.initial_headers.is_some())
+            .field("headers", &self.headers.is_some())
+            .field("connection_error", &self.connection_error.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -277,6 +383,79 @@ impl ServerOptions {
         Fut: Future<Output = Result<(), Refusal>> + Send + 'static,
     {
         self.allow_request = Some(Arc::new(move |req| Box::pin(check(req))));
+        self
+    }
+
+    /// Sets the hook on the response that opens a session (Node's
+    /// `initial_headers` event): the polling handshake, and the 101 of a
+    /// WebSocket opened without a polling session before it. What it
+    /// inserts is added to that response only, replacing a header of the
+    /// same name the engine set; the typical use is a cookie, for sticky
+    /// sessions behind a load balancer or to tag the client:
+    ///
+    /// ```
+    /// use engineio::server::ServerOptions;
+    /// use http::HeaderValue;
+    ///
+    /// let mut options = ServerOptions::default();
+    /// options.on_initial_headers(|_req, headers| {
+    ///     headers.insert("set-cookie", HeaderValue::from_static("io=abc; Path=/"));
+    /// });
+    /// ```
+    ///
+    /// The framing headers (`Content-Length`, `Transfer-Encoding`,
+    /// `Connection`, `Upgrade`, `Sec-WebSocket-Accept`) are the server's: a
+    /// hook's are ignored. A hook that panics has the headers of that call
+    /// dropped; the response goes out without them. Hooks run on the
+    /// connection's task: keep them quick.
+    pub fn on_initial_headers<F>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(&::http::Request<()>, &mut ::http::HeaderMap) + Send + Sync + 'static,
+    {
+        self.initial_headers = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sets the hook on every response a session gives (Node's `headers`
+    /// event): each polling GET and POST answered by its session, the
+    /// handshake included, and every WebSocket 101 (a direct one, or an
+    /// upgrade's). For the response that opens a session it runs after
+    /// [`on_initial_headers`](Self::on_initial_headers)' hook, on the same
+    /// map. Refusals (see [`on_connection_error`](Self::on_connection_error))
+    /// and CORS preflights do not reach it, as in Node, where they are
+    /// answered before any transport sees the request; neither does a poll
+    /// the session refuses (a 400 after an overlapping GET, say). The same
+    /// rules as for `on_initial_headers` apply to what it inserts.
+    pub fn on_headers<F>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(&::http::Request<()>, &mut ::http::HeaderMap) + Send + Sync + 'static,
+    {
+        self.headers = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sets the hook on every request the engine refuses with one of the
+    /// official error answers (Node's `connection_error` event): an unknown
+    /// transport, sid or protocol version, a bad handshake method, a bad
+    /// request, or `allow_request`'s refusal. Answers that carry no
+    /// Engine.IO code do not reach it: 404 off the Engine.IO path, 503
+    /// while shutting down, and the HTTP layer's own 400/408/413 for a
+    /// request that could not be read. A hook that panics does not stop
+    /// the refusal from going out.
+    ///
+    /// ```
+    /// use engineio::server::{ConnectionError, ServerOptions};
+    ///
+    /// let mut options = ServerOptions::default();
+    /// options.on_connection_error(|err: &ConnectionError| {
+    ///     eprintln!("{} {}: {:?}", err.code(), err.message(), err.context());
+    /// });
+    /// ```
+    pub fn on_connection_error<F>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(&ConnectionError) + Send + Sync + 'static,
+    {
+        self.connection_error = Some(Arc::new(hook));
         self
     }
 

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -20,7 +21,10 @@ use ws_frame::{Connection, WebSocketStream};
 use super::driver::run_session;
 use super::queue::Queue;
 use super::service::{BoxIo, Shared};
-use super::{Cmd, Handler, SessionInfo, SessionSender};
+use super::{
+    Cmd, ConnectionError, ErrorContext, Handler, HeadersHook, ServerOptions, SessionInfo,
+    SessionSender,
+};
 use crate::http::{self, ReadError, Response};
 use crate::{ServerSession, Transport};
 
@@ -37,22 +41,169 @@ enum ErrorCode {
 }
 
 impl ErrorCode {
-    fn response(self) -> Response {
-        let message = match self {
+    fn message(self) -> &'static str {
+        match self {
             ErrorCode::UnknownTransport => "Transport unknown",
             ErrorCode::UnknownSid => "Session ID unknown",
             ErrorCode::BadHandshakeMethod => "Bad handshake method",
             ErrorCode::BadRequest => "Bad request",
             ErrorCode::Forbidden => "Forbidden",
             ErrorCode::UnsupportedProtocolVersion => "Unsupported protocol version",
-        };
+        }
+    }
+
+    fn response(self) -> Response {
         let status = if self == ErrorCode::Forbidden {
             403
         } else {
             400
         };
-        error_response(status, self as u8, message)
+        error_response(status, self as u8, self.message())
     }
+}
+
+/// Tells the `connection_error` hook, if any, that `head` is refused with
+/// `code`. The context is made only when there is a hook to see it; a
+/// panicking hook does not stop the refusal.
+fn report(
+    opts: &ServerOptions,
+    head: &::http::Request<()>,
+    code: ErrorCode,
+    context: impl FnOnce() -> ErrorContext,
+) {
+    if let Some(hook) = &opts.connection_error {
+        let err = ConnectionError::new(head.clone(), code as u8, code.message(), context());
+        let _ = catch_unwind(AssertUnwindSafe(|| hook(&err)));
+    }
+}
+
+/// [`report`]s the refusal, then gives its official answer.
+fn refuse(
+    opts: &ServerOptions,
+    head: &::http::Request<()>,
+    code: ErrorCode,
+    context: impl FnOnce() -> ErrorContext,
+) -> Response {
+    report(opts, head, code, context);
+    code.response()
+}
+
+/// Headers the server owns: a hook's would break the response's framing
+/// or the WebSocket handshake.
+const FRAMING: [::http::HeaderName; 5] = [
+    ::http::header::CONTENT_LENGTH,
+    ::http::header::TRANSFER_ENCODING,
+    ::http::header::CONNECTION,
+    ::http::header::UPGRADE,
+    ::http::header::SEC_WEBSOCKET_ACCEPT,
+];
+
+/// Runs the `initial_headers` hook (when given) then the `headers` hook on
+/// one map, as Node emits its two events; `None` when no hook ran or none
+/// set anything. A hook that panics has what it set in that call dropped.
+fn run_header_hooks(
+    initial: Option<&HeadersHook>,
+    every: Option<&HeadersHook>,
+    req: &::http::Request<()>,
+) -> Option<::http::HeaderMap> {
+    if initial.is_none() && every.is_none() {
+        return None;
+    }
+    let mut map = ::http::HeaderMap::new();
+    for hook in initial.into_iter().chain(every) {
+        let before = map.clone();
+        if catch_unwind(AssertUnwindSafe(|| hook(req, &mut map))).is_err() {
+            map = before;
+        }
+    }
+    for name in &FRAMING {
+        map.remove(name);
+    }
+    (!map.is_empty()).then_some(map)
+}
+
+/// The header hooks a polling answer still has to run, with the request
+/// they see: made only when a hook is set, so that without hooks an answer
+/// keeps nothing of its request.
+struct PendingHooks {
+    initial: Option<HeadersHook>,
+    every: Option<HeadersHook>,
+    req: ::http::Request<()>,
+}
+
+impl PendingHooks {
+    /// `initial`: the request opens its session.
+    fn new(opts: &ServerOptions, req: ::http::Request<()>, initial: bool) -> Option<PendingHooks> {
+        let initial = opts.initial_headers.clone().filter(|_| initial);
+        let every = opts.headers.clone();
+        (initial.is_some() || every.is_some()).then_some(PendingHooks {
+            initial,
+            every,
+            req,
+        })
+    }
+
+    fn run(&self) -> Option<::http::HeaderMap> {
+        run_header_hooks(self.initial.as_ref(), self.every.as_ref(), &self.req)
+    }
+}
+
+/// A session's answer to a polling request, with the headers the hooks set
+/// for it (`None` without hooks: nothing allocated).
+pub(super) struct Reply {
+    pub(super) response: Response,
+    pub(super) hooked: Option<::http::HeaderMap>,
+}
+
+impl Reply {
+    /// `response`, with the hooks' headers when it is a success (Node
+    /// emits `headers` only for the answers its transports write).
+    fn hooked(response: Response, hooks: Option<PendingHooks>) -> Reply {
+        let hooked = hooks
+            .filter(|_| response.status == 200)
+            .and_then(|h| h.run());
+        Reply { response, hooked }
+    }
+}
+
+impl From<Response> for Reply {
+    fn from(response: Response) -> Reply {
+        Reply {
+            response,
+            hooked: None,
+        }
+    }
+}
+
+/// Writes `reply` on the embedded front door: the hooks' headers, when
+/// there are any, go in after the status line, in place of the engine's
+/// headers of the same names.
+async fn write_reply<S: tokio::io::AsyncWrite + Unpin>(
+    io: &mut S,
+    reply: Reply,
+    close: bool,
+) -> std::io::Result<()> {
+    let Some(hooked) = reply.hooked else {
+        return http::write_response(io, &reply.response, close).await;
+    };
+    let mut resp = reply.response;
+    resp.headers.retain(|(name, _)| !hooked.contains_key(*name));
+    let mut out = Vec::with_capacity(256 + resp.body.len());
+    http::write_response(&mut out, &resp, close).await?;
+    let mut lines = Vec::new();
+    for (name, value) in &hooked {
+        lines.extend_from_slice(name.as_str().as_bytes());
+        lines.extend_from_slice(b": ");
+        lines.extend_from_slice(value.as_bytes());
+        lines.extend_from_slice(b"\r\n");
+    }
+    let status_line = out
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(0, |i| i + 2);
+    out.splice(status_line..status_line, lines);
+    tokio::io::AsyncWriteExt::write_all(io, &out).await?;
+    tokio::io::AsyncWriteExt::flush(io).await
 }
 
 /// The answer to a new session while the server shuts down.
@@ -68,6 +219,11 @@ fn error_response(status: u16, code: u8, message: &str) -> Response {
 /// A session id: 15 random bytes (the official server's size), base64url.
 fn new_sid() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>())
+}
+
+/// `key`'s value in the query, owned; empty when missing.
+fn query_owned(uri: &::http::Uri, key: &str) -> String {
+    query(uri, key).unwrap_or_default().to_owned()
 }
 
 fn query<'a>(uri: &'a ::http::Uri, key: &str) -> Option<&'a str> {
@@ -89,9 +245,10 @@ pub(super) enum Answer {
     Now(Response),
     /// The response once the session has answered (a long-poll GET, a
     /// POST). Dropping it tells the session the client went away.
-    Wait(Pin<Box<dyn Future<Output = Response> + Send>>),
-    /// Switch to WebSocket: send `response` (101), then give the connection
-    /// to `attach` with the bytes already read past the request.
+    Wait(Pin<Box<dyn Future<Output = Reply> + Send>>),
+    /// Switch to WebSocket: send `response` (101, the header hooks' headers
+    /// in it), then give the connection to `attach` with the bytes already
+    /// read past the request.
     Upgrade(Upgrade),
 }
 
@@ -158,7 +315,8 @@ pub(super) async fn answer<H: Handler>(
         if opts.cors.is_none() {
             // No CORS configured: a preflight is just a request with a
             // method no handshake uses, as the official server sees it.
-            return now(ErrorCode::BadHandshakeMethod.response());
+            let method = || ErrorContext::Method(head.method().clone());
+            return now(refuse(opts, &head, ErrorCode::BadHandshakeMethod, method));
         }
         let mut resp = Response::text(204, Bytes::new());
         resp.headers
@@ -188,10 +346,19 @@ pub(super) async fn answer<H: Handler>(
     let transport = match query(head.uri(), "transport").and_then(Transport::parse) {
         Some(Transport::Polling) if opts.session.allow_polling => Transport::Polling,
         Some(Transport::WebSocket) if opts.session.allow_websocket => Transport::WebSocket,
-        _ => return now(ErrorCode::UnknownTransport.response()),
+        _ => {
+            let asked = || ErrorContext::Transport(query_owned(head.uri(), "transport"));
+            return now(refuse(opts, &head, ErrorCode::UnknownTransport, asked));
+        }
     };
     if query(head.uri(), "EIO") != Some("4") {
-        return now(ErrorCode::UnsupportedProtocolVersion.response());
+        let asked = || ErrorContext::Protocol(query_owned(head.uri(), "EIO"));
+        return now(refuse(
+            opts,
+            &head,
+            ErrorCode::UnsupportedProtocolVersion,
+            asked,
+        ));
     }
     // A WebSocket request that is not a valid upgrade is refused before
     // anything else looks at it (allow_request may be costly), with the
@@ -199,18 +366,25 @@ pub(super) async fn answer<H: Handler>(
     let upgrade = match transport {
         Transport::WebSocket => match UpgradeRequest::check(head.clone()) {
             Ok(up) => Some(up),
-            Err(_) => return now(ErrorCode::BadRequest.response()),
+            Err(_) => {
+                let name = || ErrorContext::BadRequest("TRANSPORT_HANDSHAKE_ERROR");
+                return now(refuse(opts, &head, ErrorCode::BadRequest, name));
+            }
         },
         Transport::Polling => None,
     };
     let session = match query(head.uri(), "sid") {
         Some(sid) => match shared.session(sid) {
             Some(cmds) => Some(cmds),
-            None => return now(ErrorCode::UnknownSid.response()),
+            None => {
+                let sid = || ErrorContext::Sid(sid.to_owned());
+                return now(refuse(opts, &head, ErrorCode::UnknownSid, sid));
+            }
         },
         None => {
             if head.method() != ::http::Method::GET {
-                return now(ErrorCode::BadHandshakeMethod.response());
+                let method = || ErrorContext::Method(head.method().clone());
+                return now(refuse(opts, &head, ErrorCode::BadHandshakeMethod, method));
             }
             if shared.is_shutting_down() {
                 return now(shutting_down());
@@ -224,7 +398,11 @@ pub(super) async fn answer<H: Handler>(
                         _ => 403,
                     };
                     let code = ErrorCode::Forbidden as u8;
-                    return now(error_response(status, code, &refusal.message));
+                    let resp = error_response(status, code, &refusal.message);
+                    report(opts, &head, ErrorCode::Forbidden, || {
+                        ErrorContext::Refused(refusal)
+                    });
+                    return now(resp);
                 }
             }
             None
@@ -233,7 +411,8 @@ pub(super) async fn answer<H: Handler>(
 
     if let Some(up) = upgrade {
         // What the handler learns of the request that opened its session.
-        let request = session.is_none().then(|| head.clone());
+        let opens = session.is_none();
+        let request = opens.then(|| head.clone());
         let shared = shared.clone();
         let attach = move |io: BoxIo, rest: BytesMut| -> BoxFuture {
             Box::pin(async move {
@@ -266,12 +445,24 @@ pub(super) async fn answer<H: Handler>(
                 }
             })
         };
+        let mut response = up.accept(None);
+        let initial = opts.initial_headers.as_ref().filter(|_| opens);
+        if let Some(hooked) = run_header_hooks(initial, opts.headers.as_ref(), &head) {
+            response.headers_mut().extend(hooked);
+        }
         return Answer::Upgrade(Upgrade {
-            response: up.accept(None),
+            response,
             attach: Box::new(attach),
         });
     }
 
+    // Only GET and POST reach a session (a handshake is a GET: see above).
+    let get = head.method() == ::http::Method::GET;
+    if !get && head.method() != ::http::Method::POST {
+        let name = || ErrorContext::BadRequest("UNEXPECTED_METHOD");
+        return now(refuse(opts, &head, ErrorCode::BadRequest, name));
+    }
+    let initial = session.is_none();
     let session = match session {
         Some(s) => s,
         None => match open_session(shared, Transport::Polling, None, head.clone(), remote) {
@@ -279,36 +470,43 @@ pub(super) async fn answer<H: Handler>(
             Err(_) => return now(shutting_down()),
         },
     };
-    let wait = |fut: Pin<Box<dyn Future<Output = Response> + Send>>| {
-        let cors = cors.clone();
-        Answer::Wait(Box::pin(async move { cors.apply(fut.await) }))
+    // The session is gone since it was looked up.
+    let gone = |head: &::http::Request<()>| {
+        let sid = || ErrorContext::Sid(query_owned(head.uri(), "sid"));
+        Answer::Now(cors.apply(refuse(opts, head, ErrorCode::UnknownSid, sid)))
     };
-    match *head.method() {
-        ::http::Method::GET => {
-            let (tx, rx) = oneshot::channel();
-            if session.push(Cmd::Poll(tx)).await.is_err() {
-                return now(ErrorCode::UnknownSid.response());
-            }
-            wait(Box::pin(async move {
-                match rx.await {
-                    Ok(Ok(body)) => Response::text(200, body),
-                    _ => ErrorCode::BadRequest.response(),
-                }
-            }))
+    let wait = |fut: Pin<Box<dyn Future<Output = Reply> + Send>>| {
+        let cors = cors.clone();
+        Answer::Wait(Box::pin(async move {
+            let mut reply = fut.await;
+            reply.response = cors.apply(reply.response);
+            reply
+        }))
+    };
+    if get {
+        let (tx, rx) = oneshot::channel();
+        if session.push(Cmd::Poll(tx)).await.is_err() {
+            return gone(&head);
         }
-        ::http::Method::POST => {
-            let (tx, rx) = oneshot::channel();
-            if session.push(Cmd::Post(body, tx)).await.is_err() {
-                return now(ErrorCode::UnknownSid.response());
+        let hooks = PendingHooks::new(opts, head, initial);
+        wait(Box::pin(async move {
+            match rx.await {
+                Ok(Ok(body)) => Reply::hooked(Response::text(200, body), hooks),
+                _ => ErrorCode::BadRequest.response().into(),
             }
-            wait(Box::pin(async move {
-                match rx.await {
-                    Ok(Ok(())) => Response::text(200, "ok"),
-                    _ => ErrorCode::BadRequest.response(),
-                }
-            }))
+        }))
+    } else {
+        let (tx, rx) = oneshot::channel();
+        if session.push(Cmd::Post(body, tx)).await.is_err() {
+            return gone(&head);
         }
-        _ => now(ErrorCode::BadRequest.response()),
+        let hooks = PendingHooks::new(opts, head, initial);
+        wait(Box::pin(async move {
+            match rx.await {
+                Ok(Ok(())) => Reply::hooked(Response::text(200, "ok"), hooks),
+                _ => ErrorCode::BadRequest.response().into(),
+            }
+        }))
     }
 }
 
@@ -354,7 +552,7 @@ pub(super) async fn serve_connection<H: Handler>(
             head.extensions_mut().insert(super::Secure);
         }
         let resp = match answer(&shared, head, req.body, remote).await {
-            Answer::Now(resp) => resp,
+            Answer::Now(resp) => Reply::from(resp),
             Answer::Wait(resp) => {
                 // Wait for the answer, noticing a client that goes away
                 // meanwhile. What it pipelines behind the request is kept
@@ -385,7 +583,7 @@ pub(super) async fn serve_connection<H: Handler>(
                 return;
             }
         };
-        if http::write_response(&mut io, &resp, !keep).await.is_err() || !keep {
+        if write_reply(&mut io, resp, !keep).await.is_err() || !keep {
             return;
         }
     }
