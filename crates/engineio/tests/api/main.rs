@@ -1,5 +1,7 @@
 //! engineio's integration tests, one binary.
 
+#[cfg(feature = "hyper")]
+mod hooks;
 #[cfg(feature = "server")]
 mod http;
 #[cfg(all(feature = "hyper", feature = "client"))]
