@@ -268,7 +268,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
 /// Runs `fut` to completion right here if it never waits; else spawns it,
 /// already polled once, on its own task. A handler that only computes and
 /// queues messages then costs no task and no hop.
-fn run_or_spawn(mut fut: BoxFuture) {
+pub fn run_or_spawn(mut fut: BoxFuture) {
     let mut cx = Context::from_waker(Waker::noop());
     if fut.as_mut().poll(&mut cx).is_pending() {
         tokio::spawn(fut);

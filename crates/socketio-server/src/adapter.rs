@@ -11,6 +11,7 @@ use socketio_proto::Packet;
 use crate::cluster::{
     AdapterError, BoxFuture, LocalNamespace, RemoteAcks, ServerSideAnswers, SocketData,
 };
+use crate::recovery::{RecoveryOptions, RestoredSession, SessionState, Store};
 
 /// Which sockets a broadcast is for.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,15 +140,65 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// The server is shutting down: leave the cluster.
     fn close(&self) {}
+
+    /// Connection state recovery is on for this namespace: keep sessions
+    /// and events as `options` says. Returns whether this adapter can
+    /// (the default cannot: its sockets always start afresh, as with
+    /// socket.io's base adapter). Called once, before any socket connects.
+    fn enable_recovery(&self, options: &RecoveryOptions) -> bool {
+        let _ = options;
+        false
+    }
+
+    /// Records an event going to the sockets `opts` selects, for replay;
+    /// returns it with its offset appended as its last argument (see
+    /// [`append_offset`](crate::append_offset)), which is what is sent.
+    /// Called only for events without an ack id and not volatile, and only
+    /// once [`enable_recovery`](Self::enable_recovery) returned true.
+    fn store_packet(&self, packet: &Packet, opts: &BroadcastOptions) -> Option<Packet> {
+        let _ = (packet, opts);
+        None
+    }
+
+    /// A socket left for a reason it may come back from: keep its session.
+    fn persist_session(&self, session: SessionState) {
+        let _ = session;
+    }
+
+    /// The session `pid`, if it is still kept, with the events recorded
+    /// after `offset` for its rooms; taken, so it comes back once. An
+    /// answer that is ready at once (as the in-memory adapter's) is applied
+    /// atomically with the namespace's emits; one that waits leaves the
+    /// events emitted meanwhile to the adapter to include.
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<Result<Option<RestoredSession>, AdapterError>> {
+        let _ = (pid, offset);
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }
 
 /// Makes the adapter of each namespace, from its name.
 pub type AdapterFactory = Arc<dyn Fn(&str) -> Arc<dyn Adapter> + Send + Sync>;
 
-/// Rooms in this process's memory: the default, for one node.
-#[derive(Debug, Default)]
+/// Rooms in this process's memory: the default, for one node. With
+/// connection state recovery on, it also keeps the sessions and events
+/// (socket.io's `SessionAwareAdapter`), bounded as
+/// [`RecoveryOptions`] says.
+#[derive(Default)]
 pub struct InMemoryAdapter {
     state: Mutex<Rooms>,
+    recovery: Mutex<Option<Store>>,
+}
+
+impl std::fmt::Debug for InMemoryAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemoryAdapter")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -231,6 +282,37 @@ impl Adapter for InMemoryAdapter {
 
     fn rooms(&self) -> Vec<String> {
         self.state().members.keys().cloned().collect()
+    }
+
+    fn enable_recovery(&self, options: &RecoveryOptions) -> bool {
+        *socketio_runtime::lock(&self.recovery) = Some(Store::new(options.clone()));
+        true
+    }
+
+    fn store_packet(&self, packet: &Packet, opts: &BroadcastOptions) -> Option<Packet> {
+        let now = socketio_runtime::now();
+        socketio_runtime::lock(&self.recovery)
+            .as_mut()?
+            .store(packet, opts, now)
+    }
+
+    fn persist_session(&self, session: SessionState) {
+        let now = socketio_runtime::now();
+        if let Some(st) = socketio_runtime::lock(&self.recovery).as_mut() {
+            st.persist(session, now);
+        }
+    }
+
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<Result<Option<RestoredSession>, AdapterError>> {
+        let now = socketio_runtime::now();
+        let restored = socketio_runtime::lock(&self.recovery)
+            .as_mut()
+            .and_then(|st| st.restore(pid, offset, now));
+        Box::pin(std::future::ready(Ok(restored)))
     }
 }
 

@@ -15,6 +15,8 @@ pub(crate) enum Command {
     Disconnect(String),
     /// Disconnect every socket of the connection, then close it.
     CloseConnection,
+    /// A join whose middleware (or session restore) waited is decided.
+    Connect(Box<crate::conn::PendingConnect>),
 }
 
 /// A packet's wire form, encoded once however many sockets it goes to: its

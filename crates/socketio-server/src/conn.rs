@@ -2,7 +2,8 @@
 //! session's own task, decodes packets, hands them to its sockets, and
 //! keeps their deadlines (joining a namespace, attachments, acks).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,10 +16,15 @@ use socketio_runtime::dispatch::feed;
 use socketio_runtime::{TransportReason, now};
 
 use crate::command::{Command, Wire};
-use crate::error::DisconnectReason;
+use crate::error::{ConnectError, DisconnectReason};
 use crate::handshake::Handshake;
+use crate::namespace::{Namespace, run_middleware};
+use crate::recovery::{RestoredSession, recovery_request};
 use crate::registry::Registry;
-use crate::socket::Socket;
+use crate::socket::{Ids, Socket};
+
+/// Joins whose checks may wait at once, per connection.
+const MAX_JOINING: usize = 16;
 
 pub(crate) struct Conn {
     registry: Arc<Registry>,
@@ -27,6 +33,8 @@ pub(crate) struct Conn {
     sender: SessionSender<Command>,
     decoder: Decoder,
     sockets: HashMap<String, Socket>,
+    /// Namespaces whose join waits on a check or a restore.
+    joining: HashSet<String>,
     connect_deadline: Option<Instant>,
     /// When a binary packet still waiting for attachments is given up on.
     attachment_deadline: Option<Instant>,
@@ -43,6 +51,7 @@ impl Conn {
             remote: info.remote_addr,
             sender: info.sender,
             sockets: HashMap::new(),
+            joining: HashSet::new(),
         }
     }
 
@@ -75,15 +84,10 @@ impl Conn {
 
     fn on_connect(&mut self, ctx: &mut Context<'_>, p: Packet) {
         let nsp = p.nsp().to_owned();
-        let refuse = |ctx: &mut Context<'_>, message: &str, data: Option<&serde_json::Value>| {
-            if let Ok(packet) = Packet::connect_error_message(&nsp, message, data) {
-                Self::write(ctx, &packet);
-            }
-        };
         let Some(ns) = self.registry.resolve(&nsp) else {
-            return refuse(ctx, "Invalid namespace", None);
+            return refuse(ctx, &nsp, &ConnectError::new("Invalid namespace"));
         };
-        if self.sockets.contains_key(&nsp) {
+        if self.sockets.contains_key(&nsp) || self.joining.contains(&nsp) {
             return;
         }
         let handshake = Handshake {
@@ -92,30 +96,216 @@ impl Conn {
             address: self.remote,
             issued: std::time::SystemTime::now(),
         };
-        let mut data = http::Extensions::new();
-        if let Err(e) = ns.check(&handshake, &mut data) {
-            return refuse(ctx, &e.message, e.data.as_ref());
+        let recovery = ns.recovery().cloned();
+        let ask = recovery
+            .as_ref()
+            .and_then(|_| recovery_request(handshake.auth.as_ref()));
+        let skip_checks = recovery.as_ref().is_some_and(|r| r.skip_middlewares);
+        let nsp_again = nsp.clone();
+        let mut pending = PendingConnect {
+            nsp,
+            ns,
+            handshake,
+            data: Ok(http::Extensions::new()),
+            restore: Restore::No,
+        };
+        // Back from a dropped connection: a restored socket skips the
+        // checks it passed when it first came (socket.io's default).
+        if let (Some((pid, offset)), true) = (&ask, skip_checks) {
+            let restore = pending.ns.adapter().restore_session(pid, offset);
+            match now_or_later(restore) {
+                Ok(Ok(Some(session))) => {
+                    pending.restore = Restore::Done(Box::new(session));
+                    return self.complete_connect(ctx, pending);
+                }
+                Ok(_) => {}
+                Err(waiting) => {
+                    return self.join_later(ctx, nsp_again, async move {
+                        if let Ok(Some(session)) = waiting.await {
+                            pending.restore = Restore::Done(Box::new(session));
+                            return pending;
+                        }
+                        pending.data =
+                            run_middleware(pending.ns.middleware(), pending.handshake.clone())
+                                .await;
+                        pending
+                    });
+                }
+            }
         }
-        let id =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>());
-        let socket = Socket::new(
-            id.clone(),
-            ns.clone(),
-            self.sender.clone(),
+        if !skip_checks {
+            if let Some((pid, offset)) = ask {
+                pending.restore = Restore::Try(pid, offset);
+            }
+        }
+        let chain = pending.ns.middleware();
+        if chain.is_empty() {
+            return self.complete_connect(ctx, pending);
+        }
+        match now_or_later(Box::pin(run_middleware(chain, pending.handshake.clone()))) {
+            Ok(data) => {
+                pending.data = data;
+                self.complete_connect(ctx, pending);
+            }
+            // A check waits (a database, a token service): the connection
+            // goes on meanwhile, and the answer comes back as a command.
+            Err(waiting) => self.join_later(ctx, nsp_again, async move {
+                pending.data = waiting.await;
+                pending
+            }),
+        }
+    }
+
+    fn join_later(
+        &mut self,
+        ctx: &mut Context<'_>,
+        nsp: String,
+        work: impl Future<Output = PendingConnect> + Send + 'static,
+    ) {
+        // Each waiting join is a task: a client asking for many namespaces
+        // at once gets the rest refused rather than tasks without bound.
+        if self.joining.len() >= MAX_JOINING {
+            return refuse(
+                ctx,
+                &nsp,
+                &ConnectError::new("Too many pending connections"),
+            );
+        }
+        let sender = self.sender.clone();
+        self.joining.insert(nsp);
+        tokio::spawn(async move {
+            let pending = work.await;
+            let _ = sender.send(Command::Connect(Box::new(pending))).await;
+        });
+    }
+
+    /// Ends a join: refused, or accepted (with its session back and what it
+    /// missed sent first, when recovery restored it).
+    fn complete_connect(&mut self, ctx: &mut Context<'_>, pending: PendingConnect) {
+        let PendingConnect {
+            nsp,
+            ns,
             handshake,
             data,
-            self.registry.options().slow_client,
-        );
-        let accepted = Json::from_value(&serde_json::json!({ "sid": id })).ok();
-        if let Ok(packet) = Packet::connect(&nsp, accepted) {
+            restore,
+        } = pending;
+        let data = match data {
+            Ok(data) => data,
+            Err(e) => return refuse(ctx, &nsp, &e),
+        };
+        if self.sockets.contains_key(&nsp) {
+            return;
+        }
+        // Held from the restore to the socket joining its rooms, so that
+        // every event recorded meanwhile is either replayed or sent live.
+        let guard = ns.emit_guard();
+        let restored = match restore {
+            Restore::No => None,
+            Restore::Done(session) => Some(*session),
+            Restore::Try(pid, offset) => {
+                match now_or_later(ns.adapter().restore_session(&pid, &offset)) {
+                    Ok(Ok(session)) => session,
+                    _ => None,
+                }
+            }
+        };
+        let recovering = ns.recovery().is_some();
+        let (socket, missed) = match restored {
+            Some(r) => {
+                let s = r.session;
+                let ids = Ids {
+                    id: s.sid,
+                    pid: Some(s.pid),
+                    recovered: true,
+                };
+                let socket = Socket::new(
+                    ids,
+                    ns.clone(),
+                    self.sender.clone(),
+                    handshake,
+                    s.extensions,
+                    self.registry.options().slow_client,
+                );
+                if let Some(d) = &s.data {
+                    let _ = socket.set_data(d);
+                }
+                let rooms: Vec<&str> = s.rooms.iter().map(String::as_str).collect();
+                ns.adapter().add_all(socket.id(), &rooms);
+                (socket, r.missed)
+            }
+            None => {
+                let ids = Ids {
+                    id: new_id(),
+                    pid: recovering.then(new_id),
+                    recovered: false,
+                };
+                let socket = Socket::new(
+                    ids,
+                    ns.clone(),
+                    self.sender.clone(),
+                    handshake,
+                    data,
+                    self.registry.options().slow_client,
+                );
+                (socket, Vec::new())
+            }
+        };
+        // As socket.io: what was missed first, then the CONNECT answer.
+        for p in &missed {
+            Self::write(ctx, p);
+        }
+        let accepted = match socket.pid() {
+            Some(pid) => serde_json::json!({ "sid": socket.id(), "pid": pid }),
+            None => serde_json::json!({ "sid": socket.id() }),
+        };
+        if let Ok(packet) = Packet::connect(&nsp, Json::from_value(&accepted).ok()) {
             Self::write(ctx, &packet);
         }
         ns.insert(&socket);
+        drop(guard);
         self.sockets.insert(nsp, socket.clone());
         self.connect_deadline = None;
-        if let Some(f) = ns.connect_handler() {
-            f(socket);
+        for f in ns.connect_handlers() {
+            f(socket.clone());
         }
+    }
+}
+
+/// A join on its way: decided at once, or by a task when a check waits.
+pub(crate) struct PendingConnect {
+    nsp: String,
+    ns: Namespace,
+    handshake: Handshake,
+    data: Result<http::Extensions, ConnectError>,
+    restore: Restore,
+}
+
+enum Restore {
+    /// A fresh socket.
+    No,
+    /// Restore the session at the join (after the checks).
+    Try(String, String),
+    /// Restored already.
+    Done(Box<RestoredSession>),
+}
+
+fn refuse(ctx: &mut Context<'_>, nsp: &str, e: &ConnectError) {
+    if let Ok(packet) = Packet::connect_error_message(nsp, &e.message, e.data.as_ref()) {
+        Conn::write(ctx, &packet);
+    }
+}
+
+fn new_id() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>())
+}
+
+/// `fut`'s output if it is ready at once; else `fut`, polled once, to be
+/// awaited elsewhere.
+fn now_or_later<F: Future + Unpin>(mut fut: F) -> Result<F::Output, F> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(&mut fut).poll(&mut cx) {
+        std::task::Poll::Ready(out) => Ok(out),
+        std::task::Poll::Pending => Err(fut),
     }
 }
 
@@ -165,6 +355,10 @@ impl Handler for Conn {
                     }
                     s.finish(DisconnectReason::ServerNamespaceDisconnect);
                 }
+            }
+            Command::Connect(pending) => {
+                self.joining.remove(&pending.nsp);
+                self.complete_connect(ctx, *pending);
             }
             Command::CloseConnection => {
                 // As the official server's disconnect(true): each namespace

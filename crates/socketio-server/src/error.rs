@@ -28,6 +28,34 @@ impl ConnectError {
     }
 }
 
+/// A packet middleware's refusal (`next(err)` in socket.io's
+/// `socket.use`): the event is dropped, and the socket's
+/// [`on_error`](crate::Socket::on_error) listeners hear why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct PacketError {
+    /// What went wrong.
+    pub message: String,
+    /// Optional details.
+    pub data: Option<serde_json::Value>,
+}
+
+impl PacketError {
+    /// A refusal with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        PacketError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds details.
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
 /// Why an emit did not go out.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

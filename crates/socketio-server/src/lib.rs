@@ -72,6 +72,7 @@ mod conn;
 mod error;
 mod handshake;
 mod namespace;
+mod recovery;
 mod registry;
 mod socket;
 
@@ -88,11 +89,14 @@ pub use cluster::{
     AdapterError, BoxFuture, BroadcastAcks, LocalNamespace, RemoteAck, RemoteAcks, RemoteSocket,
     ServerSideAck, ServerSideAnswers, SocketData,
 };
-pub use error::{AckError, ConnectError, DisconnectReason, EmitError};
+pub use error::{AckError, ConnectError, DisconnectReason, EmitError, PacketError};
 pub use handshake::Handshake;
 pub use namespace::{Broadcast, Namespace};
+pub use recovery::{RecoveryOptions, RestoredSession, SessionState, append_offset};
 pub use socket::{AckSender, Socket};
 pub use socketio_proto::Binary;
+pub use socketio_proto::Packet;
+pub use socketio_runtime::ListenerId;
 
 /// TLS for [`Server::bind_tls`]: the rustls this crate uses, and a
 /// server configuration from PEM files.
@@ -125,6 +129,18 @@ pub struct ServerOptions {
     pub attachment_timeout: Duration,
     /// Makes each namespace's [`Adapter`]. Default: [`InMemoryAdapter`].
     pub adapter: AdapterFactory,
+    /// Connection state recovery (`connectionStateRecovery`): off by
+    /// default, as in socket.io. On, a client whose connection dropped
+    /// comes back within `max_disconnection_duration` with its socket id,
+    /// rooms and data, and gets the events it missed, in order, once
+    /// ([`Socket::recovered`]). Every event sent without an ack then ends
+    /// with one more argument, its offset, as socket.io sends it.
+    pub connection_state_recovery: Option<RecoveryOptions>,
+    /// How long an ack asked without a timeout of its own is waited for
+    /// ([`Socket::emit_with_ack`] and [`Broadcast::emit_with_ack`] with
+    /// `None`). Default 30 s: socket.io waits forever, which lets a client
+    /// that never answers hold the wait.
+    pub ack_timeout: Duration,
     /// What a non-volatile emit does to a client whose queue
     /// (`engine.command_queue`, default 1024 messages) is full. Default
     /// [`SlowClient::Disconnect`]. Either way nothing waits and nothing
@@ -151,6 +167,8 @@ impl std::fmt::Debug for ServerOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("decoder", &self.decoder)
             .field("slow_client", &self.slow_client)
+            .field("connection_state_recovery", &self.connection_state_recovery)
+            .field("ack_timeout", &self.ack_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +184,8 @@ impl Default for ServerOptions {
             attachment_timeout: Duration::from_secs(30),
             adapter: Arc::new(|_| Arc::new(InMemoryAdapter::default())),
             slow_client: SlowClient::Disconnect,
+            connection_state_recovery: None,
+            ack_timeout: Duration::from_secs(30),
         }
     }
 }

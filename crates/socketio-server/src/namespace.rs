@@ -3,14 +3,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use socketio_proto::Packet;
-use socketio_runtime::{read, write};
+use socketio_runtime::{lock, read, write};
 use tokio::sync::mpsc;
 
 use crate::adapter::{Adapter, BroadcastOptions};
@@ -21,11 +22,44 @@ use crate::cluster::{
 use crate::command::Wire;
 use crate::error::{AckError, ConnectError, EmitError};
 use crate::handshake::Handshake;
+use crate::recovery::RecoveryOptions;
 use crate::socket::{Socket, answer};
 
 pub(crate) type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
-pub(crate) type MiddlewareFn =
+type SyncMiddleware =
     Arc<dyn Fn(&Handshake, &mut http::Extensions) -> Result<(), ConnectError> + Send + Sync>;
+type AsyncMiddleware = Arc<
+    dyn Fn(Handshake) -> crate::BoxFuture<Result<http::Extensions, ConnectError>> + Send + Sync,
+>;
+
+/// One check of the namespace's middleware chain.
+#[derive(Clone)]
+pub(crate) enum Middleware {
+    Sync(SyncMiddleware),
+    Async(AsyncMiddleware),
+}
+
+/// What every namespace of a server takes from its options.
+#[derive(Clone, Debug)]
+pub(crate) struct NsConfig {
+    pub(crate) ack_timeout: Duration,
+    pub(crate) recovery: Option<RecoveryOptions>,
+}
+
+/// Runs the middleware chain in order; the data the checks stored.
+pub(crate) async fn run_middleware(
+    chain: Vec<Middleware>,
+    handshake: Handshake,
+) -> Result<http::Extensions, ConnectError> {
+    let mut data = http::Extensions::new();
+    for m in chain {
+        match m {
+            Middleware::Sync(f) => f(&handshake, &mut data)?,
+            Middleware::Async(f) => data.extend(f(handshake.clone()).await?),
+        }
+    }
+    Ok(data)
+}
 
 /// A namespace. Cheap to clone; every clone is the same namespace.
 #[derive(Clone)]
@@ -33,8 +67,8 @@ pub struct Namespace(Arc<NsInner>);
 
 pub(crate) struct NsInner {
     name: String,
-    on_connect: RwLock<Option<ConnectFn>>,
-    middleware: RwLock<Vec<MiddlewareFn>>,
+    on_connect: RwLock<Vec<ConnectFn>>,
+    middleware: RwLock<Vec<Middleware>>,
     sockets: RwLock<HashMap<String, Socket>>,
     adapter: Arc<dyn Adapter>,
     /// Ack ids, per namespace as socket.io numbers them, so a broadcast's
@@ -42,6 +76,13 @@ pub(crate) struct NsInner {
     ack_ids: AtomicU64,
     /// Handlers of server-side emits from other nodes, by event.
     server_side: RwLock<HashMap<String, ServerSideFn>>,
+    config: NsConfig,
+    /// Recovery is on and the adapter keeps sessions.
+    recovering: bool,
+    /// With recovery, held while an event is recorded and handed to its
+    /// sockets, and while a socket comes back: each socket then gets every
+    /// event once, in the order of the record, live or replayed.
+    emit_lock: Mutex<()>,
 }
 
 impl fmt::Debug for Namespace {
@@ -53,15 +94,22 @@ impl fmt::Debug for Namespace {
 }
 
 impl Namespace {
-    pub(crate) fn new(name: &str, adapter: Arc<dyn Adapter>) -> Namespace {
+    pub(crate) fn new(name: &str, adapter: Arc<dyn Adapter>, config: NsConfig) -> Namespace {
+        let recovering = config
+            .recovery
+            .as_ref()
+            .is_some_and(|r| adapter.enable_recovery(r));
         let ns = Namespace(Arc::new(NsInner {
             name: name.to_owned(),
-            on_connect: RwLock::new(None),
+            on_connect: RwLock::new(Vec::new()),
             middleware: RwLock::new(Vec::new()),
             sockets: RwLock::new(HashMap::new()),
             adapter,
             ack_ids: AtomicU64::new(0),
             server_side: RwLock::new(HashMap::new()),
+            config,
+            recovering,
+            emit_lock: Mutex::new(()),
         }));
         ns.0.adapter.init(LocalNamespace(Arc::downgrade(&ns.0)));
         ns
@@ -78,7 +126,7 @@ impl Namespace {
         name: &str,
         adapter: Arc<dyn Adapter>,
     ) -> Namespace {
-        let child = Namespace::new(name, adapter);
+        let child = Namespace::new(name, adapter, template.0.config.clone());
         *write(&child.0.on_connect) = read(&template.0.on_connect).clone();
         *write(&child.0.middleware) = read(&template.0.middleware).clone();
         *write(&child.0.server_side) = read(&template.0.server_side).clone();
@@ -94,13 +142,14 @@ impl Namespace {
         &self.0.name
     }
 
-    /// Sets what runs when a socket has connected: register its event
-    /// handlers here (it runs before any of its events are read).
+    /// Adds what runs when a socket has connected (`io.on("connection")`;
+    /// several run in order of addition): register its event handlers here
+    /// (it runs before any of its events are read).
     pub fn on_connect<F>(&self, f: F)
     where
         F: Fn(Socket) + Send + Sync + 'static,
     {
-        *write(&self.0.on_connect) = Some(Arc::new(f));
+        write(&self.0.on_connect).push(Arc::new(f));
     }
 
     /// Adds a check that runs, in order of addition, before a socket may
@@ -123,7 +172,49 @@ impl Namespace {
             + Sync
             + 'static,
     {
-        write(&self.0.middleware).push(Arc::new(f));
+        write(&self.0.middleware).push(Middleware::Sync(Arc::new(f)));
+    }
+
+    /// Adds a check that may wait (a token verified against a database or
+    /// a JWKS endpoint), run in order with the others. The connection's
+    /// other namespaces and its heartbeat go on meanwhile; a client still
+    /// waiting at `connect_timeout` is closed, as socket.io does.
+    ///
+    /// ```no_run
+    /// # fn run(ns: socketio_server::Namespace) {
+    /// use socketio_server::ConnectError;
+    /// ns.use_middleware_async(|hs| async move {
+    ///     let token: Option<String> = hs.auth::<serde_json::Value>()
+    ///         .and_then(|a| a["token"].as_str().map(str::to_owned));
+    ///     tokio::time::sleep(std::time::Duration::from_millis(5)).await; // a lookup
+    ///     match token {
+    ///         Some(t) if t == "secret" => Ok(()),
+    ///         _ => Err(ConnectError::new("not authorized")),
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn use_middleware_async<F, Fut>(&self, f: F)
+    where
+        F: Fn(Handshake) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.use_middleware_async_with_data(move |hs| {
+            let fut = f(hs);
+            async move { fut.await.map(|()| http::Extensions::new()) }
+        });
+    }
+
+    /// Like [`use_middleware_async`](Self::use_middleware_async); the
+    /// values in the `Extensions` it returns join the socket's data
+    /// ([`Socket::get`]).
+    pub fn use_middleware_async_with_data<F, Fut>(&self, f: F)
+    where
+        F: Fn(Handshake) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<http::Extensions, ConnectError>> + Send + 'static,
+    {
+        let f: AsyncMiddleware = Arc::new(move |hs| Box::pin(f(hs)));
+        write(&self.0.middleware).push(Middleware::Async(f));
     }
 
     /// The connected sockets.
@@ -152,6 +243,17 @@ impl Namespace {
     /// Emits to every socket of the namespace.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<usize, EmitError> {
         self.broadcast().emit(event, args)
+    }
+
+    /// Emits a `message` event to every socket (`namespace.send`).
+    pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<usize, EmitError> {
+        self.emit("message", args)
+    }
+
+    /// The timeout of acks asked without one
+    /// (`ServerOptions::ack_timeout`).
+    pub fn ack_timeout(&self) -> Duration {
+        self.0.config.ack_timeout
     }
 
     /// Handles `event` emitted by other nodes with
@@ -239,17 +341,48 @@ impl Namespace {
         }
     }
 
-    pub(crate) fn check(
-        &self,
-        h: &Handshake,
-        data: &mut http::Extensions,
-    ) -> Result<(), ConnectError> {
-        let chain: Vec<MiddlewareFn> = read(&self.0.middleware).clone();
-        chain.iter().try_for_each(|m| m(h, data))
+    pub(crate) fn middleware(&self) -> Vec<Middleware> {
+        read(&self.0.middleware).clone()
     }
 
-    pub(crate) fn connect_handler(&self) -> Option<ConnectFn> {
+    pub(crate) fn connect_handlers(&self) -> Vec<ConnectFn> {
         read(&self.0.on_connect).clone()
+    }
+
+    /// Recovery's settings, when it is on and the adapter keeps sessions.
+    pub(crate) fn recovery(&self) -> Option<&RecoveryOptions> {
+        self.0
+            .config
+            .recovery
+            .as_ref()
+            .filter(|_| self.0.recovering)
+    }
+
+    /// With recovery on, the lock an emit holds from its record to its
+    /// hand-over (see `emit_lock`); `None` without.
+    pub(crate) fn emit_guard(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.0.recovering.then(|| lock(&self.0.emit_lock))
+    }
+
+    /// Sends an event to the sockets `opts` selects (and to the other
+    /// nodes unless `local`); with recovery on, recorded for replay first,
+    /// with its offset. Returns how many of this node's sockets took it.
+    pub(crate) fn emit_packet(&self, packet: Packet, opts: &BroadcastOptions) -> usize {
+        let recorded = !opts.volatile && packet.id().is_none();
+        let guard = if recorded { self.emit_guard() } else { None };
+        let packet = match &guard {
+            Some(_) => self.0.adapter.store_packet(&packet, opts).unwrap_or(packet),
+            None => packet,
+        };
+        if !opts.local {
+            self.0.adapter.broadcast(&packet, opts);
+        }
+        let recipients = self.recipients(opts);
+        let n = hand_over(&packet, opts.volatile, &recipients);
+        // Listeners run outside the lock: one may emit again.
+        drop(guard);
+        notify_outgoing(&packet, &recipients);
+        n
     }
 
     /// The namespace's adapter.
@@ -270,12 +403,9 @@ impl Namespace {
     /// Hands `packet` (from here or another node) to this node's sockets
     /// that `opts` selects; returns how many took it.
     pub(crate) fn deliver(&self, packet: &Packet, opts: &BroadcastOptions) -> usize {
-        let wire = Wire::new(packet);
-        let mut n = 0;
-        for s in self.recipients(opts) {
-            s.outgoing(packet);
-            n += usize::from(s.send_wire(wire.clone(), opts.volatile).is_ok());
-        }
+        let recipients = self.recipients(opts);
+        let n = hand_over(packet, opts.volatile, &recipients);
+        notify_outgoing(packet, &recipients);
         n
     }
 
@@ -329,6 +459,23 @@ impl Namespace {
     }
 }
 
+/// Queues `packet`, encoded once, for each of `recipients`; returns how
+/// many took it.
+fn hand_over(packet: &Packet, volatile: bool, recipients: &[Socket]) -> usize {
+    let wire = Wire::new(packet);
+    recipients
+        .iter()
+        .filter(|s| s.send_wire(wire.clone(), volatile).is_ok())
+        .count()
+}
+
+/// The `on_any_outgoing` listeners of each recipient hear of `packet`.
+fn notify_outgoing(packet: &Packet, recipients: &[Socket]) {
+    for s in recipients {
+        s.outgoing(packet);
+    }
+}
+
 /// A message to many sockets of one namespace. Its packet is encoded once and
 /// its bytes shared by every recipient.
 #[derive(Debug, Clone)]
@@ -368,14 +515,17 @@ impl Broadcast {
     /// many of this node's sockets it was handed to.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<usize, EmitError> {
         let packet = Packet::event(self.ns.name(), event, args)?;
-        if !self.opts.local {
-            self.ns.0.adapter.broadcast(&packet, &self.opts);
-        }
-        Ok(self.ns.deliver(&packet, &self.opts))
+        Ok(self.ns.emit_packet(packet, &self.opts))
+    }
+
+    /// Emits a `message` event (`send`).
+    pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<usize, EmitError> {
+        self.emit("message", args)
     }
 
     /// Emits with acks and collects every recipient's answer within
-    /// `timeout` (`io.timeout(ms).emit(..., cb)` in socket.io), on every
+    /// `timeout` (`io.timeout(ms).emit(..., cb)` in socket.io; `None`: the
+    /// server's `ack_timeout`), on every
     /// node: this node's sockets each with its answer (or
     /// `AckError::Timeout`), the other nodes' answers as they came.
     /// Between nodes only the first argument of an answer travels, as with
@@ -385,12 +535,13 @@ impl Broadcast {
         &self,
         event: &str,
         args: &T,
-        timeout: Duration,
+        timeout: impl Into<Option<Duration>>,
     ) -> Result<BroadcastAcks<R>, EmitError>
     where
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        let timeout = timeout.into().unwrap_or(self.ns.0.config.ack_timeout);
         let id = self.ns.next_ack_id();
         let packet = Packet::event(self.ns.name(), event, args)?;
         let remote = if self.opts.local {

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use socketio_runtime::{read, write};
 
 use crate::adapter::InMemoryAdapter;
+use crate::namespace::NsConfig;
 use crate::{Namespace, ServerOptions};
 
 type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -48,6 +49,13 @@ impl Registry {
         self.shutting_down.load(Ordering::Relaxed)
     }
 
+    fn ns_config(&self) -> NsConfig {
+        NsConfig {
+            ack_timeout: self.options.ack_timeout,
+            recovery: self.options.connection_state_recovery.clone(),
+        }
+    }
+
     pub(crate) fn options(&self) -> &ServerOptions {
         &self.options
     }
@@ -56,14 +64,14 @@ impl Registry {
     pub(crate) fn of(&self, name: &str) -> Namespace {
         write(&self.namespaces)
             .entry(name.to_owned())
-            .or_insert_with(|| Namespace::new(name, (self.options.adapter)(name)))
+            .or_insert_with(|| Namespace::new(name, (self.options.adapter)(name), self.ns_config()))
             .clone()
     }
 
     /// Adds a family of namespaces, the names `matches` accepts; returns the
     /// template each is made from.
     pub(crate) fn of_dynamic(&self, matches: NamespaceMatcher) -> Namespace {
-        let template = Namespace::new("", Arc::new(InMemoryAdapter::default()));
+        let template = Namespace::new("", Arc::new(InMemoryAdapter::default()), self.ns_config());
         write(&self.dynamic).push((matches, template.clone()));
         template
     }

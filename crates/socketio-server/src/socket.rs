@@ -12,16 +12,20 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use socketio_proto::Packet;
 use socketio_runtime::ack::{self, AckWait, NoAnswer};
-use socketio_runtime::dispatch::DisconnectFn;
-use socketio_runtime::{AckSocket, Acks, Handlers, lock, relay};
+use socketio_runtime::dispatch::{DisconnectFn, run_or_spawn};
+use socketio_runtime::{AckSocket, Acks, Handlers, ListenerId, lock, relay};
 
 use crate::SlowClient;
+use crate::adapter::BroadcastOptions;
 use crate::command::{Command, Wire};
-use crate::error::{AckError, DisconnectReason, EmitError};
+use crate::error::{AckError, DisconnectReason, EmitError, PacketError};
 use crate::handshake::Handshake;
 use crate::namespace::Namespace;
+use crate::recovery::{SessionState, recoverable};
 
 type AnyFn = socketio_runtime::dispatch::AnyFn<Socket>;
+type ErrorFn = Arc<dyn Fn(&Socket, &PacketError) + Send + Sync>;
+type UseFn = Arc<dyn Fn(Socket, Packet) -> crate::BoxFuture<Result<(), PacketError>> + Send + Sync>;
 
 /// Answers an event the client sent with an ack id.
 pub type AckSender = socketio_runtime::AckSender<Socket>;
@@ -38,6 +42,13 @@ struct SocketInner {
     handshake: Handshake,
     handlers: Handlers<Socket>,
     on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
+    on_disconnecting: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
+    on_error: Mutex<Vec<ErrorFn>>,
+    /// `socket.use`: checks each incoming event runs through first.
+    packet_middleware: Mutex<Arc<[UseFn]>>,
+    /// The private session id recovery brings the socket back with.
+    pid: Option<String>,
+    recovered: bool,
     /// This side's waits for the client's acks; the connection's timer
     /// ends them at their deadlines.
     acks: Mutex<Acks>,
@@ -79,28 +90,108 @@ impl Socket {
         self.0.connected.load(Ordering::Acquire)
     }
 
-    /// Registers the handler of `event`. Its arguments are deserialized into
-    /// `T`, a tuple (or `Vec`, or array) of the event's arguments after the
-    /// name; [`Binary`](socketio_proto::Binary) values receive attachments.
-    /// `ack` is set when the client asked for an acknowledgement. An event
-    /// whose arguments do not fit `T` is ignored.
-    pub fn on<T, F, Fut>(&self, event: &str, handler: F)
+    /// Whether this socket came back through connection state recovery
+    /// (`socket.recovered`): same id, rooms and data as before its
+    /// connection dropped, and the events it missed sent first.
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    /// Adds a listener of `event` (several run in order of addition). Its
+    /// arguments are deserialized into `T`, a tuple (or `Vec`, or array) of
+    /// the event's arguments after the name;
+    /// [`Binary`](socketio_proto::Binary) values receive attachments. `ack`
+    /// is set when the client asked for an acknowledgement. An event whose
+    /// arguments do not fit `T` skips this listener, and the
+    /// [`on_mismatch`](Self::on_mismatch) listeners (and a `tracing`
+    /// warning) hear of it.
+    pub fn on<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
         T: DeserializeOwned + Send + 'static,
         F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.0.handlers.on(event, handler);
+        self.0.handlers.on(event, handler)
     }
 
-    /// Registers a handler of the raw packet of `event` (for forwarding or
-    /// for payloads of no fixed shape).
-    pub fn on_raw<F, Fut>(&self, event: &str, handler: F)
+    /// Adds a listener of the raw packet of `event` (for forwarding or for
+    /// payloads of no fixed shape).
+    pub fn on_raw<F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
         F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.0.handlers.on_raw(event, handler);
+        self.0.handlers.on_raw(event, handler)
+    }
+
+    /// Removes every listener of `event` (`socket.off(event)`,
+    /// `removeAllListeners(event)`).
+    pub fn off(&self, event: &str) {
+        self.0.handlers.off(event);
+    }
+
+    /// Removes one listener of an event, catch-all or mismatch, by the id
+    /// its registration returned (`socket.off(event, listener)`).
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        self.0.handlers.remove_listener(id)
+    }
+
+    /// Removes every catch-all listener (`socket.offAny()`).
+    pub fn off_any(&self) {
+        self.0.handlers.off_any();
+    }
+
+    /// How many listeners `event` has (`listenerCount`).
+    pub fn listener_count(&self, event: &str) -> usize {
+        self.0.handlers.listener_count(event)
+    }
+
+    /// Hears of an event whose arguments did not fit a listener's type:
+    /// the event name and why.
+    pub fn on_mismatch<F>(&self, f: F) -> ListenerId
+    where
+        F: Fn(&Socket, &str, &serde_json::Error) + Send + Sync + 'static,
+    {
+        self.0.handlers.on_mismatch(f)
+    }
+
+    /// Adds a check every incoming event goes through before its listeners
+    /// (`socket.use`), in order of addition; it may wait. An `Err` drops
+    /// the event and the [`on_error`](Self::on_error) listeners hear it
+    /// (socket.io's `"error"` event); to tell the client, emit from there.
+    ///
+    /// ```no_run
+    /// # fn run(socket: socketio_server::Socket) {
+    /// use socketio_server::PacketError;
+    /// socket.use_middleware(|_socket, packet| async move {
+    ///     match packet.event_name() {
+    ///         Some("admin") => Err(PacketError::new("unauthorized event")),
+    ///         _ => Ok(()),
+    ///     }
+    /// });
+    /// socket.on_error(|socket, err| {
+    ///     let _ = socket.emit("error", &(err.message.as_str(),));
+    /// });
+    /// # }
+    /// ```
+    pub fn use_middleware<F, Fut>(&self, f: F)
+    where
+        F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), PacketError>> + Send + 'static,
+    {
+        let f: UseFn = Arc::new(move |s, p| Box::pin(f(s, p)));
+        let mut chain = lock(&self.0.packet_middleware);
+        let mut v: Vec<UseFn> = chain.iter().cloned().collect();
+        v.push(f);
+        *chain = v.into();
+    }
+
+    /// Called when a packet middleware refuses an event (`socket.on("error")`).
+    pub fn on_error<F>(&self, f: F)
+    where
+        F: Fn(&Socket, &PacketError) + Send + Sync + 'static,
+    {
+        lock(&self.0.on_error).push(Arc::new(f));
     }
 
     /// Called once when the socket disconnects, with the reason.
@@ -109,6 +200,16 @@ impl Socket {
         F: Fn(Socket, DisconnectReason) + Send + Sync + 'static,
     {
         lock(&self.0.on_disconnect).push(Arc::new(f));
+    }
+
+    /// Called once when the socket is disconnecting, before it leaves its
+    /// rooms (`"disconnecting"`): [`rooms`](Self::rooms) still lists them.
+    /// It can no longer emit to its own client.
+    pub fn on_disconnecting<F>(&self, f: F)
+    where
+        F: Fn(Socket, DisconnectReason) + Send + Sync + 'static,
+    {
+        lock(&self.0.on_disconnecting).push(Arc::new(f));
     }
 
     /// Stores a value of type `T` on the socket (one per type), for the
@@ -150,12 +251,21 @@ impl Socket {
         }
     }
 
-    /// Called for every incoming event, before its own handler (`onAny`).
-    pub fn on_any<F>(&self, f: F)
+    /// Called for every incoming event, before its own listeners (`onAny`).
+    pub fn on_any<F>(&self, f: F) -> ListenerId
     where
         F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
     {
-        self.0.handlers.on_any(f);
+        self.0.handlers.on_any(f)
+    }
+
+    /// Like [`on_any`](Self::on_any), before the catch-all listeners
+    /// already there (`prependAny`).
+    pub fn prepend_any<F>(&self, f: F) -> ListenerId
+    where
+        F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
+    {
+        self.0.handlers.prepend_any(f)
     }
 
     /// Called for every event sent to this socket, broadcasts included
@@ -172,7 +282,13 @@ impl Socket {
     /// queue is full, it is disconnected as too slow.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let packet = Packet::event(self.0.ns.name(), event, args)?;
-        self.send_packet(&packet)
+        self.send_event(packet)
+    }
+
+    /// Emits a `message` event (`socket.send`); the client hears it with
+    /// `on("message")`.
+    pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
+        self.emit("message", args)
     }
 
     /// Like [`emit`](Self::emit), but dropped rather than queued when this
@@ -190,17 +306,19 @@ impl Socket {
     }
 
     /// Emits `event` and waits for the client's acknowledgement, deserialized
-    /// into `R` (a tuple or `Vec` of the ack's arguments), for at most `timeout`.
+    /// into `R` (a tuple or `Vec` of the ack's arguments), for at most
+    /// `timeout` (`None`: the server's `ack_timeout`).
     pub async fn emit_with_ack<T, R>(
         &self,
         event: &str,
         args: &T,
-        timeout: Duration,
+        timeout: impl Into<Option<Duration>>,
     ) -> Result<R, AckError>
     where
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        let timeout = timeout.into().unwrap_or_else(|| self.0.ns.ack_timeout());
         let id = self.0.ns.next_ack_id();
         let packet = Packet::event(self.0.ns.name(), event, args)
             .map_err(EmitError::from)?
@@ -213,7 +331,7 @@ impl Socket {
     /// Emits `event` with the arguments of another event packet, unchanged
     /// (binary attachments included): for relaying.
     pub fn emit_raw_args(&self, event: &str, from: &Packet) -> Result<(), EmitError> {
-        self.send_packet(&relay::event(self.0.ns.name(), event, from)?)
+        self.send_event(relay::event(self.0.ns.name(), event, from)?)
     }
 
     /// Acknowledges ack id `id` with the arguments of an event packet,
@@ -275,16 +393,25 @@ impl Socket {
     }
 }
 
+/// Who a new socket is: its id, its private session id when recovery is
+/// on, and whether it came back with them.
+pub(crate) struct Ids {
+    pub(crate) id: String,
+    pub(crate) pid: Option<String>,
+    pub(crate) recovered: bool,
+}
+
 /// What the connection and the namespace do with a socket.
 impl Socket {
     pub(crate) fn new(
-        id: String,
+        ids: Ids,
         ns: Namespace,
         session: SessionSender<Command>,
         handshake: Handshake,
         data: http::Extensions,
         slow_client: SlowClient,
     ) -> Socket {
+        let Ids { id, pid, recovered } = ids;
         Socket(Arc::new(SocketInner {
             id,
             ns,
@@ -292,6 +419,11 @@ impl Socket {
             handshake,
             handlers: Handlers::default(),
             on_disconnect: Mutex::new(Vec::new()),
+            on_disconnecting: Mutex::new(Vec::new()),
+            on_error: Mutex::new(Vec::new()),
+            packet_middleware: Mutex::new(Arc::new([])),
+            pid,
+            recovered,
             acks: Mutex::new(Acks::default()),
             connected: AtomicBool::new(true),
             slow_client,
@@ -301,9 +433,66 @@ impl Socket {
         }))
     }
 
-    /// An EVENT from the client: its listeners and its handler.
+    /// The private session id, with recovery on.
+    pub(crate) fn pid(&self) -> Option<&str> {
+        self.0.pid.as_deref()
+    }
+
+    /// An EVENT from the client: through the packet middleware, then to
+    /// its listeners.
     pub(crate) fn dispatch(&self, event: &Packet) {
-        self.0.handlers.dispatch(self, event);
+        let chain = lock(&self.0.packet_middleware).clone();
+        if chain.is_empty() {
+            return self.0.handlers.dispatch(self, event);
+        }
+        let (socket, packet) = (self.clone(), event.clone());
+        run_or_spawn(Box::pin(async move {
+            for check in chain.iter() {
+                if let Err(e) = check(socket.clone(), packet.clone()).await {
+                    return socket.error(&e);
+                }
+            }
+            if socket.connected() {
+                socket.0.handlers.dispatch(&socket, &packet);
+            }
+        }));
+    }
+
+    fn error(&self, e: &PacketError) {
+        let listeners = lock(&self.0.on_error).clone();
+        #[cfg(feature = "tracing")]
+        if listeners.is_empty() {
+            tracing::warn!(socket = %self.id(), error = %e, "a packet middleware refused an event and the socket has no error listener");
+        }
+        for f in listeners {
+            f(self, e);
+        }
+    }
+
+    /// Sends an event this socket's client should get once, and with
+    /// recovery on, again after a reconnect if it missed it: recorded
+    /// first (as socket.io sends every `socket.emit` through its adapter).
+    pub(crate) fn send_event(&self, packet: Packet) -> Result<(), EmitError> {
+        if packet.id().is_some() {
+            return self.send_packet(&packet);
+        }
+        let Some(guard) = self.0.ns.emit_guard() else {
+            return self.send_packet(&packet);
+        };
+        let opts = BroadcastOptions {
+            rooms: vec![self.id().to_owned()],
+            ..Default::default()
+        };
+        let packet = self
+            .0
+            .ns
+            .adapter()
+            .store_packet(&packet, &opts)
+            .unwrap_or(packet);
+        let sent = self.send_wire(Wire::new(&packet), false);
+        drop(guard);
+        self.outgoing(&packet);
+        sent
     }
 
     /// A packet is on its way to this client: the `on_any_outgoing`
@@ -385,6 +574,16 @@ impl Socket {
     pub(crate) fn finish(&self, reason: DisconnectReason) {
         if !self.0.connected.swap(false, Ordering::AcqRel) {
             return;
+        }
+        let disconnecting = lock(&self.0.on_disconnecting).clone();
+        for h in disconnecting {
+            h(self.clone(), reason);
+        }
+        if let Some(pid) = self.0.pid.as_ref().filter(|_| recoverable(reason)) {
+            let mut session = SessionState::new(self.id().to_owned(), pid.clone(), self.rooms());
+            session.data = self.data();
+            session.extensions = lock(&self.0.data).clone();
+            self.0.ns.adapter().persist_session(session);
         }
         self.0.ns.remove(self);
         self.end_ack_waits();
