@@ -58,9 +58,23 @@ impl Handshake {
         self.auth.as_ref()?.parse().ok()
     }
 
-    /// When the socket joined its namespace (`issued`).
+    /// When the socket joined its namespace (`issued`, in milliseconds
+    /// since the epoch in socket.io).
     pub fn issued(&self) -> SystemTime {
         self.issued
+    }
+
+    /// [`issued`](Self::issued) as socket.io's `time` writes it, a
+    /// JavaScript date string in UTC: `Mon Nov 30 2026 12:06:10 GMT+0000
+    /// (Coordinated Universal Time)`.
+    pub fn time(&self) -> String {
+        js_date(self.issued_ms() / 1000)
+    }
+
+    fn issued_ms(&self) -> u64 {
+        self.issued
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
     }
 
     /// Whether the connection is TLS (the embedded listener's `bind_tls`).
@@ -109,10 +123,7 @@ impl Handshake {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             query.insert(k.to_owned(), v.into());
         }
-        let ms = self
-            .issued
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let ms = self.issued_ms();
         let auth = self
             .auth
             .as_ref()
