@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::node::NodePeer;
 use crate::proxy::Proxy;
+use crate::socketio_client::refusal;
 
 /// The Node server, started with `args`; its URL and its port.
 async fn node_server(args: &[&str]) -> (NodePeer, String, u16) {
@@ -274,16 +275,16 @@ async fn dynamic_namespaces_on_the_node_server() {
         });
         let t = tx.clone();
         s.on_connect_error(move |s, data| {
-            let _ = t.send(format!("{} refused {}", s.nsp(), data.unwrap()));
+            let _ = t.send(format!("{} refused {}", s.nsp(), refusal(data)));
         });
     }
     assert_eq!(
         next_sorted(&mut seen, 4).await,
         [
             "/dyn-12 welcome /dyn-12",
-            r#"/dyn-x refused {"message":"Invalid namespace"}"#,
+            "/dyn-x refused Invalid namespace",
             "/fn-abc welcome /fn-abc",
-            r#"/nope refused {"message":"Invalid namespace"}"#,
+            "/nope refused Invalid namespace",
         ]
     );
     manager.close();

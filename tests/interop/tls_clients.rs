@@ -220,7 +220,7 @@ async fn with_the_webpki_roots_alone_each_client_is_refused() {
     let manager = Manager::new(&format!("https://localhost:{port}"), options);
     let (tx, mut errors) = mpsc::unbounded_channel();
     manager.socket("/", None).on_connect_error(move |_, data| {
-        let _ = tx.send(data.map(|d| d.to_string()).unwrap_or_default());
+        let _ = tx.send(data.to_string());
     });
     let error = tokio::time::timeout(in_time, errors.recv())
         .await

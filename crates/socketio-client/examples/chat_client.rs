@@ -41,12 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = s.emit("join", &("rust",));
     });
     socket.on_disconnect(|_, reason| eprintln!("(disconnected: {reason})"));
-    socket.on_connect_error(|_, data| {
-        eprintln!(
-            "(refused: {})",
-            data.map(|d| d.to_string()).unwrap_or_default()
-        )
-    });
+    socket.on_connect_error(|_, error| eprintln!("(not connected: {error})"));
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await? {

@@ -1,13 +1,17 @@
 //! What the handles (the manager and its sockets) ask of the manager's task.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use socketio_proto::{Json, Packet};
+use socketio_proto::Packet;
 use socketio_runtime::ack::AckSlot;
+use tokio::sync::oneshot;
+
+use crate::error::AckError;
 
 pub(crate) enum Command {
-    /// Join namespace `nsp` (again) with `auth`.
-    Join { nsp: String, auth: Option<Json> },
+    /// Join namespace `nsp` (its socket says with what auth), unless it is
+    /// joined or being joined; opens the connection if it was not yet.
+    Join(String),
     /// Leave the namespace; it is not re-joined.
     Leave(String),
     /// Send a packet once its namespace is joined; `volatile`: only if it
@@ -24,6 +28,15 @@ pub(crate) enum Command {
         packet: Packet,
         deadline: Instant,
         ack: AckSlot,
+    },
+    /// With retries: an event (no ack id yet) for the namespace's queue,
+    /// sent once the ones before it are acknowledged; each try waits
+    /// `try_timeout` for its ack; `done` hears the end.
+    Enqueue {
+        nsp: String,
+        packet: Packet,
+        try_timeout: Option<Duration>,
+        done: Option<oneshot::Sender<Result<Packet, AckError>>>,
     },
     /// Close the connection for good.
     Close,

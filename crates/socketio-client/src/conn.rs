@@ -1,6 +1,6 @@
 //! The manager's task: one Engine.IO connection at a time, reconnected
 //! with backoff; the namespaces on it; the emits that wait while it is
-//! away; and the acks awaited, each until its deadline.
+//! away; the retry queues; and the acks awaited, each until its deadline.
 //!
 //! Commands from the handles are taken the same way online and offline
 //! (while waiting to reconnect, and while connecting): only whether a
@@ -12,15 +12,16 @@ use std::time::Instant;
 
 use engineio::client::Client;
 use engineio::{ClientEvent, Payload};
-use socketio_proto::{ClientNamespaces, Decoder, Json, Kind, NamespaceEvent, Packet};
+use socketio_proto::{ClientNamespaces, Decoder, Kind, NamespaceEvent, NamespaceState, Packet};
 use socketio_runtime::dispatch::feed;
 use socketio_runtime::{Acks, TransportReason};
 use tokio::sync::mpsc;
 
 use crate::ClientOptions;
 use crate::command::Command;
-use crate::error::DisconnectReason;
+use crate::error::{ConnectError, DisconnectReason};
 use crate::manager::ManagerShared;
+use crate::retry::{Queued, RetryQueue};
 use crate::socket::Socket;
 
 pub(crate) struct Conn {
@@ -33,8 +34,15 @@ pub(crate) struct Conn {
     joined: HashMap<String, Socket>,
     /// Emits waiting for their namespace to be joined, in order.
     buffer: VecDeque<(String, Packet)>,
+    /// With retries: each namespace's queue.
+    queues: HashMap<String, RetryQueue>,
+    /// Events that came for a namespace before the server's CONNECT answer
+    /// (with recovery, the missed ones), dispatched right after it.
+    early: HashMap<String, VecDeque<Packet>>,
     acks: HashMap<String, Acks>,
     decoder: Decoder,
+    /// A namespace asked for the connection (always, with `auto_connect`).
+    open_wanted: bool,
     closing: bool,
 }
 
@@ -48,18 +56,29 @@ impl Conn {
         Conn {
             url: url.to_owned(),
             decoder: Decoder::new(options.decoder.clone()),
+            open_wanted: options.auto_connect,
             options,
             commands,
             shared,
             namespaces: ClientNamespaces::default(),
             joined: HashMap::new(),
             buffer: VecDeque::new(),
+            queues: HashMap::new(),
+            early: HashMap::new(),
             acks: HashMap::new(),
             closing: false,
         }
     }
 
     pub(crate) async fn run(mut self) {
+        // Without auto_connect: nothing until a socket asks.
+        while !self.open_wanted && !self.closing {
+            let deadline = self.poll_timeout();
+            tokio::select! {
+                cmd = self.commands.recv() => self.on_command(None, cmd).await,
+                () = sleep_until(deadline) => self.handle_timeout(),
+            }
+        }
         let mut attempt: u32 = 0;
         while !self.closing {
             if attempt > 0 {
@@ -73,25 +92,35 @@ impl Conn {
                     break;
                 }
             }
-            let (url, engine) = (self.url.clone(), self.options.engine.clone());
-            let Some(connected) = self
-                .offline(async move { Client::connect(&url, engine).await })
-                .await
-            else {
+            let url = self.url.clone();
+            let mut engine = self.options.engine.clone();
+            engine.connect_timeout = self.options.timeout;
+            engine.session.ping_events = true;
+            let timeout = self.options.timeout;
+            let opening = async move {
+                match tokio::time::timeout(timeout, Client::connect(&url, engine)).await {
+                    Ok(Ok(client)) => Ok(client),
+                    Ok(Err(engineio::client::ConnectError::Timeout)) | Err(_) => {
+                        Err(ConnectError::Timeout)
+                    }
+                    Ok(Err(e)) => Err(ConnectError::Transport(e.to_string())),
+                }
+            };
+            let Some(connected) = self.offline(opening).await else {
                 break;
             };
             match connected {
                 Err(e) => {
-                    let message = e.to_string();
-                    if attempt == 0 {
-                        let data =
-                            Json::from_value(&serde_json::json!({ "message": message })).ok();
-                        for s in self.joined.values() {
-                            s.connect_error(data.clone());
-                        }
-                    } else {
-                        let listeners = self.shared.listeners().reconnect_error;
-                        listeners.iter().for_each(|f| f(&message));
+                    let listeners = self.shared.listeners();
+                    listeners.error.iter().for_each(|f| f(&e));
+                    // As socket.io-client: every socket not joined hears
+                    // each failed attempt as a connect_error.
+                    for s in self.joined.values() {
+                        s.connect_error(e.clone());
+                    }
+                    if attempt > 0 {
+                        let message = e.to_string();
+                        listeners.reconnect_error.iter().for_each(|f| f(&message));
                     }
                     let exhausted = self
                         .options
@@ -99,24 +128,20 @@ impl Conn {
                         .is_some_and(|max| attempt >= max);
                     if !self.options.reconnection || exhausted {
                         if attempt > 0 {
-                            let listeners = self.shared.listeners().reconnect_failed;
-                            listeners.iter().for_each(|f| f());
+                            listeners.reconnect_failed.iter().for_each(|f| f());
                         }
                         break;
                     }
                     attempt += 1;
                 }
                 Ok(mut client) => {
+                    let listeners = self.shared.listeners();
+                    listeners.open.iter().for_each(|f| f());
                     if attempt > 0 {
-                        let listeners = self.shared.listeners().reconnect;
-                        listeners.iter().for_each(|f| f(attempt));
+                        listeners.reconnect.iter().for_each(|f| f(attempt));
                     }
                     let reason = self.connected(&mut client).await;
-                    for s in self.joined.values() {
-                        s.mark_disconnected(reason);
-                    }
-                    // Acks asked on that connection will not come.
-                    self.acks.clear();
+                    self.connection_ended(reason);
                     if !self.options.reconnection {
                         self.closing = true;
                     }
@@ -127,11 +152,34 @@ impl Conn {
         self.shutdown();
     }
 
+    /// What one connection's end does: sockets disconnected, acks and
+    /// tries in flight failed, early events dropped (a recovering server
+    /// sends them again).
+    fn connection_ended(&mut self, reason: DisconnectReason) {
+        for s in self.joined.values() {
+            s.mark_disconnected(reason);
+        }
+        // Acks asked on that connection will not come.
+        self.acks.clear();
+        self.early.clear();
+        let retries = self.options.retries.unwrap_or(0);
+        for q in self.queues.values_mut() {
+            q.handle_disconnect(retries);
+        }
+        self.sync_queues();
+        let listeners = self.shared.listeners().close;
+        listeners.iter().for_each(|f| f(reason));
+    }
+
     fn shutdown(&mut self) {
         self.closing = true;
         self.buffer.clear();
-        self.shared.set_buffered(0);
+        self.queues.clear();
+        self.sync_queues();
         self.acks.clear();
+        for s in self.joined.values() {
+            s.fail_waiters(ConnectError::Closed);
+        }
         self.commands.close();
     }
 
@@ -140,11 +188,11 @@ impl Conn {
     async fn offline<F: Future>(&mut self, fut: F) -> Option<F::Output> {
         let mut fut = std::pin::pin!(fut);
         loop {
-            let deadline = self.poll_ack_timeout();
+            let deadline = self.poll_timeout();
             tokio::select! {
                 out = &mut fut => return Some(out),
                 cmd = self.commands.recv() => self.on_command(None, cmd).await,
-                () = sleep_until(deadline) => self.handle_ack_timeout(),
+                () = sleep_until(deadline) => self.handle_timeout(),
             }
             if self.closing {
                 return None;
@@ -155,11 +203,21 @@ impl Conn {
     /// Runs one connection until it ends; returns why it ended.
     async fn connected(&mut self, client: &mut Client) -> DisconnectReason {
         self.decoder = Decoder::new(self.options.decoder.clone());
-        for p in self.namespaces.rejoin() {
-            send(client, &p).await;
+        // Each namespace again, its CONNECT built now: the auth function
+        // called anew, and the recovery's pid and offset.
+        let wanted: Vec<Socket> = self
+            .joined
+            .iter()
+            .filter(|(nsp, _)| self.namespaces.state(nsp).is_some())
+            .map(|(_, s)| s.clone())
+            .collect();
+        for s in wanted {
+            if let Ok(p) = self.namespaces.connect(s.nsp(), s.connect_payload()) {
+                send(client, &p).await;
+            }
         }
         loop {
-            let deadline = self.poll_ack_timeout();
+            let deadline = self.poll_timeout();
             tokio::select! {
                 event = client.recv() => match event {
                     Some(ClientEvent::Message(m)) => {
@@ -171,6 +229,10 @@ impl Conn {
                             self.on_packet(client, p).await;
                         }
                     }
+                    Some(ClientEvent::Ping) => {
+                        let listeners = self.shared.listeners().ping;
+                        listeners.iter().for_each(|f| f());
+                    }
                     Some(ClientEvent::Closed(r)) => return DisconnectReason::from_engine(r),
                     Some(_) => {}
                     None => return DisconnectReason::TransportClose,
@@ -181,7 +243,10 @@ impl Conn {
                         return DisconnectReason::IoClientDisconnect;
                     }
                 }
-                () = sleep_until(deadline) => self.handle_ack_timeout(),
+                () = sleep_until(deadline) => {
+                    self.handle_timeout();
+                    self.drain_all(client).await;
+                }
             }
         }
     }
@@ -195,10 +260,15 @@ impl Conn {
                     c.close().await;
                 }
             }
-            Some(Command::Join { nsp, auth }) => {
-                // Offline, the CONNECT goes with the next connection's rejoin.
-                if let (Some(p), Some(c)) = (self.want(&nsp, auth), client) {
-                    send(c, &p).await;
+            Some(Command::Join(nsp)) => {
+                self.open_wanted = true;
+                // Offline, the CONNECT goes with the next connection.
+                if let Some(c) = client {
+                    if let Some(p) = self.want(&nsp) {
+                        send(c, &p).await;
+                    }
+                } else {
+                    self.want(&nsp);
                 }
             }
             Some(Command::Leave(nsp)) => {
@@ -230,14 +300,35 @@ impl Conn {
                     None => self.hold(nsp, packet),
                 }
             }
+            Some(Command::Enqueue {
+                nsp,
+                packet,
+                try_timeout,
+                done,
+            }) => {
+                if self.queued() >= self.options.max_buffered {
+                    // Dropping `done` fails its wait as closed.
+                    return;
+                }
+                let queue = self.queues.entry(nsp.clone()).or_default();
+                queue.push(Queued::new(packet, try_timeout, done));
+                self.sync_queues();
+                if let Some(c) = client {
+                    self.drain(c, &nsp).await;
+                }
+            }
         }
     }
 
-    /// Records a namespace as wanted; returns its CONNECT packet.
-    fn want(&mut self, nsp: &str, auth: Option<Json>) -> Option<Packet> {
+    /// Records a namespace as wanted; returns its CONNECT packet, unless it
+    /// is joined or being joined already.
+    fn want(&mut self, nsp: &str) -> Option<Packet> {
         let socket = self.shared.socket(nsp)?;
-        self.joined.insert(nsp.to_owned(), socket);
-        self.namespaces.connect(nsp, auth).ok()
+        if self.joined.contains_key(nsp) && self.namespaces.state(nsp).is_some() {
+            return None;
+        }
+        self.joined.insert(nsp.to_owned(), socket.clone());
+        self.namespaces.connect(nsp, socket.connect_payload()).ok()
     }
 
     /// Leaves a namespace; returns its DISCONNECT packet if it was joined.
@@ -245,17 +336,38 @@ impl Conn {
         let packet = self.namespaces.disconnect(nsp);
         if let Some(s) = self.joined.remove(nsp) {
             s.mark_disconnected(DisconnectReason::IoClientDisconnect);
+            s.fail_waiters(ConnectError::Closed);
         }
         self.buffer.retain(|(n, _)| n != nsp);
-        self.shared.set_buffered(self.buffer.len());
+        self.queues.remove(nsp);
+        self.early.remove(nsp);
+        self.sync_queues();
         self.acks.remove(nsp);
         packet
     }
 
     fn hold(&mut self, nsp: String, packet: Packet) {
-        if self.buffer.len() < self.options.max_buffered {
+        if self.queued() < self.options.max_buffered {
             self.buffer.push_back((nsp, packet));
-            self.shared.set_buffered(self.buffer.len());
+            self.sync_queues();
+        }
+    }
+
+    /// Emits waiting: in the offline buffer and the retry queues.
+    fn queued(&self) -> usize {
+        self.buffer.len() + self.queues.values().map(RetryQueue::len).sum::<usize>()
+    }
+
+    /// Tells the handles how much waits: the manager (for `max_buffered`)
+    /// and each socket (its retry queue).
+    fn sync_queues(&mut self) {
+        self.shared.set_buffered(self.queued());
+        self.queues.retain(|_, q| q.len() > 0);
+        for (nsp, s) in &self.joined {
+            match self.queues.get(nsp) {
+                Some(q) => s.set_queue(q.len(), q.head_tries()),
+                None => s.set_queue(0, None),
+            }
         }
     }
 
@@ -263,15 +375,46 @@ impl Conn {
         self.joined.get(nsp).is_some_and(Socket::connected)
     }
 
-    fn poll_ack_timeout(&mut self) -> Option<Instant> {
-        self.acks.values_mut().filter_map(Acks::poll_timeout).min()
+    /// Sends the next try of `nsp`'s retry queue, if the namespace is
+    /// joined and nothing of it is in flight.
+    async fn drain(&mut self, client: &Client, nsp: &str) {
+        let Some(socket) = self.joined.get(nsp).filter(|s| s.connected()) else {
+            return;
+        };
+        let now = socketio_runtime::now();
+        let next = self
+            .queues
+            .get_mut(nsp)
+            .and_then(|q| q.next_try(now, || socket.next_ack_id()));
+        if let Some(p) = next {
+            send(client, &p).await;
+        }
+        self.sync_queues();
     }
 
-    fn handle_ack_timeout(&mut self) {
+    async fn drain_all(&mut self, client: &Client) {
+        let nsps: Vec<String> = self.queues.keys().cloned().collect();
+        for nsp in nsps {
+            self.drain(client, &nsp).await;
+        }
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        let acks = self.acks.values_mut().filter_map(Acks::poll_timeout);
+        let tries = self.queues.values().filter_map(RetryQueue::poll_timeout);
+        acks.chain(tries).min()
+    }
+
+    fn handle_timeout(&mut self) {
         let now = socketio_runtime::now();
         for acks in self.acks.values_mut() {
             acks.handle_timeout(now);
         }
+        let retries = self.options.retries.unwrap_or(0);
+        for q in self.queues.values_mut() {
+            q.handle_timeout(now, retries);
+        }
+        self.sync_queues();
     }
 
     async fn on_packet(&mut self, client: &Client, p: Packet) {
@@ -279,26 +422,14 @@ impl Conn {
             Kind::Connect | Kind::ConnectError | Kind::Disconnect => {
                 match self.namespaces.handle_packet(&p) {
                     Some(NamespaceEvent::Connected { nsp, sid }) => {
-                        let Some(s) = self.joined.get(&nsp).cloned() else {
-                            return;
-                        };
-                        s.mark_connected(sid);
-                        // What waited for this namespace goes out now, in order.
-                        let waiting = std::mem::take(&mut self.buffer);
-                        let mut left = waiting.len();
-                        for (n, packet) in waiting {
-                            if n == nsp {
-                                send(client, &packet).await;
-                                left -= 1;
-                                self.shared.set_buffered(left);
-                            } else {
-                                self.buffer.push_back((n, packet));
-                            }
-                        }
+                        self.on_joined(client, &nsp, sid, connect_pid(&p)).await;
                     }
                     Some(NamespaceEvent::ConnectError { nsp, data }) => {
-                        if let Some(s) = self.joined.get(&nsp) {
-                            s.connect_error(data);
+                        self.early.remove(&nsp);
+                        // Refused: not re-joined until connect() again.
+                        if let Some(s) = self.joined.remove(&nsp) {
+                            let payload = data.and_then(|d| d.parse().ok());
+                            s.connect_error(ConnectError::refused(payload));
                         }
                     }
                     Some(NamespaceEvent::Disconnected { nsp }) => {
@@ -306,22 +437,70 @@ impl Conn {
                             s.mark_disconnected(DisconnectReason::IoServerDisconnect);
                         }
                         self.acks.remove(&nsp);
+                        if let Some(q) = self.queues.get_mut(&nsp) {
+                            q.handle_disconnect(self.options.retries.unwrap_or(0));
+                        }
+                        self.sync_queues();
                     }
                     _ => {}
                 }
             }
             Kind::Event => {
-                if let Some(s) = self.joined.get(p.nsp()) {
+                let Some(s) = self.joined.get(p.nsp()) else {
+                    return;
+                };
+                if s.connected() {
                     s.dispatch(&p);
+                } else if self.namespaces.state(p.nsp()) == Some(&NamespaceState::Connecting) {
+                    // Before the CONNECT answer (`receiveBuffer`): kept,
+                    // up to the limit, for right after it.
+                    let early = self.early.entry(p.nsp().to_owned()).or_default();
+                    if early.len() < self.options.max_early_events {
+                        early.push_back(p);
+                    }
                 }
             }
             Kind::Ack => {
-                if let Some(acks) = self.acks.get_mut(p.nsp()) {
+                let nsp = p.nsp().to_owned();
+                let ours = self.queues.get_mut(&nsp).is_some_and(|q| q.handle_ack(&p));
+                if ours {
+                    self.drain(client, &nsp).await;
+                } else if let Some(acks) = self.acks.get_mut(&nsp) {
                     acks.handle_ack(p);
                 }
             }
         }
     }
+
+    /// The server accepted `nsp` (`onconnect`): the events that came
+    /// before its answer, then what waited to be sent, then the retry
+    /// queue's head, then the connect listeners.
+    async fn on_joined(&mut self, client: &Client, nsp: &str, sid: String, pid: Option<String>) {
+        let Some(s) = self.joined.get(nsp).cloned() else {
+            return;
+        };
+        s.set_connected(sid, pid);
+        for e in self.early.remove(nsp).into_iter().flatten() {
+            s.dispatch(&e);
+        }
+        let waiting = std::mem::take(&mut self.buffer);
+        for (n, packet) in waiting {
+            if n == nsp {
+                send(client, &packet).await;
+            } else {
+                self.buffer.push_back((n, packet));
+            }
+        }
+        self.sync_queues();
+        self.drain(client, nsp).await;
+        s.notify_connected();
+    }
+}
+
+/// The `pid` of a CONNECT answer: there when the server recovers sessions.
+fn connect_pid(p: &Packet) -> Option<String> {
+    let answer: serde_json::Value = p.raw_data()?.parse().ok()?;
+    Some(answer.get("pid")?.as_str()?.to_owned())
 }
 
 async fn send(client: &Client, p: &Packet) {

@@ -33,7 +33,76 @@ pub enum AckError {
     /// The answer did not fit the requested type.
     #[error("the acknowledgement does not fit the requested type: {0}")]
     Deserialize(serde_json::Error),
+    /// With `ClientOptions::retries`: every try went unanswered (each
+    /// within its ack timeout, or cut by a disconnect); `tries` is how many
+    /// were sent, `retries + 1`, as socket.io-client's `tryCount`.
+    #[error("no acknowledgement after {tries} tries")]
+    RetriesExhausted {
+        /// How many times the packet was sent.
+        tries: u32,
+    },
 }
+
+/// Why a namespace could not be joined: given to `on_connect_error`, to the
+/// manager's `on_error` (for the connection's failures), and as the error
+/// of [`Socket::connect`](crate::Socket::connect).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The server refused the namespace (CONNECT_ERROR): a middleware's
+    /// error, or a namespace that does not exist. The socket is not
+    /// re-joined until [`connect`](crate::Socket::connect) is called again.
+    #[error("refused by the server: {message}")]
+    Refused {
+        /// The error's message (`err.message` in Node).
+        message: String,
+        /// The error's `data`, when the server set one (`err.data`).
+        data: Option<serde_json::Value>,
+    },
+    /// No Engine.IO connection within `ClientOptions::timeout`. The manager
+    /// goes on reconnecting, as socket.io-client does.
+    #[error("no connection within the connect timeout")]
+    Timeout,
+    /// The connection could not be opened: refused, reset, a TLS failure,
+    /// an unsupported URL. The text is the transport's reason.
+    #[error("{0}")]
+    Transport(String),
+    /// The manager was closed, or the socket disconnected, before the
+    /// namespace was joined.
+    #[error("closed before the namespace was joined")]
+    Closed,
+}
+
+impl ConnectError {
+    /// A CONNECT_ERROR's payload: `{"message", "data"}` from the official
+    /// server (or a bare string, from older ones).
+    pub(crate) fn refused(payload: Option<serde_json::Value>) -> ConnectError {
+        match payload {
+            Some(serde_json::Value::Object(mut o)) => ConnectError::Refused {
+                message: match o.remove("message") {
+                    Some(serde_json::Value::String(m)) => m,
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                },
+                data: o.remove("data"),
+            },
+            Some(serde_json::Value::String(m)) => ConnectError::Refused {
+                message: m,
+                data: None,
+            },
+            other => ConnectError::Refused {
+                message: other.map(|v| v.to_string()).unwrap_or_default(),
+                data: None,
+            },
+        }
+    }
+}
+
+/// A transports list [`ClientOptions::try_transports`](crate::ClientOptions::try_transports)
+/// does not take: empty, or a name other than `"polling"` and `"websocket"`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported transports list {0:?}: use \"polling\" and/or \"websocket\"")]
+pub struct TransportsError(pub Vec<String>);
 
 /// Why a socket disconnected, with socket.io-client's reason strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

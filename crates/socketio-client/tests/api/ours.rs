@@ -89,12 +89,12 @@ async fn scenario(transport: Transport, upgrade: bool) {
     // A namespace refused by middleware, on the same connection.
     let admin = manager.socket("/admin", None);
     let tx = events_tx.clone();
-    admin.on_connect_error(move |_, data| {
-        let _ = tx.send(format!("refused {}", data.unwrap()));
+    admin.on_connect_error(move |_, error| {
+        let _ = tx.send(format!("{error:?}"));
     });
     assert_eq!(
         next(&mut events).await,
-        r#"refused {"message":"admins only"}"#
+        r#"Refused { message: "admins only", data: None }"#
     );
 
     // Events both ways with nested binary.
