@@ -9,6 +9,7 @@ mod engineio;
 mod mount;
 mod node;
 mod proxy;
+mod recovery;
 mod socketio;
 mod socketio_cases;
 mod socketio_client;
