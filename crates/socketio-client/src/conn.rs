@@ -263,12 +263,8 @@ impl Conn {
             Some(Command::Join(nsp)) => {
                 self.open_wanted = true;
                 // Offline, the CONNECT goes with the next connection.
-                if let Some(c) = client {
-                    if let Some(p) = self.want(&nsp) {
-                        send(c, &p).await;
-                    }
-                } else {
-                    self.want(&nsp);
+                if let (Some(p), Some(c)) = (self.want(&nsp, client.is_some()), client) {
+                    send(c, &p).await;
                 }
             }
             Some(Command::Leave(nsp)) => {
@@ -320,15 +316,23 @@ impl Conn {
         }
     }
 
-    /// Records a namespace as wanted; returns its CONNECT packet, unless it
-    /// is joined or being joined already.
-    fn want(&mut self, nsp: &str) -> Option<Packet> {
+    /// Records a namespace as wanted; `online`, returns its CONNECT packet,
+    /// unless it is joined or being joined already. Offline the payload is
+    /// left for the connection's re-join to build (the auth function is
+    /// called once per CONNECT sent).
+    fn want(&mut self, nsp: &str, online: bool) -> Option<Packet> {
         let socket = self.shared.socket(nsp)?;
         if self.joined.contains_key(nsp) && self.namespaces.state(nsp).is_some() {
             return None;
         }
         self.joined.insert(nsp.to_owned(), socket.clone());
-        self.namespaces.connect(nsp, socket.connect_payload()).ok()
+        let payload = if online {
+            socket.connect_payload()
+        } else {
+            None
+        };
+        let packet = self.namespaces.connect(nsp, payload).ok();
+        packet.filter(|_| online)
     }
 
     /// Leaves a namespace; returns its DISCONNECT packet if it was joined.

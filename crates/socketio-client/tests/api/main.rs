@@ -1,5 +1,6 @@
 //! socketio-client's integration tests, one binary.
 
 mod backoff;
+mod connect;
 mod ours;
 mod tls;
