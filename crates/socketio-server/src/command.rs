@@ -17,6 +17,8 @@ pub(crate) enum Command {
     CloseConnection,
     /// A join whose middleware (or session restore) waited is decided.
     Connect(Box<crate::conn::PendingConnect>),
+    /// A join's checks did not answer within `connect_timeout`.
+    JoinTimedOut(String),
 }
 
 /// A packet's wire form, encoded once however many sockets it goes to: its

@@ -23,9 +23,6 @@ use crate::recovery::{RestoredSession, recovery_request};
 use crate::registry::Registry;
 use crate::socket::{Ids, Socket};
 
-/// Joins whose checks may wait at once, per connection.
-const MAX_JOINING: usize = 16;
-
 pub(crate) struct Conn {
     registry: Arc<Registry>,
     request: Arc<http::Request<()>>,
@@ -53,6 +50,11 @@ impl Conn {
             sockets: HashMap::new(),
             joining: HashSet::new(),
         }
+    }
+
+    fn limits(&self) -> (crate::SlowClient, usize) {
+        let o = self.registry.options();
+        (o.slow_client, o.max_waiting_checks)
     }
 
     fn write(ctx: &mut Context<'_>, p: &Packet) {
@@ -164,7 +166,7 @@ impl Conn {
     ) {
         // Each waiting join is a task: a client asking for many namespaces
         // at once gets the rest refused rather than tasks without bound.
-        if self.joining.len() >= MAX_JOINING {
+        if self.joining.len() >= self.registry.options().max_waiting_joins {
             return refuse(
                 ctx,
                 &nsp,
@@ -172,10 +174,15 @@ impl Conn {
             );
         }
         let sender = self.sender.clone();
-        self.joining.insert(nsp);
+        // A check that never answers does not hold its task for ever.
+        let limit = self.registry.options().connect_timeout;
+        self.joining.insert(nsp.clone());
         tokio::spawn(async move {
-            let pending = work.await;
-            let _ = sender.send(Command::Connect(Box::new(pending))).await;
+            let cmd = match tokio::time::timeout(limit, work).await {
+                Ok(pending) => Command::Connect(Box::new(pending)),
+                Err(_) => Command::JoinTimedOut(nsp),
+            };
+            let _ = sender.send(cmd).await;
         });
     }
 
@@ -224,7 +231,7 @@ impl Conn {
                     self.sender.clone(),
                     handshake,
                     s.extensions,
-                    self.registry.options().slow_client,
+                    self.limits(),
                 );
                 if let Some(d) = &s.data {
                     let _ = socket.set_data(d);
@@ -245,7 +252,7 @@ impl Conn {
                     self.sender.clone(),
                     handshake,
                     data,
-                    self.registry.options().slow_client,
+                    self.limits(),
                 );
                 (socket, Vec::new())
             }
@@ -359,6 +366,10 @@ impl Handler for Conn {
             Command::Connect(pending) => {
                 self.joining.remove(&pending.nsp);
                 self.complete_connect(ctx, *pending);
+            }
+            Command::JoinTimedOut(nsp) => {
+                self.joining.remove(&nsp);
+                refuse(ctx, &nsp, &ConnectError::new("Middleware timeout"));
             }
             Command::CloseConnection => {
                 // As the official server's disconnect(true): each namespace

@@ -141,6 +141,15 @@ pub struct ServerOptions {
     /// `None`). Default 30 s: socket.io waits forever, which lets a client
     /// that never answers hold the wait.
     pub ack_timeout: Duration,
+    /// How many joins whose middleware waits ([`Namespace::use_middleware_async`])
+    /// one connection may have at once; past it a join is refused
+    /// ("Too many pending connections"). Default 16. A check still waiting
+    /// at `connect_timeout` refuses its join ("Middleware timeout").
+    pub max_waiting_joins: usize,
+    /// How many events of one socket may wait on a packet middleware that
+    /// waits ([`Socket::use_middleware`]) at once; past it an event is
+    /// refused (its `on_error` listeners hear it). Default 256.
+    pub max_waiting_checks: usize,
     /// What a non-volatile emit does to a client whose queue
     /// (`engine.command_queue`, default 1024 messages) is full. Default
     /// [`SlowClient::Disconnect`]. Either way nothing waits and nothing
@@ -169,6 +178,8 @@ impl std::fmt::Debug for ServerOptions {
             .field("slow_client", &self.slow_client)
             .field("connection_state_recovery", &self.connection_state_recovery)
             .field("ack_timeout", &self.ack_timeout)
+            .field("max_waiting_joins", &self.max_waiting_joins)
+            .field("max_waiting_checks", &self.max_waiting_checks)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +196,8 @@ impl Default for ServerOptions {
             adapter: Arc::new(|_| Arc::new(InMemoryAdapter::default())),
             slow_client: SlowClient::Disconnect,
             connection_state_recovery: None,
+            max_waiting_joins: 16,
+            max_waiting_checks: 256,
             ack_timeout: Duration::from_secs(30),
         }
     }

@@ -46,6 +46,9 @@ struct SocketInner {
     on_error: Mutex<Vec<ErrorFn>>,
     /// `socket.use`: checks each incoming event runs through first.
     packet_middleware: Mutex<Arc<[UseFn]>>,
+    /// Events whose checks are waiting now.
+    checking: Arc<std::sync::atomic::AtomicUsize>,
+    max_checking: usize,
     /// The private session id recovery brings the socket back with.
     pid: Option<String>,
     recovered: bool,
@@ -409,9 +412,10 @@ impl Socket {
         session: SessionSender<Command>,
         handshake: Handshake,
         data: http::Extensions,
-        slow_client: SlowClient,
+        limits: (SlowClient, usize),
     ) -> Socket {
         let Ids { id, pid, recovered } = ids;
+        let (slow_client, max_checking) = limits;
         Socket(Arc::new(SocketInner {
             id,
             ns,
@@ -422,6 +426,8 @@ impl Socket {
             on_disconnecting: Mutex::new(Vec::new()),
             on_error: Mutex::new(Vec::new()),
             packet_middleware: Mutex::new(Arc::new([])),
+            checking: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            max_checking,
             pid,
             recovered,
             acks: Mutex::new(Acks::default()),
@@ -445,15 +451,27 @@ impl Socket {
         if chain.is_empty() {
             return self.0.handlers.dispatch(self, event);
         }
+        // Each event whose checks wait is a task: a client sending faster
+        // than they answer gets its events refused past the bound.
+        let checking = self.0.checking.clone();
+        if checking.fetch_add(1, Ordering::AcqRel) >= self.0.max_checking {
+            checking.fetch_sub(1, Ordering::AcqRel);
+            return self.error(&PacketError::new("too many events waiting for checks"));
+        }
         let (socket, packet) = (self.clone(), event.clone());
         run_or_spawn(Box::pin(async move {
-            for check in chain.iter() {
-                if let Err(e) = check(socket.clone(), packet.clone()).await {
-                    return socket.error(&e);
+            let refused = async {
+                for check in chain.iter() {
+                    check(socket.clone(), packet.clone()).await?;
                 }
+                Ok(())
             }
-            if socket.connected() {
-                socket.0.handlers.dispatch(&socket, &packet);
+            .await;
+            checking.fetch_sub(1, Ordering::AcqRel);
+            match refused {
+                Err(e) => socket.error(&e),
+                Ok(()) if socket.connected() => socket.0.handlers.dispatch(&socket, &packet),
+                Ok(()) => {}
             }
         }));
     }

@@ -5,3 +5,4 @@ mod churn;
 mod features;
 mod protocol_suite;
 mod runtime;
+mod waiting;
