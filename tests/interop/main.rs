@@ -13,6 +13,7 @@ mod mount;
 mod node;
 mod proxy;
 mod recovery;
+mod server_parity;
 mod socketio;
 mod socketio_cases;
 mod socketio_client;
