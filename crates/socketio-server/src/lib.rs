@@ -13,7 +13,10 @@
 //!   default); graceful [`shutdown`](Server::shutdown);
 //! - [`Namespace`]: connect handler, middleware, rooms, broadcast;
 //! - [`Socket`]: typed event handlers, acks both ways, emit, join/leave;
-//! - [`Broadcast`]: to/except rooms, volatile; encoded once for all.
+//! - [`Broadcast`]: to/except rooms, volatile; encoded once for all;
+//! - connection state recovery ([`ServerOptions::connection_state_recovery`],
+//!   [`RecoveryOptions`]): a socket whose connection dropped comes back with
+//!   its id, rooms and data, and the events it missed, once, in order.
 //!
 //! # Features
 //!
@@ -382,6 +385,12 @@ impl Server {
         args: &T,
     ) -> Result<usize, EmitError> {
         self.of("/").emit(event, args)
+    }
+
+    /// Emits a `message` event to every socket of the main namespace
+    /// (`io.send`).
+    pub fn send<T: serde::Serialize + ?Sized>(&self, args: &T) -> Result<usize, EmitError> {
+        self.of("/").send(args)
     }
 
     /// A broadcast to `room` of the main namespace (`io.to(room)`).
