@@ -5,6 +5,8 @@
 //! of the task that owns the connection (its `poll_timeout`): one mechanism,
 //! no timer per wait.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -23,21 +25,45 @@ pub trait AckSocket: Clone + Send + 'static {
     fn send_ack(&self, packet: Packet) -> Result<(), Self::Error>;
 }
 
-/// Answers an event the peer sent with an ack id.
+/// Answers an event the peer sent with an ack id. Every listener of the
+/// event gets one; the first answer goes out and the others are dropped,
+/// as Node's one ack function per packet does.
 #[derive(Debug)]
 pub struct AckSender<S> {
     socket: S,
     id: u64,
+    answered: Answered,
 }
 
+/// Whether an event's ack was sent, shared by its listeners' senders.
+#[derive(Clone, Debug, Default)]
+pub struct Answered(Arc<AtomicBool>);
+
 impl<S: AckSocket> AckSender<S> {
-    pub(crate) fn new(socket: S, id: u64) -> Self {
-        AckSender { socket, id }
+    pub(crate) fn new(socket: S, id: u64, answered: Answered) -> Self {
+        AckSender {
+            socket,
+            id,
+            answered,
+        }
     }
 
-    /// Sends the acknowledgement with `args` (a tuple, array or `Vec`).
+    /// Whether a listener answered already (then a send does nothing).
+    pub fn is_answered(&self) -> bool {
+        self.answered.0.load(Ordering::Acquire)
+    }
+
+    fn first(&self) -> bool {
+        !self.answered.0.swap(true, Ordering::AcqRel)
+    }
+
+    /// Sends the acknowledgement with `args` (a tuple, array or `Vec`),
+    /// unless another listener answered first.
     pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), S::Error> {
         let packet = Packet::ack(self.socket.namespace(), self.id, args)?;
+        if !self.first() {
+            return Ok(());
+        }
         self.socket.send_ack(packet)
     }
 
@@ -45,6 +71,9 @@ impl<S: AckSocket> AckSender<S> {
     /// event arguments), attachments included: for echoing.
     pub fn send_raw_args(self, packet: &Packet) -> Result<(), S::Error> {
         let packet = relay::ack(self.socket.namespace(), self.id, packet)?;
+        if !self.first() {
+            return Ok(());
+        }
         self.socket.send_ack(packet)
     }
 }

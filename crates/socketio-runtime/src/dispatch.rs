@@ -13,7 +13,7 @@ use engineio::Payload;
 use serde::de::DeserializeOwned;
 use socketio_proto::{DecodeError, Decoder, Packet};
 
-use crate::ack::{AckSender, AckSocket};
+use crate::ack::{AckSender, AckSocket, Answered};
 use crate::lock;
 
 /// A handler's work, boxed.
@@ -22,7 +22,8 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// The handler of one event for sockets of type `S`: an error when the
 /// packet's arguments do not fit the handler's type (the mismatch
 /// listeners then hear of it).
-pub type EventFn<S> = Arc<dyn Fn(S, &Packet) -> Result<BoxFuture, serde_json::Error> + Send + Sync>;
+pub type EventFn<S> =
+    Arc<dyn Fn(S, &Packet, &Answered) -> Result<BoxFuture, serde_json::Error> + Send + Sync>;
 
 /// A catch-all listener: the socket, the event name, the whole packet.
 pub type AnyFn<S> = Arc<dyn Fn(&S, &str, &Packet) + Send + Sync>;
@@ -133,9 +134,11 @@ impl<S: Clone + Send + 'static> Handlers<S> {
         F: Fn(S, T, Option<AckSender<S>>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: EventFn<S> = Arc::new(move |socket: S, packet: &Packet| {
+        let f: EventFn<S> = Arc::new(move |socket: S, packet: &Packet, answered: &Answered| {
             let args = packet.event_args::<T>()?;
-            let ack = packet.id().map(|id| AckSender::new(socket.clone(), id));
+            let ack = packet
+                .id()
+                .map(|id| AckSender::new(socket.clone(), id, answered.clone()));
             Ok(Box::pin(handler(socket, args, ack)) as BoxFuture)
         });
         self.add_event(event, f)
@@ -147,7 +150,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
         F: Fn(S, Packet) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: EventFn<S> = Arc::new(move |socket: S, packet: &Packet| {
+        let f: EventFn<S> = Arc::new(move |socket: S, packet: &Packet, _: &Answered| {
             Ok(Box::pin(handler(socket, packet.clone())) as BoxFuture)
         });
         self.add_event(event, f)
@@ -247,8 +250,9 @@ impl<S: Clone + Send + 'static> Handlers<S> {
         for (_, f) in any.iter().flat_map(|a| a.iter()) {
             f(socket, name, packet);
         }
+        let answered = Answered::default();
         for (_, h) in listeners.iter().flat_map(|l| l.iter()) {
-            match h(socket.clone(), packet) {
+            match h(socket.clone(), packet, &answered) {
                 Ok(fut) => run_or_spawn(fut),
                 Err(e) => self.mismatch(socket, name, &e),
             }
@@ -331,8 +335,31 @@ mod tests {
             "/"
         }
         fn send_ack(&self, _: Packet) -> Result<(), Self::Error> {
+            self.0.fetch_add(1000, Ordering::Relaxed);
             Ok(())
         }
+    }
+
+    #[test]
+    fn one_answer_per_event_however_many_listeners_ack() {
+        let handlers = Handlers::<Calls>::default();
+        let calls = Calls::default();
+        for _ in 0..3 {
+            handlers.on(
+                "q",
+                |_: Calls, (): (), ack: Option<AckSender<Calls>>| async move {
+                    ack.unwrap().send(&("a",)).unwrap();
+                },
+            );
+        }
+        handlers.dispatch(&calls, &event(r#"21["q"]"#));
+        assert_eq!(calls.0.load(Ordering::Relaxed), 1000, "one ACK sent");
+        handlers.dispatch(&calls, &event(r#"22["q"]"#));
+        assert_eq!(
+            calls.0.load(Ordering::Relaxed),
+            2000,
+            "one for the next event"
+        );
     }
 
     #[test]

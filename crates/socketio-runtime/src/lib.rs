@@ -37,7 +37,7 @@ pub mod dispatch;
 mod lock;
 pub mod relay;
 
-pub use ack::{AckSender, AckSocket, Acks};
+pub use ack::{AckSender, AckSocket, Acks, Answered};
 pub use clock::now;
 pub use disconnect::TransportReason;
 pub use dispatch::{Handlers, ListenerId};

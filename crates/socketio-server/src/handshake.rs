@@ -53,9 +53,13 @@ impl Handshake {
         })
     }
 
-    /// The `auth` payload deserialized.
+    /// The `auth` payload deserialized; a client that sent none reads as
+    /// `{}`, as socket.io's `handshake.auth`.
     pub fn auth<T: DeserializeOwned>(&self) -> Option<T> {
-        self.auth.as_ref()?.parse().ok()
+        match &self.auth {
+            Some(a) => a.parse().ok(),
+            None => serde_json::from_str("{}").ok(),
+        }
     }
 
     /// When the socket joined its namespace (`issued`, in milliseconds

@@ -46,8 +46,9 @@ struct SocketInner {
     on_error: Mutex<Vec<ErrorFn>>,
     /// `socket.use`: checks each incoming event runs through first.
     packet_middleware: Mutex<Arc<[UseFn]>>,
-    /// Events whose checks are waiting now.
-    checking: Arc<std::sync::atomic::AtomicUsize>,
+    /// Events waiting on a check, in order: one in the checks at a time,
+    /// so a check that waits keeps the order of the events behind it.
+    checking: Mutex<Checking>,
     max_checking: usize,
     /// The private session id recovery brings the socket back with.
     pid: Option<String>,
@@ -396,6 +397,13 @@ impl Socket {
     }
 }
 
+/// The line of events waiting on a socket's packet middleware.
+#[derive(Default)]
+struct Checking {
+    queue: std::collections::VecDeque<Packet>,
+    busy: bool,
+}
+
 /// Who a new socket is: its id, its private session id when recovery is
 /// on, and whether it came back with them.
 pub(crate) struct Ids {
@@ -426,7 +434,7 @@ impl Socket {
             on_disconnecting: Mutex::new(Vec::new()),
             on_error: Mutex::new(Vec::new()),
             packet_middleware: Mutex::new(Arc::new([])),
-            checking: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            checking: Mutex::new(Checking::default()),
             max_checking,
             pid,
             recovered,
@@ -451,29 +459,45 @@ impl Socket {
         if chain.is_empty() {
             return self.0.handlers.dispatch(self, event);
         }
-        // Each event whose checks wait is a task: a client sending faster
-        // than they answer gets its events refused past the bound.
-        let checking = self.0.checking.clone();
-        if checking.fetch_add(1, Ordering::AcqRel) >= self.0.max_checking {
-            checking.fetch_sub(1, Ordering::AcqRel);
-            return self.error(&PacketError::new("too many events waiting for checks"));
-        }
-        let (socket, packet) = (self.clone(), event.clone());
-        run_or_spawn(Box::pin(async move {
-            let refused = async {
-                for check in chain.iter() {
-                    check(socket.clone(), packet.clone()).await?;
+        {
+            let mut c = lock(&self.0.checking);
+            if c.busy {
+                // Behind one that waits. A client sending faster than its
+                // checks answer gets its events refused past the bound.
+                if c.queue.len() + 1 >= self.0.max_checking {
+                    drop(c);
+                    return self.error(&PacketError::new("too many events waiting for checks"));
                 }
-                Ok(())
+                c.queue.push_back(event.clone());
+                return;
             }
-            .await;
-            checking.fetch_sub(1, Ordering::AcqRel);
-            match refused {
-                Err(e) => socket.error(&e),
-                Ok(()) if socket.connected() => socket.0.handlers.dispatch(&socket, &packet),
-                Ok(()) => {}
+            c.busy = true;
+        }
+        let (socket, first) = (self.clone(), event.clone());
+        // Ready checks run right here; the first that waits moves the rest
+        // of the line to a task, which takes them in order.
+        run_or_spawn(Box::pin(async move {
+            let mut next = Some(first);
+            while let Some(packet) = next {
+                socket.check(packet).await;
+                let mut c = lock(&socket.0.checking);
+                next = c.queue.pop_front();
+                c.busy = next.is_some();
             }
         }));
+    }
+
+    /// One event through the packet middleware, then to its listeners.
+    async fn check(&self, packet: Packet) {
+        let chain = lock(&self.0.packet_middleware).clone();
+        for check in chain.iter() {
+            if let Err(e) = check(self.clone(), packet.clone()).await {
+                return self.error(&e);
+            }
+        }
+        if self.connected() {
+            self.0.handlers.dispatch(self, &packet);
+        }
     }
 
     fn error(&self, e: &PacketError) {
