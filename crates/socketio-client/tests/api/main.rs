@@ -3,4 +3,5 @@
 mod backoff;
 mod connect;
 mod ours;
+mod recovery;
 mod tls;

@@ -1,0 +1,76 @@
+//! Our client against our server with connection state recovery on: the
+//! transport is cut again and again while the server broadcasts, and every
+//! event arrives once, in order, with the same socket id.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use socketio_client::ClientOptions;
+use socketio_server::{RecoveryOptions, Server, ServerOptions};
+use tokio::sync::mpsc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tick_once_across_cuts_with_our_server() {
+    let mut options = ServerOptions::default();
+    options.connection_state_recovery = Some(RecoveryOptions::default());
+    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    server.of("/").on_connect(|socket| {
+        socket.on("cut", |s, (): (), _| async move { s.close_transport() });
+    });
+    let url = format!("http://{}", server.local_addr());
+    let ticking = {
+        let ns = server.of("/");
+        tokio::spawn(async move {
+            for n in 0u64.. {
+                let _ = ns.emit("tick", &(n,));
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+
+    let client_options = ClientOptions::default()
+        .auto_connect(false)
+        .reconnection_delay(Duration::from_millis(50))
+        .reconnection_delay_max(Duration::from_millis(50))
+        .randomization_factor(0.0);
+    let socket = socketio_client::connect(&url, client_options);
+    let seen = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let (joins, mut joined) = mpsc::unbounded_channel();
+    let s = seen.clone();
+    socket.on("tick", move |_, (n,): (u64,), _| {
+        s.lock().unwrap().push(n);
+        async {}
+    });
+    socket.on_connect(move |s| {
+        let _ = joins.send((s.id(), s.recovered()));
+    });
+    tokio::time::timeout(Duration::from_secs(10), socket.connect())
+        .await
+        .unwrap()
+        .unwrap();
+    let (first_id, recovered) = joined.recv().await.unwrap();
+    assert!(!recovered);
+    for cut in 0..8 {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        socket.emit("cut", &()).unwrap();
+        let (id, recovered) = tokio::time::timeout(Duration::from_secs(10), joined.recv())
+            .await
+            .expect("back within 10 s")
+            .unwrap();
+        assert!(recovered, "cut {cut}: not recovered");
+        assert_eq!(id, first_id, "cut {cut}: the same socket id");
+    }
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    ticking.abort();
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() > 100, "{} ticks", seen.len());
+    let start = seen[0];
+    let expected: Vec<u64> = (start..start + seen.len() as u64).collect();
+    assert!(
+        seen == expected,
+        "gaps or duplicates: {:?}",
+        seen.windows(2)
+            .filter(|w| w[1] != w[0] + 1)
+            .collect::<Vec<_>>()
+    );
+}
