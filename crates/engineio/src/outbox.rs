@@ -50,6 +50,10 @@ impl Outbox {
         self.packets.is_empty()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.packets.len()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.packets.clear();
     }

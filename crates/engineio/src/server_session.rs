@@ -213,6 +213,18 @@ impl ServerSession {
         &self.config
     }
 
+    /// How many more packets the transport takes now (`max_buffered_packets`
+    /// minus what waits for it): a sender with much to say (a replay) feeds
+    /// it as it drains, rather than overflowing the polling outbox, which
+    /// ends the session.
+    pub fn room(&self) -> usize {
+        let queued = match self.phase {
+            Phase::Polling { .. } => self.outbox.len(),
+            _ => self.transmit.len(),
+        };
+        self.config.max_buffered_packets.saturating_sub(queued)
+    }
+
     /// Whether the session ended (its `Closed` event is out).
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Lingering { .. } | Phase::Finished)

@@ -120,6 +120,12 @@ impl Context<'_> {
     pub fn is_closed(&self) -> bool {
         self.session.is_closed()
     }
+
+    /// How many more packets the transport takes now (see
+    /// [`ServerSession::room`](crate::ServerSession::room)).
+    pub fn room(&self) -> usize {
+        self.session.room()
+    }
 }
 
 /// What a new session's handler is made from.
