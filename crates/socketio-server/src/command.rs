@@ -44,6 +44,11 @@ impl Wire {
         }
     }
 
+    /// How many Engine.IO packets it is: its text and each attachment.
+    pub(crate) fn packets(&self) -> usize {
+        1 + self.attachments.as_ref().map_or(0, |a| a.len())
+    }
+
     /// Queues it on the connection it is for.
     pub(crate) fn send(&self, ctx: &mut Context<'_>) {
         ctx.send_prepared(&self.text);

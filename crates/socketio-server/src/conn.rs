@@ -2,7 +2,7 @@
 //! session's own task, decodes packets, hands them to its sockets, and
 //! keeps their deadlines (joining a namespace, attachments, acks).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +32,11 @@ pub(crate) struct Conn {
     sockets: HashMap<String, Socket>,
     /// Namespaces whose join waits on a check or a restore.
     joining: HashSet<String>,
+    /// What waits to go out behind a replay of missed events.
+    replay: VecDeque<Wire>,
+    replay_cap: usize,
+    /// When to feed the transport again from `replay`.
+    replay_retry: Option<Instant>,
     connect_deadline: Option<Instant>,
     /// When a binary packet still waiting for attachments is given up on.
     attachment_deadline: Option<Instant>,
@@ -49,6 +54,9 @@ impl Conn {
             sender: info.sender,
             sockets: HashMap::new(),
             joining: HashSet::new(),
+            replay: VecDeque::new(),
+            replay_cap: 0,
+            replay_retry: None,
         }
     }
 
@@ -99,63 +107,95 @@ impl Conn {
             issued: std::time::SystemTime::now(),
         };
         let recovery = ns.recovery().cloned();
-        let ask = recovery
+        let restore = recovery
             .as_ref()
-            .and_then(|_| recovery_request(handshake.auth.as_ref()));
-        let skip_checks = recovery.as_ref().is_some_and(|r| r.skip_middlewares);
-        let nsp_again = nsp.clone();
-        let mut pending = PendingConnect {
+            .and_then(|_| recovery_request(handshake.auth.as_ref()))
+            .map_or(Restore::No, |(pid, offset)| Restore::Try(pid, offset));
+        let pending = PendingConnect {
             nsp,
             ns,
             handshake,
             data: Ok(http::Extensions::new()),
-            restore: Restore::No,
+            restore,
+            // A returning socket skips the checks it passed when it first
+            // came (socket.io's default).
+            checked: false,
+            skip_checks: recovery.is_some_and(|r| r.skip_middlewares),
         };
-        // Back from a dropped connection: a restored socket skips the
-        // checks it passed when it first came (socket.io's default).
-        if let (Some((pid, offset)), true) = (&ask, skip_checks) {
-            let restore = pending.ns.adapter().restore_session(pid, offset);
-            match now_or_later(restore) {
-                Ok(Ok(Some(session))) => {
-                    pending.restore = Restore::Done(Box::new(session));
-                    return self.complete_connect(ctx, pending);
-                }
-                Ok(_) => {}
-                Err(waiting) => {
-                    return self.join_later(ctx, nsp_again, async move {
-                        if let Ok(Some(session)) = waiting.await {
-                            pending.restore = Restore::Done(Box::new(session));
-                            return pending;
+        self.advance(ctx, pending);
+    }
+
+    /// Moves a join on, as far as it can go now: a session restored (under
+    /// the namespace's emit lock, through the join), the checks run, the
+    /// socket joined. What waits (a check, an adapter's restore) goes on
+    /// in a task and comes back here as a command.
+    fn advance(&mut self, ctx: &mut Context<'_>, mut pending: PendingConnect) {
+        if let Err(e) = &pending.data {
+            return refuse(ctx, &pending.nsp, e);
+        }
+        if self.sockets.contains_key(&pending.nsp) {
+            return;
+        }
+        if pending.checked || pending.skip_checks {
+            match std::mem::replace(&mut pending.restore, Restore::No) {
+                Restore::Try(pid, offset) => {
+                    let ns = pending.ns.clone();
+                    let guard = ns.emit_guard();
+                    match now_or_later(ns.adapter().restore_session(&pid, &offset)) {
+                        Ok(Ok(Some(session))) => {
+                            let socket = self.join(ctx, pending, Some(session));
+                            drop(guard);
+                            return self.joined(ctx, &ns, socket);
                         }
-                        pending.data =
-                            run_middleware(pending.ns.middleware(), pending.handshake.clone())
-                                .await;
-                        pending
-                    });
+                        Ok(_) => {}
+                        Err(waiting) => {
+                            drop(guard);
+                            let nsp = pending.nsp.clone();
+                            return self.join_later(ctx, nsp, async move {
+                                if let Ok(Some(session)) = waiting.await {
+                                    pending.restore = Restore::Done(Box::new(session));
+                                }
+                                pending
+                            });
+                        }
+                    }
+                }
+                // An adapter whose restore waited: events emitted between
+                // its answer and this join are its to include.
+                Restore::Done(session) => {
+                    let ns = pending.ns.clone();
+                    let guard = ns.emit_guard();
+                    let socket = self.join(ctx, pending, Some(*session));
+                    drop(guard);
+                    return self.joined(ctx, &ns, socket);
+                }
+                Restore::No => {}
+            }
+        }
+        if !pending.checked {
+            pending.checked = true;
+            let chain = pending.ns.middleware();
+            if !chain.is_empty() {
+                match now_or_later(Box::pin(run_middleware(chain, pending.handshake.clone()))) {
+                    Ok(data) => pending.data = data,
+                    // A check waits (a database, a token service): the
+                    // connection goes on meanwhile.
+                    Err(waiting) => {
+                        let nsp = pending.nsp.clone();
+                        return self.join_later(ctx, nsp, async move {
+                            pending.data = waiting.await;
+                            pending
+                        });
+                    }
                 }
             }
+            return self.advance(ctx, pending);
         }
-        if !skip_checks {
-            if let Some((pid, offset)) = ask {
-                pending.restore = Restore::Try(pid, offset);
-            }
-        }
-        let chain = pending.ns.middleware();
-        if chain.is_empty() {
-            return self.complete_connect(ctx, pending);
-        }
-        match now_or_later(Box::pin(run_middleware(chain, pending.handshake.clone()))) {
-            Ok(data) => {
-                pending.data = data;
-                self.complete_connect(ctx, pending);
-            }
-            // A check waits (a database, a token service): the connection
-            // goes on meanwhile, and the answer comes back as a command.
-            Err(waiting) => self.join_later(ctx, nsp_again, async move {
-                pending.data = waiting.await;
-                pending
-            }),
-        }
+        let ns = pending.ns.clone();
+        let guard = ns.emit_guard();
+        let socket = self.join(ctx, pending, None);
+        drop(guard);
+        self.joined(ctx, &ns, socket);
     }
 
     fn join_later(
@@ -186,40 +226,29 @@ impl Conn {
         });
     }
 
-    /// Ends a join: refused, or accepted (with its session back and what it
-    /// missed sent first, when recovery restored it).
-    fn complete_connect(&mut self, ctx: &mut Context<'_>, pending: PendingConnect) {
+    /// The socket joins (the caller holds the namespace's emit lock): a
+    /// returning one with its session back, what it missed queued first,
+    /// then the CONNECT answer, as socket.io sends them.
+    fn join(
+        &mut self,
+        ctx: &mut Context<'_>,
+        pending: PendingConnect,
+        restored: Option<RestoredSession>,
+    ) -> Socket {
         let PendingConnect {
             nsp,
             ns,
             handshake,
             data,
-            restore,
+            ..
         } = pending;
-        let data = match data {
-            Ok(data) => data,
-            Err(e) => return refuse(ctx, &nsp, &e),
-        };
-        if self.sockets.contains_key(&nsp) {
-            return;
-        }
-        // Held from the restore to the socket joining its rooms, so that
-        // every event recorded meanwhile is either replayed or sent live.
-        let guard = ns.emit_guard();
-        let restored = match restore {
-            Restore::No => None,
-            Restore::Done(session) => Some(*session),
-            Restore::Try(pid, offset) => {
-                match now_or_later(ns.adapter().restore_session(&pid, &offset)) {
-                    Ok(Ok(session)) => session,
-                    _ => None,
-                }
-            }
-        };
-        let recovering = ns.recovery().is_some();
+        let data = data.unwrap_or_default();
         let (socket, missed) = match restored {
             Some(r) => {
                 let s = r.session;
+                let mut extensions = s.extensions;
+                // What the checks found now, when they ran, over what was kept.
+                extensions.extend(data);
                 let ids = Ids {
                     id: s.sid,
                     pid: Some(s.pid),
@@ -230,7 +259,7 @@ impl Conn {
                     ns.clone(),
                     self.sender.clone(),
                     handshake,
-                    s.extensions,
+                    extensions,
                     self.limits(),
                 );
                 if let Some(d) = &s.data {
@@ -243,7 +272,7 @@ impl Conn {
             None => {
                 let ids = Ids {
                     id: new_id(),
-                    pid: recovering.then(new_id),
+                    pid: ns.recovery().is_some().then(new_id),
                     recovered: false,
                 };
                 let socket = Socket::new(
@@ -257,26 +286,70 @@ impl Conn {
                 (socket, Vec::new())
             }
         };
-        // As socket.io: what was missed first, then the CONNECT answer.
-        for p in &missed {
-            Self::write(ctx, p);
+        if !missed.is_empty() {
+            // However many there are, they go out as the transport drains
+            // (a polling outbox holds `max_buffered_packets`); what comes
+            // meanwhile waits behind them, up to a bound.
+            self.replay_cap =
+                self.replay.len() + missed.len() + self.registry.options().engine.command_queue;
+            self.replay.extend(missed.iter().map(Wire::new));
         }
         let accepted = match socket.pid() {
             Some(pid) => serde_json::json!({ "sid": socket.id(), "pid": pid }),
             None => serde_json::json!({ "sid": socket.id() }),
         };
         if let Ok(packet) = Packet::connect(&nsp, Json::from_value(&accepted).ok()) {
-            Self::write(ctx, &packet);
+            self.out(ctx, Wire::new(&packet));
         }
         ns.insert(&socket);
-        drop(guard);
         self.sockets.insert(nsp, socket.clone());
         self.connect_deadline = None;
+        socket
+    }
+
+    /// A socket joined: its namespace's connection listeners run (outside
+    /// the emit lock: they may emit).
+    fn joined(&mut self, ctx: &mut Context<'_>, ns: &Namespace, socket: Socket) {
         for f in ns.connect_handlers() {
             f(socket.clone());
         }
+        self.pump(ctx);
+    }
+
+    /// Sends `wire`, or queues it behind a replay still going out.
+    fn out(&mut self, ctx: &mut Context<'_>, wire: Wire) {
+        if self.replay.is_empty() {
+            return wire.send(ctx);
+        }
+        if self.replay.len() >= self.replay_cap.max(1) {
+            // Behind the replay and still growing: too slow to keep up.
+            return ctx.close();
+        }
+        self.replay.push_back(wire);
+    }
+
+    /// Sends what waits in the replay as far as the transport takes it; the
+    /// rest on a short timer, as it drains.
+    fn pump(&mut self, ctx: &mut Context<'_>) {
+        while let Some(w) = self.replay.front() {
+            if ctx.room() <= w.packets() + RESERVE {
+                self.replay_retry = Some(now() + REPLAY_RETRY);
+                return;
+            }
+            if let Some(w) = self.replay.pop_front() {
+                w.send(ctx);
+            }
+        }
+        self.replay_retry = None;
     }
 }
+
+/// Room kept free in the transport's queue while a replay feeds it: the
+/// heartbeat and a close still fit.
+const RESERVE: usize = 8;
+
+/// How soon a replay waiting for the transport to drain looks again.
+const REPLAY_RETRY: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// A join on its way: decided at once, or by a task when a check waits.
 pub(crate) struct PendingConnect {
@@ -285,14 +358,18 @@ pub(crate) struct PendingConnect {
     handshake: Handshake,
     data: Result<http::Extensions, ConnectError>,
     restore: Restore,
+    /// The namespace's checks ran (and `data` is what they found).
+    checked: bool,
+    /// A restored socket skips the checks.
+    skip_checks: bool,
 }
 
 enum Restore {
     /// A fresh socket.
     No,
-    /// Restore the session at the join (after the checks).
+    /// The client asked to come back with this session and offset.
     Try(String, String),
-    /// Restored already.
+    /// Restored by an adapter whose answer waited.
     Done(Box<RestoredSession>),
 }
 
@@ -350,22 +427,23 @@ impl Handler for Conn {
             Some(d) => Some(d),
             None => Some(now() + self.registry.options().attachment_timeout),
         };
+        self.pump(ctx);
     }
 
     async fn on_command(&mut self, ctx: &mut Context<'_>, cmd: Command) {
         match cmd {
-            Command::Send(wire) => wire.send(ctx),
+            Command::Send(wire) => self.out(ctx, wire),
             Command::Disconnect(nsp) => {
                 if let Some(s) = self.sockets.remove(&nsp) {
                     if let Ok(p) = Packet::disconnect(&nsp) {
-                        Self::write(ctx, &p);
+                        self.out(ctx, Wire::new(&p));
                     }
                     s.finish(DisconnectReason::ServerNamespaceDisconnect);
                 }
             }
             Command::Connect(pending) => {
                 self.joining.remove(&pending.nsp);
-                self.complete_connect(ctx, *pending);
+                self.advance(ctx, *pending);
             }
             Command::JoinTimedOut(nsp) => {
                 self.joining.remove(&nsp);
@@ -384,21 +462,27 @@ impl Handler for Conn {
                 ctx.close();
             }
         }
+        self.pump(ctx);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
         let acks = self.sockets.values().filter_map(Socket::poll_ack_timeout);
-        [self.connect_deadline, self.attachment_deadline]
-            .into_iter()
-            .flatten()
-            .chain(acks)
-            .min()
+        [
+            self.connect_deadline,
+            self.attachment_deadline,
+            self.replay_retry,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(acks)
+        .min()
     }
 
     async fn on_timeout(&mut self, ctx: &mut Context<'_>, now: Instant) {
         for s in self.sockets.values() {
             s.handle_ack_timeout(now);
         }
+        self.pump(ctx);
         if self.attachment_deadline.is_some_and(|d| d <= now) {
             // Attachments that never came. The official server would hold
             // them as long as the connection lives; ending it is its answer

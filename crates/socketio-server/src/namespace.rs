@@ -396,7 +396,12 @@ impl Namespace {
     }
 
     pub(crate) fn remove(&self, s: &Socket) {
-        write(&self.0.sockets).remove(s.id());
+        let mut sockets = write(&self.0.sockets);
+        // Only this socket: one that came back with its id stays.
+        if !sockets.get(s.id()).is_some_and(|x| x.same(s)) {
+            return;
+        }
+        sockets.remove(s.id());
         self.0.adapter.del_all(s.id());
     }
 

@@ -518,23 +518,26 @@ impl Socket {
         if packet.id().is_some() {
             return self.send_packet(&packet);
         }
-        let Some(guard) = self.0.ns.emit_guard() else {
+        if self.0.ns.recovery().is_none() {
             return self.send_packet(&packet);
-        };
+        }
+        // Through the socket's own room, as socket.io: a handle kept from
+        // before a reconnect reaches the socket that came back.
         let opts = BroadcastOptions {
             rooms: vec![self.id().to_owned()],
+            local: true,
             ..Default::default()
         };
-        let packet = self
-            .0
-            .ns
-            .adapter()
-            .store_packet(&packet, &opts)
-            .unwrap_or(packet);
-        let sent = self.send_wire(Wire::new(&packet), false);
-        drop(guard);
-        self.outgoing(&packet);
-        sent
+        match self.0.ns.emit_packet(packet, &opts) {
+            0 => Err(EmitError::Disconnected),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether `other` is this very socket (not one that came back with
+    /// its id).
+    pub(crate) fn same(&self, other: &Socket) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// A packet is on its way to this client: the `on_any_outgoing`
@@ -621,13 +624,16 @@ impl Socket {
         for h in disconnecting {
             h(self.clone(), reason);
         }
+        let rooms = self.rooms();
+        self.0.ns.remove(self);
+        // Kept only once the socket is out of the namespace: the session
+        // can then come back as a new socket with the same id at once.
         if let Some(pid) = self.0.pid.as_ref().filter(|_| recoverable(reason)) {
-            let mut session = SessionState::new(self.id().to_owned(), pid.clone(), self.rooms());
+            let mut session = SessionState::new(self.id().to_owned(), pid.clone(), rooms);
             session.data = self.data();
             session.extensions = lock(&self.0.data).clone();
             self.0.ns.adapter().persist_session(session);
         }
-        self.0.ns.remove(self);
         self.end_ack_waits();
         let handlers = lock(&self.0.on_disconnect).clone();
         for h in handlers {

@@ -74,3 +74,70 @@ async fn every_tick_once_across_cuts_with_our_server() {
             .collect::<Vec<_>>()
     );
 }
+
+/// Far more missed events than a polling outbox holds (1024 packets): they
+/// go out as the transport drains, all of them, in order, then what is
+/// emitted after the return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_backlog_replays_over_polling() {
+    let mut options = ServerOptions::default();
+    options.connection_state_recovery = Some(RecoveryOptions::default());
+    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    let (cuts, mut cut) = mpsc::unbounded_channel();
+    server.of("/").on_connect(move |socket| {
+        let cuts = cuts.clone();
+        socket.on("cut", move |s, (): (), _| {
+            let _ = cuts.send(());
+            async move { s.close_transport() }
+        });
+    });
+    let url = format!("http://{}", server.local_addr());
+    let client_options = ClientOptions::default()
+        .transports(["polling"])
+        .auto_connect(false)
+        .reconnection_delay(Duration::from_millis(300))
+        .reconnection_delay_max(Duration::from_millis(300))
+        .randomization_factor(0.0);
+    let socket = socketio_client::connect(&url, client_options);
+    let seen = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let s = seen.clone();
+    socket.on("n", move |_, (n,): (u64,), _| {
+        s.lock().unwrap().push(n);
+        async {}
+    });
+    let (joins, mut joined) = mpsc::unbounded_channel();
+    socket.on_connect(move |s| {
+        let _ = joins.send(s.recovered());
+    });
+    tokio::time::timeout(Duration::from_secs(10), socket.connect())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!joined.recv().await.unwrap());
+    server.emit("n", &(0,)).unwrap();
+    while seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    socket.emit("cut", &()).unwrap();
+    cut.recv().await.unwrap();
+    // Away: 3000 events.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for n in 1..=3000u64 {
+        server.emit("n", &(n,)).unwrap();
+    }
+    let recovered = tokio::time::timeout(Duration::from_secs(10), joined.recv())
+        .await
+        .expect("back within 10 s")
+        .unwrap();
+    assert!(recovered, "the session came back");
+    server.emit("n", &(3001,)).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while seen.lock().unwrap().len() < 3002 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{} events of 3002", seen.lock().unwrap().len()));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, (0..=3001).collect::<Vec<u64>>());
+}
