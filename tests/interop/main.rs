@@ -8,6 +8,7 @@ mod client_events;
 mod client_recovery;
 mod client_retry;
 mod cluster;
+mod engine_hooks;
 mod engineio;
 mod mount;
 mod node;
