@@ -6,7 +6,7 @@
 //! (while waiting to reconnect, and while connecting): only whether a
 //! packet can go out now differs.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,6 +39,8 @@ pub(crate) struct Conn {
     /// Events that came for a namespace before the server's CONNECT answer
     /// (with recovery, the missed ones), dispatched right after it.
     early: HashMap<String, VecDeque<Packet>>,
+    /// Namespaces whose early events overflowed `max_early_events`.
+    early_overflow: HashSet<String>,
     acks: HashMap<String, Acks>,
     decoder: Decoder,
     /// A namespace asked for the connection (always, with `auto_connect`).
@@ -65,6 +67,7 @@ impl Conn {
             buffer: VecDeque::new(),
             queues: HashMap::new(),
             early: HashMap::new(),
+            early_overflow: HashSet::new(),
             acks: HashMap::new(),
             closing: false,
         }
@@ -162,6 +165,7 @@ impl Conn {
         // Acks asked on that connection will not come.
         self.acks.clear();
         self.early.clear();
+        self.early_overflow.clear();
         let retries = self.options.retries.unwrap_or(0);
         for q in self.queues.values_mut() {
             q.handle_disconnect(retries);
@@ -177,10 +181,13 @@ impl Conn {
         self.queues.clear();
         self.sync_queues();
         self.acks.clear();
-        for s in self.joined.values() {
+        self.commands.close();
+        // Commands still queued are dropped (an ack's wait ends as gone);
+        // every socket's `connect().await` fails, joined or not.
+        while self.commands.try_recv().is_ok() {}
+        for s in self.shared.all_sockets() {
             s.fail_waiters(ConnectError::Closed);
         }
-        self.commands.close();
     }
 
     /// Waits for `fut` with no connection, taking commands and ending
@@ -262,6 +269,13 @@ impl Conn {
             }
             Some(Command::Join(nsp)) => {
                 self.open_wanted = true;
+                // Joined between the caller's look and this command.
+                if self.is_joined(&nsp) {
+                    if let Some(s) = self.joined.get(&nsp) {
+                        s.resolve_waiters();
+                    }
+                    return;
+                }
                 // Offline, the CONNECT goes with the next connection.
                 if let (Some(p), Some(c)) = (self.want(&nsp, client.is_some()), client) {
                     send(c, &p).await;
@@ -461,6 +475,9 @@ impl Conn {
                     let early = self.early.entry(p.nsp().to_owned()).or_default();
                     if early.len() < self.options.max_early_events {
                         early.push_back(p);
+                    } else {
+                        // Lost: the socket will not say it came back whole.
+                        self.early_overflow.insert(p.nsp().to_owned());
                     }
                 }
             }
@@ -484,6 +501,9 @@ impl Conn {
             return;
         };
         s.set_connected(sid, pid);
+        if self.early_overflow.remove(nsp) {
+            s.mark_not_recovered();
+        }
         for e in self.early.remove(nsp).into_iter().flatten() {
             s.dispatch(&e);
         }

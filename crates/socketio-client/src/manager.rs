@@ -55,6 +55,11 @@ impl ManagerShared {
         lock(&self.listeners).clone()
     }
 
+    /// Every socket made on this manager.
+    pub(crate) fn all_sockets(&self) -> Vec<Socket> {
+        lock(&self.sockets).values().cloned().collect()
+    }
+
     /// The socket of namespace `nsp`.
     pub(crate) fn socket(&self, nsp: &str) -> Option<Socket> {
         lock(&self.sockets).get(nsp).cloned()

@@ -448,7 +448,9 @@ impl Socket {
     /// last argument as the offset (`emitEvent`).
     pub(crate) fn dispatch(&self, event: &Packet) {
         self.shared.handlers.dispatch(self, event);
-        if lock(&self.shared.pid).is_some() {
+        // An event asking for an ack ends with its callback in Node, never
+        // a string: it sets no offset (and the server records none).
+        if event.id().is_none() && lock(&self.shared.pid).is_some() {
             if let Some(offset) = last_string(event) {
                 *lock(&self.shared.offset) = Some(offset);
             }
@@ -493,6 +495,19 @@ impl Socket {
         let fs = lock(&self.shared.on_connect_error).clone();
         fs.iter().for_each(|f| f(self.clone(), error.clone()));
         self.fail_waiters(error);
+    }
+
+    /// Some events sent before the CONNECT answer were dropped (past
+    /// `max_early_events`): the socket did not come back whole.
+    pub(crate) fn mark_not_recovered(&self) {
+        self.shared.recovered.store(false, Ordering::Release);
+    }
+
+    /// The `connect().await`s resolve: the namespace is joined already.
+    pub(crate) fn resolve_waiters(&self) {
+        for w in std::mem::take(&mut *lock(&self.shared.waiters)) {
+            let _ = w.send(Ok(()));
+        }
     }
 
     /// The `connect().await`s fail with `error`.

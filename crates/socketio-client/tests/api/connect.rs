@@ -220,3 +220,27 @@ async fn several_listeners_removed_one_or_all_and_a_mismatch_reported() {
     assert_eq!(socket.listener_count("n"), 0);
     socket.manager().close();
 }
+
+/// Closing the manager ends every `connect().await`, of sockets joined or
+/// never joined, and any made after.
+#[tokio::test]
+async fn closing_the_manager_ends_every_wait_for_a_join() {
+    let (_server, url) = server().await;
+    let manager = Manager::new(&url, options());
+    let never = manager.socket("/", Some(json!({ "token": "t1" })));
+    let refused = manager.socket("/private", None);
+    let r = tokio::time::timeout(Duration::from_secs(10), refused.connect()).await;
+    assert!(matches!(r, Ok(Err(ConnectError::Refused { .. }))), "{r:?}");
+    let waiting = refused.connect();
+    manager.close();
+    // Asked right after the close, before the manager's task took it.
+    let right_after = never.connect();
+    let within = |f| tokio::time::timeout(Duration::from_secs(5), f);
+    for (name, r) in [
+        ("refused before", within(waiting).await),
+        ("never joined", within(right_after).await),
+        ("after the close", within(refused.connect()).await),
+    ] {
+        assert!(matches!(r, Ok(Err(ConnectError::Closed))), "{name}: {r:?}");
+    }
+}
