@@ -357,7 +357,10 @@ impl Conn {
             s.fail_waiters(ConnectError::Closed);
         }
         self.buffer.retain(|(n, _)| n != nsp);
-        self.queues.remove(nsp);
+        // The retry queue stays for the next connect(), as socket.io-client's.
+        if let Some(q) = self.queues.get_mut(nsp) {
+            q.handle_disconnect(self.options.retries.unwrap_or(0));
+        }
         self.early.remove(nsp);
         self.sync_queues();
         self.acks.remove(nsp);

@@ -188,7 +188,9 @@ pub struct ClientOptions {
     /// without ack) goes through the socket's queue, sent one at a time
     /// with an ack id, again (with a new ack id) whenever a try is not
     /// acknowledged within its timeout or a disconnect cuts it, until the
-    /// tries exceed `retries`; then it is dropped, and its
+    /// tries exceed `retries` (without an ack timeout, a try a disconnect
+    /// cuts is sent again on the next connect whatever the count, as
+    /// socket.io-client's); then it is dropped, and its
     /// `emit_with_ack` fails with [`AckError::RetriesExhausted`]. The
     /// server must acknowledge every event (Node: the listener's last
     /// argument is a callback it calls). Default `None`: no queue.

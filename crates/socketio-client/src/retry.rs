@@ -106,10 +106,19 @@ impl RetryQueue {
         }
     }
 
-    /// The connection (or the namespace) ended: the try in flight failed.
+    /// The connection (or the namespace) ended with a try in flight. With
+    /// an ack timeout it failed (socket.io-client calls its ack with an
+    /// error); without one it is simply sent again once joined, however
+    /// many times that takes, as socket.io-client forces the head out on
+    /// every connect.
     pub(crate) fn handle_disconnect(&mut self, retries: u32) {
-        if self.items.front().is_some_and(|q| q.in_flight.is_some()) {
-            self.fail_head(retries);
+        let Some(head) = self.items.front_mut() else {
+            return;
+        };
+        match head.in_flight {
+            Some((_, Some(_))) => self.fail_head(retries),
+            Some((_, None)) => head.in_flight = None,
+            None => {}
         }
     }
 
@@ -172,5 +181,26 @@ mod tests {
         assert!(!q.handle_ack(&Packet::ack("/", 2, &()).unwrap()));
         assert!(q.handle_ack(&Packet::ack("/", next.id().unwrap(), &()).unwrap()));
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn without_an_ack_timeout_a_disconnect_only_sends_the_head_again() {
+        let t0 = Instant::now();
+        let mut q = RetryQueue::default();
+        let mut ids = 0..;
+        let (tx, mut rx) = oneshot::channel();
+        q.push(Queued::new(event(1), None, Some(tx)));
+        for tries in 1..=5 {
+            assert!(q.next_try(t0, || ids.next().unwrap()).is_some());
+            assert_eq!(q.head_tries(), Some(tries));
+            // Retries 1: with a timeout it would have been dropped by now.
+            q.handle_disconnect(1);
+            assert_eq!(q.len(), 1, "kept after {tries} disconnects");
+        }
+        assert!(rx.try_recv().is_err(), "no answer yet");
+        let resent = q.next_try(t0, || ids.next().unwrap()).unwrap();
+        let ack = Packet::ack("/", resent.id().unwrap(), &()).unwrap();
+        assert!(q.handle_ack(&ack));
+        assert!(rx.try_recv().unwrap().is_ok());
     }
 }
