@@ -42,6 +42,7 @@ impl Default for ClientConfig {
 
 /// What the client session reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientEvent {
     /// The server's handshake: the session is open.
     Open(Handshake),

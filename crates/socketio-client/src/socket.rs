@@ -179,6 +179,16 @@ impl Socket {
         self.shared.handlers.on_mismatch(f)
     }
 
+    /// Like [`on`](Self::on), for the next such event only (`once`).
+    pub fn once<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shared.handlers.once(event, handler)
+    }
+
     /// Removes every listener of `event` (`off(event)`).
     pub fn off(&self, event: &str) {
         self.shared.handlers.off(event);

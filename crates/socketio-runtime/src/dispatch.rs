@@ -2,7 +2,7 @@
 //! socket's event handlers, and a handler run right where it was called
 //! when it never waits.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -78,6 +78,8 @@ struct Lists<S> {
     events: HashMap<String, List<EventFn<S>>>,
     any: List<AnyFn<S>>,
     mismatch: List<MismatchFn<S>>,
+    /// Listeners removed as they are called (`once`).
+    once: HashSet<ListenerId>,
 }
 
 /// A socket's event listeners: any number per event name, called in order
@@ -97,6 +99,7 @@ impl<S> Default for Handlers<S> {
                 events: HashMap::new(),
                 any: Arc::new([]),
                 mismatch: Arc::new([]),
+                once: HashSet::new(),
             }),
         }
     }
@@ -142,6 +145,20 @@ impl<S: Clone + Send + 'static> Handlers<S> {
             Ok(Box::pin(handler(socket, args, ack)) as BoxFuture)
         });
         self.add_event(event, f)
+    }
+
+    /// Like [`on`](Self::on), for the next such event only (`once`): the
+    /// listener is removed as it is called.
+    pub fn once<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
+    where
+        S: AckSocket,
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(S, T, Option<AckSender<S>>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let id = self.on(event, handler);
+        lock(&self.lists).once.insert(id);
+        id
     }
 
     /// Adds a listener of the raw packet of `event`.
@@ -197,7 +214,12 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     /// Removes every listener of `event` (`off(event)`,
     /// `removeAllListeners(event)`).
     pub fn off(&self, event: &str) {
-        lock(&self.lists).events.remove(event);
+        let mut l = lock(&self.lists);
+        if let Some(list) = l.events.remove(event) {
+            for (id, _) in list.iter() {
+                l.once.remove(id);
+            }
+        }
     }
 
     /// Removes every catch-all listener (`offAny()`).
@@ -209,6 +231,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     /// whether it was there.
     pub fn remove_listener(&self, id: ListenerId) -> bool {
         let mut l = lock(&self.lists);
+        l.once.remove(&id);
         let Lists {
             events,
             any,
@@ -241,11 +264,22 @@ impl<S: Clone + Send + 'static> Handlers<S> {
             return;
         };
         let (any, listeners) = {
-            let l = lock(&self.lists);
-            (
-                (!l.any.is_empty()).then(|| l.any.clone()),
-                l.events.get(name).cloned(),
-            )
+            let mut l = lock(&self.lists);
+            let listeners = l.events.get(name).cloned();
+            // `once` listeners go before they are called, as Node's.
+            if !l.once.is_empty() {
+                for (id, _) in listeners.iter().flat_map(|l| l.iter()) {
+                    if l.once.remove(id) {
+                        if let Some(list) = l.events.get_mut(name) {
+                            without(list, *id);
+                        }
+                    }
+                }
+                if l.events.get(name).is_some_and(|list| list.is_empty()) {
+                    l.events.remove(name);
+                }
+            }
+            ((!l.any.is_empty()).then(|| l.any.clone()), listeners)
         };
         for (_, f) in any.iter().flat_map(|a| a.iter()) {
             f(socket, name, packet);
@@ -397,6 +431,22 @@ mod tests {
         assert_eq!(handlers.listener_count("e"), 0);
         handlers.dispatch(&Calls::default(), &event(r#"2["e"]"#));
         assert!(lock(&order).is_empty());
+    }
+
+    #[test]
+    fn a_once_listener_runs_for_the_next_event_only() {
+        let handlers = Handlers::<Calls>::default();
+        let calls = Calls::default();
+        handlers.once("e", |c: Calls, (): (), _| async move {
+            c.0.fetch_add(1, Ordering::Relaxed);
+        });
+        handlers.on("e", |c: Calls, (): (), _| async move {
+            c.0.fetch_add(10, Ordering::Relaxed);
+        });
+        handlers.dispatch(&calls, &event(r#"2["e"]"#));
+        handlers.dispatch(&calls, &event(r#"2["e"]"#));
+        assert_eq!(calls.0.load(Ordering::Relaxed), 21);
+        assert_eq!(handlers.listener_count("e"), 1);
     }
 
     #[test]

@@ -141,7 +141,12 @@ pub trait Adapter: Send + Sync + 'static {
     /// The server is shutting down: leave the cluster.
     fn close(&self) {}
 
-    /// Connection state recovery is on for this namespace: keep sessions
+    /// Connection state recovery is on for this namespace (the methods
+    /// from here on are recovery's; with it on, [`store_packet`](Self::store_packet),
+    /// [`broadcast`](Self::broadcast), [`sockets`](Self::sockets) and
+    /// [`restore_session`](Self::restore_session) run under the
+    /// namespace's emit lock: they must not emit to the namespace nor
+    /// block): keep sessions
     /// and events as `options` says. Returns whether this adapter can
     /// (the default cannot: its sockets always start afresh, as with
     /// socket.io's base adapter). Called once, before any socket connects.

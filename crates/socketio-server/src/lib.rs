@@ -168,7 +168,9 @@ pub enum SlowClient {
     /// a disconnect), as socket.io clients expect of non-volatile events.
     #[default]
     Disconnect,
-    /// Drop the message and keep the client, as for volatile events.
+    /// Drop the message and keep the client, as for volatile events. With
+    /// connection state recovery on, the client is not told of the gap
+    /// (it is replayed only if the connection drops later).
     Drop,
 }
 

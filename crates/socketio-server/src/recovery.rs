@@ -39,8 +39,9 @@ pub struct RecoveryOptions {
     pub skip_middlewares: bool,
     /// How many bytes of recorded events the in-memory adapter keeps per
     /// namespace; past it the oldest go (a client that needs them gets a
-    /// fresh session, as when its offset is too old). Default 32 MiB.
-    /// socket.io bounds them by time only.
+    /// fresh session, as when its offset is too old; one event larger than
+    /// the whole bound is sent but not kept). Default 32 MiB. socket.io
+    /// bounds them by time only.
     pub max_stored_bytes: usize,
     /// How many disconnected sessions the in-memory adapter keeps per
     /// namespace; past it the oldest go. Default 100 000: without a bound,
@@ -70,6 +71,18 @@ impl RecoveryOptions {
     /// Sets [`skip_middlewares`](Self::skip_middlewares).
     pub fn skip_middlewares(mut self, skip: bool) -> Self {
         self.skip_middlewares = skip;
+        self
+    }
+
+    /// Sets [`max_stored_bytes`](Self::max_stored_bytes).
+    pub fn max_stored_bytes(mut self, bytes: usize) -> Self {
+        self.max_stored_bytes = bytes;
+        self
+    }
+
+    /// Sets [`max_sessions`](Self::max_sessions).
+    pub fn max_sessions(mut self, sessions: usize) -> Self {
+        self.max_sessions = sessions;
         self
     }
 }

@@ -128,6 +128,16 @@ impl Socket {
         self.0.handlers.on_raw(event, handler)
     }
 
+    /// Like [`on`](Self::on), for the next such event only (`once`).
+    pub fn once<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.0.handlers.once(event, handler)
+    }
+
     /// Removes every listener of `event` (`socket.off(event)`,
     /// `removeAllListeners(event)`).
     pub fn off(&self, event: &str) {
