@@ -162,8 +162,16 @@ impl Conn {
         for s in self.joined.values() {
             s.mark_disconnected(reason);
         }
-        // Acks asked on that connection will not come.
-        self.acks.clear();
+        // Acks asked on that connection will not come; those of emits
+        // still waiting to be sent will, once they go (`_clearAcks`).
+        let unsent: HashSet<(&str, u64)> = self
+            .buffer
+            .iter()
+            .filter_map(|(n, p)| Some((n.as_str(), p.id()?)))
+            .collect();
+        for (nsp, acks) in self.acks.iter_mut() {
+            acks.clear_except(|id| unsent.contains(&(nsp.as_str(), id)));
+        }
         self.early.clear();
         self.early_overflow.clear();
         let retries = self.options.retries.unwrap_or(0);

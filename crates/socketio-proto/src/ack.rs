@@ -91,6 +91,22 @@ impl<T> PendingAcks<T> {
         self.waiting.drain().map(|(id, (_, v))| (id, v))
     }
 
+    /// Takes out every wait but those `keep` accepts (a client keeps the
+    /// waits of emits not sent yet across a disconnect, as
+    /// socket.io-client's `_clearAcks` does); the heap's stale entries go
+    /// as deadlines are polled.
+    pub fn drain_except(&mut self, keep: impl Fn(u64) -> bool) -> Vec<(u64, T)> {
+        let gone: Vec<u64> = self
+            .waiting
+            .keys()
+            .copied()
+            .filter(|id| !keep(*id))
+            .collect();
+        gone.into_iter()
+            .filter_map(|id| self.waiting.remove(&id).map(|(_, v)| (id, v)))
+            .collect()
+    }
+
     /// How many acks wait.
     pub fn len(&self) -> usize {
         self.waiting.len()

@@ -153,6 +153,11 @@ impl Acks {
         }
     }
 
+    /// Ends every wait with [`NoAnswer::Gone`] but those `keep` accepts.
+    pub fn clear_except(&mut self, keep: impl Fn(u64) -> bool) {
+        drop(self.pending.drain_except(keep));
+    }
+
     /// Ends every wait with [`NoAnswer::Gone`].
     pub fn clear(&mut self) {
         self.pending.drain().for_each(drop);

@@ -141,3 +141,55 @@ async fn a_long_backlog_replays_over_polling() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen, (0..=3001).collect::<Vec<u64>>());
 }
+
+/// An emit with an ack still waiting for its namespace when the connection
+/// drops keeps its wait: it goes once the namespace is joined again, and
+/// its answer arrives (socket.io-client's `_clearAcks` spares it too).
+#[tokio::test]
+async fn an_unsent_emit_keeps_its_ack_across_a_reconnect() {
+    let server = Server::bind("127.0.0.1:0", ServerOptions::default())
+        .await
+        .unwrap();
+    server.of("/").on_connect(|socket| {
+        socket.on("cut", |s, (): (), _| async move { s.close_transport() });
+    });
+    let slow = server.of("/slow");
+    slow.use_middleware_async(|_| async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(())
+    });
+    slow.on_connect(|socket| {
+        socket.on("q", |_, (n,): (u32,), ack| async move {
+            ack.unwrap().send(&(n + 1,)).unwrap();
+        });
+    });
+    let url = format!("http://{}", server.local_addr());
+    let options = ClientOptions::default()
+        .transports(["websocket"])
+        .reconnection_delay(Duration::from_millis(50))
+        .randomization_factor(0.0);
+    let manager = socketio_client::Manager::new(&url, options);
+    let main = manager.socket("/", None);
+    tokio::time::timeout(Duration::from_secs(5), main.connect())
+        .await
+        .unwrap()
+        .unwrap();
+    let slow_socket = manager.socket("/slow", None);
+    // Waits in the buffer: "/slow" is still being checked.
+    let answer = {
+        let s = slow_socket.clone();
+        tokio::spawn(async move {
+            s.emit_with_ack::<_, (u32,)>("q", &(41,), Duration::from_secs(10))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!slow_socket.connected());
+    main.emit("cut", &()).unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(10), answer)
+        .await
+        .expect("answered within 10 s")
+        .unwrap();
+    assert_eq!(r.unwrap(), (42,));
+    manager.close();
+}
