@@ -431,4 +431,125 @@ mod tests {
         assert_eq!(st.sessions.len(), 3);
         assert!(st.expiry.len() <= 4);
     }
+
+    /// Against a model: any sequence of records (to rooms or everyone),
+    /// disconnections and returns gives back exactly the events recorded
+    /// after the offset for the session's rooms, in order, once; and the
+    /// store stays within its bounds.
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            /// An event to room `r` (or everyone), `dt` ms after the last op.
+            Record { room: Option<u8>, dt: u16 },
+            /// Session `s` (in rooms {s, s % 3 + 10}) leaves, having seen
+            /// the event at index `seen` of those recorded so far.
+            Leave { s: u8, seen: u16, dt: u16 },
+            /// Session `s` comes back.
+            Return { s: u8, dt: u16 },
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                5 => (proptest::option::of(0u8..16), 0u16..50)
+                    .prop_map(|(room, dt)| Op::Record { room, dt }),
+                1 => (0u8..8, any::<u16>(), 0u16..50).prop_map(|(s, seen, dt)| Op::Leave { s, seen, dt }),
+                1 => (0u8..8, 0u16..2000).prop_map(|(s, dt)| Op::Return { s, dt }),
+            ]
+        }
+
+        fn rooms_of(s: u8) -> Vec<String> {
+            vec![s.to_string(), (s % 3 + 10).to_string()]
+        }
+
+        proptest! {
+            #[test]
+            fn replays_exactly_what_the_model_says(ops in proptest::collection::vec(op(), 1..200)) {
+                let opts = RecoveryOptions {
+                    max_disconnection_duration: Duration::from_secs(1),
+                    max_stored_bytes: 4000,
+                    max_sessions: 4,
+                    ..Default::default()
+                };
+                let mut st = Store::new(opts.clone());
+                let t0 = Instant::now();
+                let mut now = t0;
+                // Every record: (n, its rooms, when, offset).
+                let mut log: Vec<(u64, Option<String>, Instant, String)> = Vec::new();
+                // Sessions away: (offset seen, index of it in the log, when it left).
+                let mut away: HashMap<u8, (String, usize, Instant)> = HashMap::new();
+                for op in ops {
+                    match op {
+                        Op::Record { room, dt } => {
+                            now += Duration::from_millis(dt.into());
+                            let room = room.map(|r| r.to_string());
+                            let o = BroadcastOptions {
+                                rooms: room.iter().cloned().collect(),
+                                ..Default::default()
+                            };
+                            let n = log.len() as u64;
+                            let p = st.store(&event(n as u32), &o, now).unwrap();
+                            let args: Vec<serde_json::Value> = p.event_args().unwrap();
+                            prop_assert_eq!(args[0].as_u64(), Some(n));
+                            log.push((n, room, now, args[1].as_str().unwrap().to_owned()));
+                            prop_assert!(st.bytes <= opts.max_stored_bytes);
+                        }
+                        Op::Leave { s, seen, dt } => {
+                            now += Duration::from_millis(dt.into());
+                            if log.is_empty() { continue; }
+                            let i = usize::from(seen) % log.len();
+                            let mut session = SessionState::new(format!("sid{s}"), format!("pid{s}"), rooms_of(s));
+                            session.data = Some(serde_json::json!(s));
+                            st.persist(session, now);
+                            away.insert(s, (log[i].3.clone(), i, now));
+                            prop_assert!(st.sessions.len() <= opts.max_sessions);
+                        }
+                        Op::Return { s, dt } => {
+                            now += Duration::from_millis(dt.into());
+                            let Some((offset, i, left)) = away.remove(&s) else {
+                                let pid = format!("pid{s}");
+                                prop_assert!(st.restore(&pid, "x", now).is_none());
+                                continue;
+                            };
+                            let present = st.sessions.contains_key(&format!("pid{s}"));
+                            let offset_gone = now.duration_since(log[i].2) > opts.max_disconnection_duration
+                                || !st.packets.iter().any(|p| p.packet.event_args::<(u64,)>().unwrap().0 == log[i].0);
+                            let got = st.restore(&format!("pid{s}"), &offset, now);
+                            let max = opts.max_disconnection_duration;
+                            let rooms = rooms_of(s);
+                            let want: Vec<u64> = log[i + 1..]
+                                .iter()
+                                .filter(|(_, r, _, _)| r.as_ref().is_none_or(|r| rooms.contains(r)))
+                                .map(|(n, _, _, _)| *n)
+                                .collect();
+                            match got {
+                                Some(r) => {
+                                    // Never after expiry; when given, exact.
+                                    prop_assert!(now.duration_since(left) <= max);
+                                    prop_assert_eq!(r.session.sid, format!("sid{s}"));
+                                    prop_assert_eq!(r.session.data, Some(serde_json::json!(s)));
+                                    let ns: Vec<u64> = r.missed.iter()
+                                        .map(|p| p.event_args::<(u64,)>().unwrap().0)
+                                        .collect();
+                                    prop_assert_eq!(ns, want);
+                                }
+                                None => {
+                                    // Refused only for a reason: evicted
+                                    // (absent), expired, or its offset no
+                                    // longer kept.
+                                    let expired = now.duration_since(left) > max;
+                                    prop_assert!(!present || expired || offset_gone, "refused without a reason");
+                                }
+                            }
+                            // Once: never again.
+                            let pid = format!("pid{s}");
+                            prop_assert!(st.restore(&pid, &offset, now).is_none());
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
