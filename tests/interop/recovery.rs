@@ -83,7 +83,7 @@ async fn run_client(
 
 async fn recovers_every_time(transports: &str) {
     let (_server, url) = start(&[]).await;
-    let cuts = 6;
+    let cuts = 10;
     let (connects, summary) = run_client(&url, transports, cuts, 100).await;
     assert_eq!(connects.len(), cuts + 1, "{connects:?}");
     assert_eq!(connects[0]["recovered"], false, "the first connection is new");
