@@ -12,10 +12,11 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use ws_frame::WebSocketStream;
 
+use super::metrics::{FLUSH_EVERY, Tally};
 use super::queue::{Queue, Recv};
 use super::service::{BoxIo, Shared};
 use super::{Cmd, Context, Handler};
-use crate::{Event, RequestError, ServerSession, ServerTransmit};
+use crate::{Event, RequestError, ServerSession, ServerTransmit, Transport};
 
 /// Waits for the client of a pending poll to go away.
 async fn poll_dropped(pending: &mut Option<oneshot::Sender<Result<Bytes, RequestError>>>) {
@@ -65,7 +66,12 @@ struct Bounded<H> {
 impl<H: Handler> Bounded<H> {
     /// Delivers the events the session has, in order, while the handler is
     /// ready. `false`: a call overran its limit.
-    async fn deliver(&mut self, s: &mut ServerSession, held: &mut Held) -> bool {
+    async fn deliver(
+        &mut self,
+        s: &mut ServerSession,
+        held: &mut Held,
+        ending: &mut Ending<H>,
+    ) -> bool {
         loop {
             let (event, since) = match held.event.take() {
                 Some((e, since)) => (e, Some(since)),
@@ -75,6 +81,8 @@ impl<H: Handler> Bounded<H> {
                 },
             };
             if let Event::Closed(reason) = event {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(reason = reason.as_str(), "session closed");
                 // No readiness needed: the handler's last call.
                 if !bounded(self.limit, self.handler.on_close(reason)).await {
                     return false;
@@ -87,7 +95,20 @@ impl<H: Handler> Bounded<H> {
                 held.event = Some((event, since.unwrap_or_else(Instant::now)));
                 return true;
             }
-            let mut ctx = Context { session: s };
+            match &event {
+                Event::Message(_) => {
+                    ending.tally.messages_in += 1;
+                    if ending.tally.messages_in >= FLUSH_EVERY {
+                        ending.flush();
+                    }
+                }
+                Event::Upgraded => ending.upgraded(),
+                Event::Closed(_) => {}
+            }
+            let mut ctx = Context {
+                session: s,
+                tally: &mut ending.tally,
+            };
             let done = match event {
                 Event::Message(m) => {
                     bounded(self.limit, self.handler.on_message(&mut ctx, m)).await
@@ -103,15 +124,32 @@ impl<H: Handler> Bounded<H> {
 
     /// The handler overran its limit, or left an event waiting too long:
     /// drop what it was not given and close the session.
-    async fn give_up(&mut self, s: &mut ServerSession, held: &mut Held) {
+    async fn give_up(
+        &mut self,
+        s: &mut ServerSession,
+        held: &mut Held,
+        ending: &mut Ending<H>,
+    ) {
+        ending.shared.counters.handler_timeout();
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            limit = ?self.limit,
+            "the handler overran handler_timeout, or left an event waiting that long; closing the session"
+        );
         held.event = None;
         if let Some((_, reply)) = held.post.take() {
             let _ = reply.send(Err(RequestError::Closed));
         }
         s.close(Instant::now().into_std());
         while let Some(e) = s.poll_event() {
-            if let Event::Closed(reason) = e {
-                bounded(self.limit, self.handler.on_close(reason)).await;
+            match e {
+                Event::Closed(reason) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(reason = reason.as_str(), "session closed");
+                    bounded(self.limit, self.handler.on_close(reason)).await;
+                }
+                Event::Upgraded => ending.upgraded(),
+                Event::Message(_) => {}
             }
         }
     }
@@ -123,35 +161,78 @@ async fn bounded<F: Future<Output = ()>>(limit: std::time::Duration, call: F) ->
 }
 
 /// Unregisters a session when its task ends, however it ends: its queue
-/// refuses more and drops what waits (answering those senders), and a
-/// shutdown waiting on it hears of it. Also when the task is aborted (a
-/// shutdown's deadline) or a handler panics.
-struct Ending<H: Handler> {
+/// refuses more and drops what waits (answering those senders), a
+/// shutdown waiting on it hears of it, and its counts join the totals.
+/// Also when the task is aborted (a shutdown's deadline), a handler
+/// panics, or the task is dropped before it ran.
+pub(super) struct Ending<H: Handler> {
     shared: Arc<Shared<H>>,
     cmds: Arc<Queue<Cmd<H::Command>>>,
     sid: String,
+    /// The transport the session is counted on.
+    transport: Transport,
+    /// Its counts not yet added to the totals.
+    tally: Tally,
+}
+
+impl<H: Handler> Ending<H> {
+    /// A session opened on `transport` (counted from now).
+    pub(super) fn new(
+        shared: Arc<Shared<H>>,
+        cmds: Arc<Queue<Cmd<H::Command>>>,
+        sid: String,
+        transport: Transport,
+    ) -> Self {
+        shared.counters.session_opened(transport);
+        Ending {
+            shared,
+            cmds,
+            sid,
+            transport,
+            tally: Tally::default(),
+        }
+    }
+
+    /// Adds the session's counts to the server's totals.
+    fn flush(&mut self) {
+        let full = self.cmds.take_full();
+        self.tally.flush(&self.shared.counters, full);
+    }
+
+    /// The session moved to WebSocket.
+    fn upgraded(&mut self) {
+        if self.transport == Transport::Polling {
+            self.transport = Transport::WebSocket;
+            self.shared.counters.session_upgraded();
+            #[cfg(feature = "tracing")]
+            {
+                tracing::Span::current().record("transport", "websocket");
+                tracing::debug!("upgraded to websocket");
+            }
+        }
+    }
 }
 
 impl<H: Handler> Drop for Ending<H> {
     fn drop(&mut self) {
         self.cmds.close();
+        self.flush();
+        self.shared.counters.session_ended(self.transport);
         self.shared.ended(&self.sid);
     }
 }
 
 pub(super) async fn run_session<H: Handler>(
-    shared: Arc<Shared<H>>,
+    mut ending: Ending<H>,
     mut s: ServerSession,
-    cmds: Arc<Queue<Cmd<H::Command>>>,
     ws: Option<WebSocketStream<BoxIo>>,
     handler: H,
 ) {
     use futures_util::SinkExt;
-    let _ending = Ending {
-        shared: shared.clone(),
-        cmds: cmds.clone(),
-        sid: s.sid().to_owned(),
-    };
+    let shared = ending.shared.clone();
+    let cmds = ending.cmds.clone();
+    #[cfg(feature = "tracing")]
+    tracing::debug!("session opened");
     let limit = shared.options.handler_timeout;
     let mut h = Bounded { handler, limit };
     let mut ws = ws.map(Box::new);
@@ -159,19 +240,22 @@ pub(super) async fn run_session<H: Handler>(
     let mut held = Held::default();
     // Output fed to the WebSocket but not flushed, and for how many rounds.
     let (mut unflushed, mut deferred) = (false, 0);
-    let mut ctx = Context { session: &mut s };
+    let mut ctx = Context {
+        session: &mut s,
+        tally: &mut ending.tally,
+    };
     if !bounded(limit, h.handler.on_open(&mut ctx)).await {
-        h.give_up(&mut s, &mut held).await;
+        h.give_up(&mut s, &mut held, &mut ending).await;
     }
     loop {
         // Working now: sends from this task need not wake it (see queue.rs).
         cmds.unregister();
-        if !h.deliver(&mut s, &mut held).await {
-            h.give_up(&mut s, &mut held).await;
+        if !h.deliver(&mut s, &mut held, &mut ending).await {
+            h.give_up(&mut s, &mut held, &mut ending).await;
         }
         if held.event.is_none() {
             if let Some((body, reply)) = held.post.take() {
-                let _ = reply.send(s.handle_post(Instant::now().into_std(), body));
+                let _ = reply.send(posted(s.handle_post(Instant::now().into_std(), body)));
                 continue;
             }
         }
@@ -188,16 +272,19 @@ pub(super) async fn run_session<H: Handler>(
             deferred = if more { deferred + 1 } else { 0 };
             unflushed = more;
             // `Ok(true)`: the session wants its WebSocket closed.
+            let tally = &mut ending.tally;
             let write = async {
                 while let Some(t) = s.poll_transmit() {
                     match t {
                         ServerTransmit::PollResponse(body) => {
                             if let Some(tx) = pending_poll.take() {
+                                tally.bytes_out += body.len() as u64;
                                 let _ = tx.send(Ok(body));
                             }
                         }
                         ServerTransmit::Ws(m) => {
                             if let Some(w) = ws.as_mut() {
+                                tally.ws_out(&m);
                                 w.feed(m).await?;
                             }
                         }
@@ -210,6 +297,10 @@ pub(super) async fn run_session<H: Handler>(
                 }
             };
             let written = within(shared.options.write_timeout, std::pin::pin!(write)).await;
+            if !more {
+                // Written out: the counts of the round join the totals.
+                ending.flush();
+            }
             match written {
                 Some(Ok(false)) => {}
                 Some(Ok(true)) => {
@@ -221,6 +312,18 @@ pub(super) async fn run_session<H: Handler>(
                     continue;
                 }
                 _ => {
+                    if written.is_none() {
+                        shared.counters.write_timeout();
+                        #[cfg(feature = "tracing")]
+                        tracing::warn!(
+                            limit = ?shared.options.write_timeout,
+                            "the client took no output within write_timeout; dropping its WebSocket"
+                        );
+                    }
+                    #[cfg(feature = "tracing")]
+                    if let Some(Err(e)) = &written {
+                        tracing::debug!(error = %e, "writing to the WebSocket failed");
+                    }
                     // It cannot take a close frame either: just drop it, and
                     // go round again so the handler hears of the close.
                     s.handle_ws_error();
@@ -251,32 +354,45 @@ pub(super) async fn run_session<H: Handler>(
                 while let Some(cmd) = next {
                     match cmd {
                         Recv::Item(Cmd::Poll(tx)) => {
-                            let now = take_probe_input(&mut s, &mut ws, &held);
+                            let now = take_probe_input(&mut s, &mut ws, &held, &mut ending.tally);
                             match s.handle_poll(now) {
                                 Ok(()) => pending_poll = Some(tx),
-                                Err(e) => { let _ = tx.send(Err(e)); }
+                                Err(e) => {
+                                    #[cfg(feature = "tracing")]
+                                    tracing::debug!(error = %e, "GET refused");
+                                    let _ = tx.send(Err(e));
+                                }
                             }
                         }
                         Recv::Item(Cmd::Post(body, tx)) => {
+                            ending.tally.bytes_in += body.len() as u64;
                             if held.event.is_some() {
                                 if held.post.is_some() {
                                     // A second POST before the first is
                                     // answered: no client does this.
+                                    #[cfg(feature = "tracing")]
+                                    tracing::debug!("a second POST before the first was answered");
                                     let _ = tx.send(Err(RequestError::OverlappingPost));
                                     s.handle_overlapping_post();
                                 } else {
                                     held.post = Some((body, tx));
                                 }
                             } else {
-                                let now = take_probe_input(&mut s, &mut ws, &held);
-                                let _ = tx.send(s.handle_post(now, body));
+                                let now = take_probe_input(&mut s, &mut ws, &held, &mut ending.tally);
+                                let _ = tx.send(posted(s.handle_post(now, body)));
                                 // Its messages reach the handler (or are held)
                                 // before another POST is decoded.
                                 taken = MAX_COMMANDS_PER_ROUND;
                             }
                         }
                         Recv::Item(Cmd::AttachWs(new)) => {
-                            if s.attach_websocket(Instant::now().into_std()).is_ok() {
+                            let attached = s.attach_websocket(Instant::now().into_std());
+                            #[cfg(feature = "tracing")]
+                            match &attached {
+                                Ok(()) => tracing::debug!("websocket probing to upgrade"),
+                                Err(e) => tracing::debug!(error = %e, "websocket upgrade refused"),
+                            }
+                            if attached.is_ok() {
                                 // A failed probe not closed yet this round: its
                                 // close is ours to do now (the session forgot it).
                                 if let Some(old) = ws.replace(new) {
@@ -290,9 +406,9 @@ pub(super) async fn run_session<H: Handler>(
                         }
                         Recv::Item(Cmd::App(c)) => {
                             if !s.is_closed() {
-                                let mut ctx = Context { session: &mut s };
+                                let mut ctx = Context { session: &mut s, tally: &mut ending.tally };
                                 if !bounded(limit, h.handler.on_command(&mut ctx, c)).await {
-                                    h.give_up(&mut s, &mut held).await;
+                                    h.give_up(&mut s, &mut held, &mut ending).await;
                                 }
                             }
                         }
@@ -305,8 +421,18 @@ pub(super) async fn run_session<H: Handler>(
             msg = next_ws(&mut ws), if !holding => {
                 let now = Instant::now().into_std();
                 match msg {
-                    Some(Ok(m)) => s.handle_ws_message(now, m),
-                    _ => { s.handle_ws_closed(); ws = None; }
+                    Some(Ok(m)) => {
+                        ending.tally.ws_in(&m);
+                        s.handle_ws_message(now, m);
+                    }
+                    end => {
+                        #[cfg(feature = "tracing")]
+                        ws_ended(end.and_then(Result::err));
+                        #[cfg(not(feature = "tracing"))]
+                        let _ = end;
+                        s.handle_ws_closed();
+                        ws = None;
+                    }
                 }
             }
             () = poll_dropped(&mut pending_poll) => {
@@ -317,11 +443,11 @@ pub(super) async fn run_session<H: Handler>(
                 let now = Instant::now().into_std();
                 s.handle_timeout(now);
                 if waiting_since.is_some_and(|d| d <= now) {
-                    h.give_up(&mut s, &mut held).await;
+                    h.give_up(&mut s, &mut held, &mut ending).await;
                 } else if h.handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
-                    let mut ctx = Context { session: &mut s };
+                    let mut ctx = Context { session: &mut s, tally: &mut ending.tally };
                     if !bounded(limit, h.handler.on_timeout(&mut ctx, now)).await {
-                        h.give_up(&mut s, &mut held).await;
+                        h.give_up(&mut s, &mut held, &mut ending).await;
                     }
                 }
             }
@@ -341,6 +467,7 @@ fn take_probe_input(
     s: &mut ServerSession,
     ws: &mut Option<Box<WebSocketStream<BoxIo>>>,
     held: &Held,
+    tally: &mut Tally,
 ) -> std::time::Instant {
     use futures_util::{FutureExt, StreamExt};
     let now = Instant::now().into_std();
@@ -350,7 +477,10 @@ fn take_probe_input(
     while let Some(w) = ws.as_mut().filter(|_| s.is_upgrading()) {
         match w.next().now_or_never() {
             None => break,
-            Some(Some(Ok(m))) => s.handle_ws_message(now, m),
+            Some(Some(Ok(m))) => {
+                tally.ws_in(&m);
+                s.handle_ws_message(now, m);
+            }
             Some(_) => {
                 s.handle_ws_closed();
                 *ws = None;
@@ -358,6 +488,29 @@ fn take_probe_input(
         }
     }
     now
+}
+
+/// A POST's outcome, reported when it is refused.
+fn posted(r: Result<(), RequestError>) -> Result<(), RequestError> {
+    #[cfg(feature = "tracing")]
+    if let Err(e) = &r {
+        tracing::debug!(error = %e, "POST refused");
+    }
+    r
+}
+
+/// Reports why the WebSocket stopped reading: a message over the limit
+/// at warn, anything else at debug.
+#[cfg(feature = "tracing")]
+fn ws_ended(e: Option<ws_frame::Error>) {
+    use ws_frame::ProtocolError::{FrameTooLarge, MessageTooLarge};
+    match e {
+        None => tracing::debug!("the WebSocket closed"),
+        Some(ws_frame::Error::Protocol(p @ (FrameTooLarge { .. } | MessageTooLarge { .. }))) => {
+            tracing::warn!(error = %p, "a WebSocket message over max_payload; closing")
+        }
+        Some(e) => tracing::debug!(error = %e, "the WebSocket failed"),
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

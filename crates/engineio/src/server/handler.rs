@@ -10,13 +10,15 @@ use std::task::Poll;
 use tokio::time::Instant;
 
 use super::Cmd;
+use super::metrics::Tally;
 use super::queue::{PushError, Queue};
 use crate::SessionClosed;
 use crate::packet::{Payload, Prepared};
 use crate::{CloseReason, ServerSession, Transport};
 
 /// Code that runs on each session's own task. The session calls it inline
-/// and awaits it: a handler that takes its time slows that one client down
+/// and awaits it (with the `tracing` feature, inside the session's
+/// `session` span): a handler that takes its time slows that one client down
 /// (its reads wait), never the others. No call may take longer than
 /// [`ServerOptions::handler_timeout`](super::ServerOptions::handler_timeout): past it the call is dropped and the
 /// session closes, so a handler waiting on something that waits on the
@@ -88,6 +90,8 @@ pub trait Handler: Send + 'static {
 #[derive(Debug)]
 pub struct Context<'a> {
     pub(super) session: &'a mut ServerSession,
+    /// The session's counts for [`Metrics`](super::Metrics).
+    pub(super) tally: &'a mut Tally,
 }
 
 impl Context<'_> {
@@ -103,11 +107,13 @@ impl Context<'_> {
 
     /// Queues a message for the client.
     pub fn send(&mut self, payload: Payload) {
+        self.tally.messages_out += 1;
         self.session.send(payload);
     }
 
     /// Queues a message encoded once for many sessions (see [`Prepared`]).
     pub fn send_prepared(&mut self, message: &Prepared) {
+        self.tally.messages_out += 1;
         self.session.send_prepared(message);
     }
 

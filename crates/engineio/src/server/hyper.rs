@@ -110,8 +110,20 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         if is_engine_path(&self.engine.options().path, req.uri().path()) {
+            #[cfg(feature = "tracing")]
+            let span = tracing::debug_span!(
+                "request",
+                peer = %remote_addr(req.extensions()),
+                method = %req.method(),
+                path = req.uri().path(),
+            );
             let engine = self.engine.clone();
-            return Box::pin(async move { Ok(serve(engine, req).await) });
+            return Box::pin(async move {
+                let serve = serve(engine, req);
+                #[cfg(feature = "tracing")]
+                let serve = tracing::Instrument::instrument(serve, span);
+                Ok(serve.await)
+            });
         }
         // The service polled ready is the one called; a clone takes its place.
         let clone = self.inner.clone();
@@ -136,17 +148,34 @@ where
     let opts = engine.options();
     // A body declared larger than the limit is refused before any of it is
     // read (hyper sends no `100 Continue` for it either).
+    let too_large = || {
+        engine.shared.refused();
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            max_payload = opts.session.max_payload,
+            "a request body over max_payload; 413"
+        );
+        to_http(Response::text(413, "Payload Too Large"))
+    };
     if body.size_hint().lower() > opts.session.max_payload as u64 {
-        return to_http(Response::text(413, "Payload Too Large"));
+        return too_large();
     }
     let limited = http_body_util::Limited::new(body, opts.session.max_payload).collect();
     let body = match tokio::time::timeout(opts.request_timeout, limited).await {
         Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return to_http(Response::text(413, "Payload Too Large"));
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Ok(Err(_e)) => {
+            engine.shared.refused();
+            #[cfg(feature = "tracing")]
+            tracing::debug!(error = %_e, "reading a request body failed");
+            return to_http(Response::text(400, "Bad Request"));
         }
-        Ok(Err(_)) => return to_http(Response::text(400, "Bad Request")),
-        Err(_) => return to_http(Response::text(408, "Request Timeout")),
+        Err(_) => {
+            engine.shared.refused();
+            #[cfg(feature = "tracing")]
+            tracing::debug!("a request body not read within request_timeout");
+            return to_http(Response::text(408, "Request Timeout"));
+        }
     };
     let head = http::Request::from_parts(parts, ());
     let limit = opts.http.timeout;
@@ -164,12 +193,23 @@ where
             out
         }
         Answer::Upgrade(up) => {
-            tokio::spawn(async move {
-                if let Ok(Ok(upgraded)) = tokio::time::timeout(limit, on_upgrade).await {
-                    let io = hyper_util::rt::TokioIo::new(upgraded);
-                    (up.attach)(Box::new(io), BytesMut::new()).await;
+            let attach = async move {
+                match tokio::time::timeout(limit, on_upgrade).await {
+                    Ok(Ok(upgraded)) => {
+                        let io = hyper_util::rt::TokioIo::new(upgraded);
+                        (up.attach)(Box::new(io), BytesMut::new()).await;
+                    }
+                    #[cfg(feature = "tracing")]
+                    Ok(Err(e)) => tracing::debug!(error = %e, "hyper's upgrade failed"),
+                    #[cfg(feature = "tracing")]
+                    Err(_) => tracing::debug!("hyper's upgrade did not come in time"),
+                    #[cfg(not(feature = "tracing"))]
+                    _ => {}
                 }
-            });
+            };
+            #[cfg(feature = "tracing")]
+            let attach = tracing::Instrument::in_current_span(attach);
+            tokio::spawn(attach);
             let (parts, ()) = up.response.into_parts();
             http::Response::from_parts(parts, ResponseBody::engine(None))
         }

@@ -16,6 +16,25 @@
 //! `driver` runs the session: the pure [`ServerSession`](crate::ServerSession)
 //! decides, the [`Handler`] hears of messages, and the driver writes the
 //! answer (the pending GET's body, or WebSocket frames).
+//!
+//! # Observing it
+//!
+//! [`Service::metrics`] reads the server's counters ([`Metrics`]): always
+//! on, cheap (each session counts its own traffic and adds it to the
+//! shared totals in batches).
+//!
+//! With the `tracing` feature (off by default), the server reports through
+//! `tracing`: a `connection` span (`peer`) per connection of the embedded
+//! front door, a `request` span (`peer`, `method`, `path`) per request of
+//! the hyper one, and a `session` span (`sid`, `transport`, `peer`) that
+//! the session's task and its handler's calls run in, so what a handler
+//! logs carries them. Events: `session opened`, `upgraded`, `session
+//! closed` (`reason`) at debug; refused requests at debug (`allow_request`'s
+//! at info, with its message); limits hit at warn (a body over
+//! `max_payload`, a write timeout, a handler timeout); accept errors at
+//! warn. No field carries a request's query, cookies or bodies. Without a
+//! subscriber, each event costs a check of a cached flag; nothing is
+//! formatted unless a subscriber records it.
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -28,6 +47,7 @@ mod driver;
 mod handler;
 #[cfg(feature = "hyper")]
 mod hyper;
+mod metrics;
 mod options;
 mod queue;
 mod route;
@@ -38,6 +58,7 @@ pub use self::hyper::{EngineIoLayer, EngineIoService, NotFound, ResponseBody};
 pub use crate::error::SessionClosed;
 pub use channel::{Server, Socket, SocketCmd, SocketSender};
 pub use handler::{Context, Handler, SessionInfo, SessionSender, TrySendError};
+pub use metrics::Metrics;
 pub use options::{
     AllowFuture, AllowRequest, ConnectionError, ConnectionErrorHook, Cors, CorsOrigin,
     ErrorContext, HeadersHook, Refusal, ServerOptions,

@@ -14,6 +14,7 @@
 //! full queue and the session waits on one thing fewer.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -24,6 +25,10 @@ pub(crate) struct Queue<T> {
     capacity: usize,
     /// Senders waiting for room.
     space: Notify,
+    /// Pushes refused as full since the session last took the count
+    /// ([`Queue::take_full`]): the session's own counter, not shared with
+    /// other sessions.
+    full: AtomicU64,
 }
 
 impl<T> std::fmt::Debug for Queue<T> {
@@ -65,6 +70,7 @@ impl<T> Queue<T> {
             }),
             capacity: capacity.max(1),
             space: Notify::new(),
+            full: AtomicU64::new(0),
         }
     }
 
@@ -81,8 +87,18 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Queues `item` if there is room now.
+    /// Queues `item` if there is room now; a refusal as full is counted
+    /// ([`take_full`](Self::take_full)).
     pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        let r = self.push_now(item);
+        if let Err(PushError::Full(_)) = &r {
+            self.full.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Queues `item` if there is room now.
+    fn push_now(&self, item: T) -> Result<(), PushError<T>> {
         let mut inner = self.lock();
         if inner.closed {
             return Err(PushError::Closed(item));
@@ -103,7 +119,7 @@ impl<T> Queue<T> {
             tokio::pin!(notified);
             // Registered before the check, so a pop in between is not missed.
             notified.as_mut().enable();
-            match self.try_push(item) {
+            match self.push_now(item) {
                 Ok(()) => return Ok(()),
                 Err(PushError::Closed(back)) => return Err(back),
                 Err(PushError::Full(back)) => item = back,
@@ -166,6 +182,15 @@ impl<T> Queue<T> {
             self.space.notify_one();
         }
         Ok(Recv::Item(item))
+    }
+
+    /// How many pushes were refused as full since the last call.
+    pub(crate) fn take_full(&self) -> u64 {
+        // A plain read first: most of the time nothing was refused.
+        match self.full.load(Ordering::Relaxed) {
+            0 => 0,
+            _ => self.full.swap(0, Ordering::Relaxed),
+        }
     }
 
     /// The session is working, not waiting: sends need not wake it, it

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use ws_frame::handshake::UpgradeRequest;
 use ws_frame::{Connection, WebSocketStream};
 
-use super::driver::run_session;
+use super::driver::{Ending, run_session};
 use super::queue::Queue;
 use super::service::{BoxIo, Shared};
 use super::{
@@ -84,6 +84,14 @@ fn refuse(
     code: ErrorCode,
     context: impl FnOnce() -> ErrorContext,
 ) -> Response {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        code = code as u8,
+        message = code.message(),
+        method = %head.method(),
+        path = head.uri().path(),
+        "request refused"
+    );
     report(opts, head, code, context);
     code.response()
 }
@@ -307,7 +315,12 @@ pub(super) async fn answer<H: Handler>(
 ) -> Answer {
     let opts = &shared.options;
     let cors = Arc::new(CorsHeaders::new(opts, &head));
-    let now = |resp: Response| Answer::Now(cors.apply(resp));
+    let now = |resp: Response| {
+        if resp.status >= 400 {
+            shared.counters.refused();
+        }
+        Answer::Now(cors.apply(resp))
+    };
     if !is_engine_path(&opts.path, head.uri().path()) {
         return now(Response::text(404, "Not Found"));
     }
@@ -387,10 +400,18 @@ pub(super) async fn answer<H: Handler>(
                 return now(refuse(opts, &head, ErrorCode::BadHandshakeMethod, method));
             }
             if shared.is_shutting_down() {
+                #[cfg(feature = "tracing")]
+                tracing::debug!("new session refused: shutting down");
                 return now(shutting_down());
             }
             if let Some(allow) = &opts.allow_request {
                 if let Err(refusal) = allow(&head).await {
+                    #[cfg(feature = "tracing")]
+                    tracing::info!(
+                        status = refusal.status,
+                        message = refusal.message.as_str(),
+                        "allow_request refused a new session"
+                    );
                     // Only an error status may refuse (a 1xx, 2xx or 3xx
                     // would break the response's framing or meaning).
                     let status = match refusal.status {
@@ -473,6 +494,7 @@ pub(super) async fn answer<H: Handler>(
     // The session is gone since it was looked up.
     let gone = |head: &::http::Request<()>| {
         let sid = || ErrorContext::Sid(query_owned(head.uri(), "sid"));
+        shared.counters.refused();
         Answer::Now(cors.apply(refuse(opts, head, ErrorCode::UnknownSid, sid)))
     };
     let wait = |fut: Pin<Box<dyn Future<Output = Reply> + Send>>| {
@@ -519,6 +541,7 @@ pub(super) async fn serve_connection<H: Handler>(
     remote: SocketAddr,
     secure: bool,
 ) {
+    let _open = shared.counters.connection();
     let mut buf = BytesMut::with_capacity(4096);
     let max_body = shared.options.session.max_payload;
     loop {
@@ -534,6 +557,18 @@ pub(super) async fn serve_connection<H: Handler>(
                 Ok(req) => req,
                 Err(ReadError::Eof | ReadError::Io | ReadError::Idle) => return,
                 Err(e) => {
+                    shared.counters.refused();
+                    #[cfg(feature = "tracing")]
+                    match &e {
+                        ReadError::TooLarge => tracing::warn!(
+                            max_payload = max_body,
+                            "a request body over max_payload; 413"
+                        ),
+                        ReadError::Head(h) => {
+                            tracing::debug!(error = %h, "a malformed request head")
+                        }
+                        _ => tracing::debug!(error = ?e, "a request not read in full"),
+                    }
                     let resp = match e {
                         ReadError::TooLarge => Response::text(413, "Payload Too Large"),
                         ReadError::TimedOut => Response::text(408, "Request Timeout"),
@@ -608,6 +643,19 @@ fn open_session<H: Handler>(
     if !shared.register(&sid, &cmds) {
         return Err(ws.map(Box::new));
     }
+    // Counted from here: dropped, it ends the session however it ends.
+    let ending = Ending::new(shared.clone(), cmds.clone(), sid.clone(), transport);
+    // A root: the session outlives the connection that opened it.
+    #[cfg(feature = "tracing")]
+    let span = tracing::info_span!(
+        parent: None,
+        "session",
+        sid = %sid,
+        transport = transport.as_str(),
+        peer = %remote_addr,
+    );
+    #[cfg(feature = "tracing")]
+    let entered = span.enter();
     let now = Instant::now().into_std();
     let session = ServerSession::new(sid.clone(), shared.options.session.clone(), transport, now);
     let handler = (shared.make)(SessionInfo {
@@ -619,13 +667,13 @@ fn open_session<H: Handler>(
             cmds: cmds.clone(),
         },
     });
-    let task = tokio::spawn(run_session(
-        shared.clone(),
-        session,
-        cmds.clone(),
-        ws,
-        handler,
-    ));
+    let run = run_session(ending, session, ws, handler);
+    #[cfg(feature = "tracing")]
+    let run = {
+        drop(entered);
+        tracing::Instrument::instrument(run, span)
+    };
+    let task = tokio::spawn(run);
     shared.started(&sid, task.abort_handle());
     Ok(cmds)
 }

@@ -16,9 +16,10 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use super::metrics::Counters;
 use super::queue::Queue;
 use super::route::Answer;
-use super::{Cmd, Handler, ServerOptions, SessionInfo};
+use super::{Cmd, Handler, Metrics, ServerOptions, SessionInfo};
 
 type MakeHandler<H> = dyn Fn(SessionInfo<<H as Handler>::Command>) -> H + Send + Sync;
 
@@ -48,6 +49,8 @@ pub(super) struct Shared<H: Handler> {
     /// A copy of the flag for the fast path (no lock to read it).
     shutting_down: AtomicBool,
     pub(super) make: Box<MakeHandler<H>>,
+    /// What [`Service::metrics`] reads.
+    pub(super) counters: Counters,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,6 +136,13 @@ impl<H: Handler> Shared<H> {
             }
             e.cmds.close();
         }
+        #[cfg(feature = "tracing")]
+        if !left.is_empty() {
+            tracing::warn!(
+                dropped = left.len(),
+                "shutdown: sessions still open at the grace period's end dropped"
+            );
+        }
         left.len()
     }
 }
@@ -157,6 +167,10 @@ pub(super) trait Serve: Send + Sync {
         remote: SocketAddr,
     ) -> BoxFuture<Answer>;
     fn options(&self) -> &ServerOptions;
+    fn metrics(&self) -> Metrics;
+    /// Counts a request another front door (hyper) refused itself.
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    fn refused(&self);
     fn session_count(&self) -> usize;
     fn close_all(&self);
     fn begin_shutdown(&self);
@@ -165,7 +179,13 @@ pub(super) trait Serve: Send + Sync {
 
 impl<H: Handler> Serve for Shared<H> {
     fn serve_io(self: Arc<Self>, io: BoxIo, remote: SocketAddr, secure: bool) {
-        tokio::spawn(super::route::serve_connection(self, io, remote, secure));
+        let serve = super::route::serve_connection(self, io, remote, secure);
+        #[cfg(feature = "tracing")]
+        let serve = tracing::Instrument::instrument(
+            serve,
+            tracing::debug_span!(parent: None, "connection", peer = %remote),
+        );
+        tokio::spawn(serve);
     }
 
     fn answer(
@@ -179,6 +199,14 @@ impl<H: Handler> Serve for Shared<H> {
 
     fn options(&self) -> &ServerOptions {
         &self.options
+    }
+
+    fn metrics(&self) -> Metrics {
+        self.counters.snapshot()
+    }
+
+    fn refused(&self) {
+        self.counters.refused()
     }
 
     fn session_count(&self) -> usize {
@@ -230,6 +258,7 @@ impl Service {
                 ended: Notify::new(),
                 shutting_down: AtomicBool::new(false),
                 make: Box::new(make),
+                counters: Counters::default(),
             }),
         }
     }
@@ -249,6 +278,15 @@ impl Service {
     /// How many sessions are open now.
     pub fn session_count(&self) -> usize {
         self.shared.session_count()
+    }
+
+    /// The server's counters now: connections, sessions by transport,
+    /// upgrades, messages and bytes each way, drops and refusals. Cheap:
+    /// a few atomic loads. Per-message counts are added by each session in
+    /// batches, so they may lag by one write round of each session (see
+    /// [`Metrics`]); they are exact for sessions that have ended.
+    pub fn metrics(&self) -> Metrics {
+        self.shared.metrics()
     }
 
     /// Closes every open session ("forced close"), without waiting.
@@ -304,6 +342,11 @@ impl Listening {
     /// How many sessions are open now.
     pub fn session_count(&self) -> usize {
         self.service.session_count()
+    }
+
+    /// The server's counters ([`Service::metrics`]).
+    pub fn metrics(&self) -> Metrics {
+        self.service.metrics()
     }
 
     /// The service behind the listener, to hand it other connections too.

@@ -6,6 +6,8 @@ mod hooks;
 mod http;
 #[cfg(all(feature = "hyper", feature = "client"))]
 mod hyper;
+#[cfg(feature = "server")]
+mod metrics;
 mod pair;
 mod props;
 mod server;
