@@ -35,7 +35,7 @@ OUT=target/bench; mkdir -p "$OUT"; rm -f "$OUT"/*.log
 # --bin: with an --example filter, cargo builds no other target of the
 # packages named.
 BUILD=(-p loadgen --bin loadgen)
-section ws && BUILD+=(-p ws-frame --example autobahn_server)
+section ws && BUILD+=(-p realtime-ws-frame --example autobahn_server)
 section sio && BUILD+=(-p socketio-server --example bench_server)
 if section cluster; then
   if command -v redis-server >/dev/null; then

@@ -17,7 +17,7 @@ OUT="$ROOT/target/autobahn"; EXPECT="$ROOT/crates/ws-frame/autobahn"
 AGENT=ws-frame; PORT="${AUTOBAHN_PORT:-9001}"; EXCLUDE='12.*,13.*'
 
 bash "$TOOLS/install.sh"
-cargo build --release -p ws-frame --example autobahn_server --example autobahn_client
+cargo build --release -p realtime-ws-frame --example autobahn_server --example autobahn_client
 
 status=0
 check() { # role

@@ -22,7 +22,14 @@
 //!   ([`server::EngineIoLayer`]) for hyper 1.x and axum 0.8;
 //! - `axum`: with `hyper`, the peer address from axum's `ConnectInfo`;
 //! - `tls`: `https://`/`wss://` in the client (rustls, webpki roots by
-//!   default) and [`server::listen_tls`].
+//!   default) and [`server::listen_tls`];
+//! - `tracing` (off by default): the server's spans (per connection, per
+//!   session with its `sid` and `transport`) and events through `tracing`;
+//!   without it no tracing code is compiled in.
+//!
+//! The server counts connections, sessions, upgrades, messages, bytes,
+//! drops and refusals whatever the features:
+//! [`server::Service::metrics`].
 //!
 //! The server has the hooks Node users reach for on `io.engine`, in
 //! [`server::ServerOptions`], for both front doors:

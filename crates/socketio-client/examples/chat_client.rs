@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo run -p socketio-server --example chat -- --serve     # in one terminal
-//! cargo run -p socketio-client --example chat_client -- alice # in another
+//! cargo run -p realtime-socketio-client --example chat_client -- alice # in another
 //! ```
 
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! and await `connect()`, which says why when the server refuses.
 //!
 //! ```sh
-//! cargo run -p socketio-server --example chat -- --serve        # in one terminal
-//! cargo run -p socketio-client --example connect_await -- alice  # in another
+//! cargo run -p socketio-server --example chat -- --serve                  # in one terminal
+//! cargo run -p realtime-socketio-client --example connect_await -- alice  # in another
 //! ```
 
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Decode+unmask and encode throughput, ours beside tungstenite in one run.
 //!
-//! `cargo bench -p ws-frame --bench frame`
+//! `cargo bench -p realtime-ws-frame --bench frame`
 //!
 //! Both sides see the same wire bytes: a batch of masked client frames for the
 //! server role to decode, and the same messages for the client role to encode

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! AUTOBAHN_URL=ws://127.0.0.1:9001 AUTOBAHN_AGENT=ws-frame \
-//!     cargo run --release -p ws-frame --example autobahn_client
+//!     cargo run --release -p realtime-ws-frame --example autobahn_client
 //! # or: autobahn_client [URL [AGENT]]
 //! ```
 

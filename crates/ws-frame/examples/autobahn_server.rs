@@ -1,7 +1,7 @@
 //! An echo server for the Autobahn|Testsuite fuzzingclient.
 //!
 //! ```sh
-//! cargo run --release -p ws-frame --example autobahn_server -- 127.0.0.1:9001
+//! cargo run --release -p realtime-ws-frame --example autobahn_server -- 127.0.0.1:9001
 //! ```
 
 use futures_util::{SinkExt, StreamExt};

@@ -2,7 +2,7 @@
 //! text, binary, a ping answered by the core, and the close handshake.
 //!
 //! ```sh
-//! cargo run -p ws-frame --example demo
+//! cargo run -p realtime-ws-frame --example demo
 //! ```
 
 use futures_util::{SinkExt, StreamExt};

@@ -87,7 +87,7 @@ fn refuse(
     #[cfg(feature = "tracing")]
     tracing::debug!(
         code = code as u8,
-        message = code.message(),
+        error = code.message(),
         method = %head.method(),
         path = head.uri().path(),
         "request refused"
@@ -409,7 +409,7 @@ pub(super) async fn answer<H: Handler>(
                     #[cfg(feature = "tracing")]
                     tracing::info!(
                         status = refusal.status,
-                        message = refusal.message.as_str(),
+                        refusal = refusal.message.as_str(),
                         "allow_request refused a new session"
                     );
                     // Only an error status may refuse (a 1xx, 2xx or 3xx
