@@ -131,6 +131,12 @@ fn args() -> (String, (u64, u64)) {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // `RUST_LOG=socketio_server=debug,engineio=debug` shows sessions,
+    // sockets and why they end, on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let (addr, (interval, timeout)) = args();
 
     let mut options = ServerOptions::default();

@@ -178,6 +178,12 @@ impl Bot {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // `RUST_LOG=socketio_server=debug,engineio=debug` shows sessions,
+    // sockets and why they end, on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let serve = std::env::args().any(|a| a == "--serve");
     let server = match chat_server("127.0.0.1:3000").await {
         Ok(s) => s,

@@ -94,6 +94,12 @@ async fn bind(
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // `RUST_LOG=socketio_server=debug,engineio=debug` shows sessions,
+    // sockets and why they end, on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let (addr, tls) = args();
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut options = ServerOptions::default();

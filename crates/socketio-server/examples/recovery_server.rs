@@ -25,6 +25,12 @@ use socketio_server::{RecoveryOptions, Server, ServerOptions};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // `RUST_LOG=socketio_server=debug,engineio=debug` shows sessions,
+    // sockets and why they end, on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:3000".to_owned();
     let mut max_disconnection = Duration::from_secs(120);

@@ -21,7 +21,7 @@ use crate::handshake::Handshake;
 use crate::namespace::{Namespace, run_middleware};
 use crate::recovery::{RestoredSession, recovery_request};
 use crate::registry::Registry;
-use crate::socket::{Ids, Socket};
+use crate::socket::{Ids, Limits, Socket};
 
 pub(crate) struct Conn {
     registry: Arc<Registry>,
@@ -60,9 +60,37 @@ impl Conn {
         }
     }
 
-    fn limits(&self) -> (crate::SlowClient, usize) {
+    fn limits(&self) -> Limits {
         let o = self.registry.options();
-        (o.slow_client, o.max_waiting_checks)
+        Limits {
+            slow_client: o.slow_client,
+            max_checking: o.max_waiting_checks,
+            counters: self.registry.counters.clone(),
+        }
+    }
+
+    /// Refuses a join: CONNECT_ERROR with `e`'s message and data.
+    fn refuse(&self, ctx: &mut Context<'_>, nsp: &str, e: &ConnectError) {
+        #[cfg(feature = "tracing")]
+        tracing::info!(
+            nsp,
+            refusal = e.message.as_str(),
+            "namespace connection refused"
+        );
+        self.registry.counters.connect_refused();
+        send_refusal(ctx, nsp, e);
+    }
+
+    /// Refuses a join because a limit was hit (reported as a warning).
+    fn refuse_at_limit(&self, ctx: &mut Context<'_>, nsp: &str, e: &ConnectError) {
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            nsp,
+            refusal = e.message.as_str(),
+            "namespace connection refused: limit hit"
+        );
+        self.registry.counters.connect_refused();
+        send_refusal(ctx, nsp, e);
     }
 
     fn write(ctx: &mut Context<'_>, p: &Packet) {
@@ -95,7 +123,7 @@ impl Conn {
     fn on_connect(&mut self, ctx: &mut Context<'_>, p: Packet) {
         let nsp = p.nsp().to_owned();
         let Some(ns) = self.registry.resolve(&nsp) else {
-            return refuse(ctx, &nsp, &ConnectError::new("Invalid namespace"));
+            return self.refuse(ctx, &nsp, &ConnectError::new("Invalid namespace"));
         };
         if self.sockets.contains_key(&nsp) || self.joining.contains(&nsp) {
             return;
@@ -131,7 +159,7 @@ impl Conn {
     /// in a task and comes back here as a command.
     fn advance(&mut self, ctx: &mut Context<'_>, mut pending: PendingConnect) {
         if let Err(e) = &pending.data {
-            return refuse(ctx, &pending.nsp, e);
+            return self.refuse(ctx, &pending.nsp, e);
         }
         if self.sockets.contains_key(&pending.nsp) {
             return;
@@ -207,7 +235,7 @@ impl Conn {
         // Each waiting join is a task: a client asking for many namespaces
         // at once gets the rest refused rather than tasks without bound.
         if self.joining.len() >= self.registry.options().max_waiting_joins {
-            return refuse(
+            return self.refuse_at_limit(
                 ctx,
                 &nsp,
                 &ConnectError::new("Too many pending connections"),
@@ -302,6 +330,8 @@ impl Conn {
             self.out(ctx, Wire::new(&packet));
         }
         ns.insert(&socket);
+        #[cfg(feature = "tracing")]
+        socket.in_span(|| tracing::debug!(recovered = socket.recovered(), "socket connected"));
         self.sockets.insert(nsp, socket.clone());
         self.connect_deadline = None;
         socket
@@ -310,9 +340,11 @@ impl Conn {
     /// A socket joined: its namespace's connection listeners run (outside
     /// the emit lock: they may emit).
     fn joined(&mut self, ctx: &mut Context<'_>, ns: &Namespace, socket: Socket) {
-        for f in ns.connect_handlers() {
-            f(socket.clone());
-        }
+        socket.in_span(|| {
+            for f in ns.connect_handlers() {
+                f(socket.clone());
+            }
+        });
         self.pump(ctx);
     }
 
@@ -323,6 +355,8 @@ impl Conn {
         }
         if self.replay.len() >= self.replay_cap.max(1) {
             // Behind the replay and still growing: too slow to keep up.
+            #[cfg(feature = "tracing")]
+            tracing::warn!("output behind a replay past its bound; closing the slow client");
             return ctx.close();
         }
         self.replay.push_back(wire);
@@ -373,7 +407,7 @@ enum Restore {
     Done(Box<RestoredSession>),
 }
 
-fn refuse(ctx: &mut Context<'_>, nsp: &str, e: &ConnectError) {
+fn send_refusal(ctx: &mut Context<'_>, nsp: &str, e: &ConnectError) {
     if let Ok(packet) = Packet::connect_error_message(nsp, &e.message, e.data.as_ref()) {
         Conn::write(ctx, &packet);
     }
@@ -414,8 +448,10 @@ impl Handler for Conn {
     type Command = Command;
 
     async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
-        if feed(&mut self.decoder, msg).is_err() {
+        if let Err(_e) = feed(&mut self.decoder, msg) {
             // Not Socket.IO: the official server closes the connection.
+            #[cfg(feature = "tracing")]
+            tracing::info!(error = %_e, "not a Socket.IO packet; closing the connection");
             return ctx.close();
         }
         while let Some(p) = self.decoder.poll_packet() {
@@ -447,7 +483,7 @@ impl Handler for Conn {
             }
             Command::JoinTimedOut(nsp) => {
                 self.joining.remove(&nsp);
-                refuse(ctx, &nsp, &ConnectError::new("Middleware timeout"));
+                self.refuse_at_limit(ctx, &nsp, &ConnectError::new("Middleware timeout"));
             }
             Command::CloseConnection => {
                 // As the official server's disconnect(true): each namespace
@@ -488,6 +524,11 @@ impl Handler for Conn {
             // them as long as the connection lives; ending it is its answer
             // to a packet it cannot decode (a forced close).
             self.attachment_deadline = None;
+            #[cfg(feature = "tracing")]
+            tracing::warn!(
+                limit = ?self.registry.options().attachment_timeout,
+                "binary attachments not in within attachment_timeout; closing the connection"
+            );
             return ctx.close();
         }
         if self.connect_deadline.is_some_and(|d| d <= now) {
@@ -495,6 +536,11 @@ impl Handler for Conn {
             // server closes the connection.
             self.connect_deadline = None;
             if self.sockets.is_empty() {
+                #[cfg(feature = "tracing")]
+                tracing::warn!(
+                    limit = ?self.registry.options().connect_timeout,
+                    "no namespace joined within connect_timeout; closing the connection"
+                );
                 ctx.close();
             }
         }

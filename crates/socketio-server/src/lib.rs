@@ -23,7 +23,28 @@
 //! - `hyper` (default): the tower `Service`/`Layer` for hyper 1.x and
 //!   axum 0.8;
 //! - `axum`: the peer address from axum's `ConnectInfo<SocketAddr>`;
-//! - `tls`: [`Server::bind_tls`] with rustls.
+//! - `tls`: [`Server::bind_tls`] with rustls;
+//! - `tracing` (default): diagnostics through `tracing`, see below.
+//!
+//! # Tracing and metrics
+//!
+//! [`Server::metrics`] reads the server's counters ([`Metrics`]), always
+//! on and cheap: traffic is counted per session and added to the shared
+//! totals in batches, never with a shared atomic per message.
+//!
+//! With the `tracing` feature, each Engine.IO session runs in a `session`
+//! span (`sid`, `transport`, `peer`; `transport` becomes `websocket` at
+//! the upgrade) and each socket in a `socket` span inside it (`nsp`,
+//! `id`). Event handlers, connect and disconnect handlers and packet
+//! middleware run in their socket's span, even after they first wait, so
+//! what they log carries the session and the socket. Events (targets
+//! `engineio` and `socketio_server`): `socket connected` and `socket
+//! disconnected` (`reason`) at debug, a namespace connection refused
+//! (`nsp`, `message`) at info, limits hit at warn (connect, middleware and
+//! attachment timeouts, too many waiting joins or checks, a slow client
+//! disconnected); see `engineio::server` for the Engine.IO ones. No field
+//! carries `auth` payloads, cookies or query strings. Try
+//! `RUST_LOG=socketio_server=debug,engineio=debug` with the examples.
 //!
 //! # Several nodes
 //!
@@ -74,6 +95,7 @@ mod command;
 mod conn;
 mod error;
 mod handshake;
+mod metrics;
 mod namespace;
 mod recovery;
 mod registry;
@@ -94,6 +116,7 @@ pub use cluster::{
 };
 pub use error::{AckError, ConnectError, DisconnectReason, EmitError, PacketError};
 pub use handshake::Handshake;
+pub use metrics::Metrics;
 pub use namespace::{Broadcast, Namespace};
 pub use recovery::{RecoveryOptions, RestoredSession, SessionState, append_offset};
 pub use socket::{AckSender, Socket};
@@ -325,6 +348,15 @@ impl Server {
     /// How many Engine.IO connections are open now.
     pub fn connection_count(&self) -> usize {
         self.service.session_count()
+    }
+
+    /// The server's counters now: the Engine.IO server's
+    /// ([`engineio::server::Service::metrics`]: connections, sessions by
+    /// transport, upgrades, messages and bytes, drops, refused requests)
+    /// and Socket.IO's (sockets, refused joins, slow-client disconnects).
+    /// Cheap: a few atomic loads; see [`Metrics`] for how current each is.
+    pub fn metrics(&self) -> Metrics {
+        self.registry.counters.snapshot(self.service.metrics())
     }
 
     /// Stops listening and closes every connection at once (`io.close()`):

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use socketio_runtime::{read, write};
 
 use crate::adapter::InMemoryAdapter;
+use crate::metrics::Counters;
 use crate::namespace::NsConfig;
 use crate::{Namespace, ServerOptions};
 
@@ -18,6 +19,8 @@ pub(crate) struct Registry {
     namespaces: RwLock<HashMap<String, Namespace>>,
     dynamic: RwLock<Vec<(NamespaceMatcher, Namespace)>>,
     shutting_down: AtomicBool,
+    /// Socket.IO's counts for `Server::metrics`.
+    pub(crate) counters: Arc<Counters>,
 }
 
 impl Registry {
@@ -27,6 +30,7 @@ impl Registry {
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
             shutting_down: AtomicBool::new(false),
+            counters: Arc::default(),
         }
     }
 

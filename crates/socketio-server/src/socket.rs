@@ -20,6 +20,7 @@ use crate::adapter::BroadcastOptions;
 use crate::command::{Command, Wire};
 use crate::error::{AckError, DisconnectReason, EmitError, PacketError};
 use crate::handshake::Handshake;
+use crate::metrics::Counters;
 use crate::namespace::Namespace;
 use crate::recovery::{SessionState, recoverable};
 
@@ -62,6 +63,13 @@ struct SocketInner {
     /// `socket.data`: what other nodes see of it.
     json_data: Mutex<Option<serde_json::Value>>,
     any_outgoing: Mutex<Vec<AnyFn>>,
+    /// The server's counts of sockets and slow clients.
+    counters: Arc<Counters>,
+    /// Set once the socket is disconnected as too slow (counted once).
+    too_slow: AtomicBool,
+    /// `socket{nsp, id}`, inside its session's span: its handlers run in it.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 impl fmt::Debug for Socket {
@@ -115,6 +123,8 @@ impl Socket {
         F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        #[cfg(feature = "tracing")]
+        let handler = move |s, args, ack| in_current_span(handler(s, args, ack));
         self.0.handlers.on(event, handler)
     }
 
@@ -125,6 +135,8 @@ impl Socket {
         F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        #[cfg(feature = "tracing")]
+        let handler = move |s, p| in_current_span(handler(s, p));
         self.0.handlers.on_raw(event, handler)
     }
 
@@ -135,6 +147,8 @@ impl Socket {
         F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        #[cfg(feature = "tracing")]
+        let handler = move |s, args, ack| in_current_span(handler(s, args, ack));
         self.0.handlers.once(event, handler)
     }
 
@@ -414,6 +428,22 @@ struct Checking {
     busy: bool,
 }
 
+/// A handler's future in the span it was made in (its socket's): what it
+/// logs after it first waits, on a task of its own, still carries the
+/// socket and its session.
+#[cfg(feature = "tracing")]
+fn in_current_span<F: Future>(fut: F) -> tracing::instrument::Instrumented<F> {
+    tracing::Instrument::in_current_span(fut)
+}
+
+/// What a socket takes from its server: the slow-client policy, the bound
+/// on events waiting for checks, the counters.
+pub(crate) struct Limits {
+    pub(crate) slow_client: SlowClient,
+    pub(crate) max_checking: usize,
+    pub(crate) counters: Arc<Counters>,
+}
+
 /// Who a new socket is: its id, its private session id when recovery is
 /// on, and whether it came back with them.
 pub(crate) struct Ids {
@@ -430,10 +460,18 @@ impl Socket {
         session: SessionSender<Command>,
         handshake: Handshake,
         data: http::Extensions,
-        limits: (SlowClient, usize),
+        limits: Limits,
     ) -> Socket {
         let Ids { id, pid, recovered } = ids;
-        let (slow_client, max_checking) = limits;
+        let Limits {
+            slow_client,
+            max_checking,
+            counters,
+        } = limits;
+        counters.socket_joined();
+        // Made on the session's task: a child of its `session` span.
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!("socket", nsp = ns.name(), id = id.as_str());
         Socket(Arc::new(SocketInner {
             id,
             ns,
@@ -454,7 +492,18 @@ impl Socket {
             data: Mutex::new(data),
             json_data: Mutex::new(None),
             any_outgoing: Mutex::new(Vec::new()),
+            counters,
+            too_slow: AtomicBool::new(false),
+            #[cfg(feature = "tracing")]
+            span,
         }))
+    }
+
+    /// Enters the socket's span (with the `tracing` feature) while `f` runs.
+    pub(crate) fn in_span<R>(&self, f: impl FnOnce() -> R) -> R {
+        #[cfg(feature = "tracing")]
+        let _entered = self.0.span.enter();
+        f()
     }
 
     /// The private session id, with recovery on.
@@ -465,6 +514,10 @@ impl Socket {
     /// An EVENT from the client: through the packet middleware, then to
     /// its listeners.
     pub(crate) fn dispatch(&self, event: &Packet) {
+        self.in_span(|| self.dispatch_in_span(event))
+    }
+
+    fn dispatch_in_span(&self, event: &Packet) {
         let chain = lock(&self.0.packet_middleware).clone();
         if chain.is_empty() {
             return self.0.handlers.dispatch(self, event);
@@ -476,6 +529,11 @@ impl Socket {
                 // checks answer gets its events refused past the bound.
                 if c.queue.len() + 1 >= self.0.max_checking {
                     drop(c);
+                    #[cfg(feature = "tracing")]
+                    tracing::warn!(
+                        max_waiting_checks = self.0.max_checking,
+                        "too many events waiting for the packet middleware; event refused"
+                    );
                     return self.error(&PacketError::new("too many events waiting for checks"));
                 }
                 c.queue.push_back(event.clone());
@@ -486,7 +544,7 @@ impl Socket {
         let (socket, first) = (self.clone(), event.clone());
         // Ready checks run right here; the first that waits moves the rest
         // of the line to a task, which takes them in order.
-        run_or_spawn(Box::pin(async move {
+        let line = async move {
             let mut next = Some(first);
             while let Some(packet) = next {
                 socket.check(packet).await;
@@ -494,7 +552,10 @@ impl Socket {
                 next = c.queue.pop_front();
                 c.busy = next.is_some();
             }
-        }));
+        };
+        #[cfg(feature = "tracing")]
+        let line = in_current_span(line);
+        run_or_spawn(Box::pin(line));
     }
 
     /// One event through the packet middleware, then to its listeners.
@@ -514,7 +575,7 @@ impl Socket {
         let listeners = lock(&self.0.on_error).clone();
         #[cfg(feature = "tracing")]
         if listeners.is_empty() {
-            tracing::warn!(socket = %self.id(), error = %e, "a packet middleware refused an event and the socket has no error listener");
+            tracing::warn!(socket = self.id(), error = %e, "a packet middleware refused an event and the socket has no error listener");
         }
         for f in listeners {
             f(self, e);
@@ -576,16 +637,42 @@ impl Socket {
     /// full, a `volatile` message is dropped; any other follows
     /// [`SlowClient`].
     pub(crate) fn send_wire(&self, wire: Wire, volatile: bool) -> Result<(), EmitError> {
+        // On the emitter's task: the socket is named in the events' fields.
         match self.0.session.try_send(Command::Send(wire)) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full) if volatile => Err(EmitError::Dropped),
+            Err(TrySendError::Full) if volatile => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(
+                    nsp = self.0.ns.name(),
+                    socket = self.id(),
+                    "client's queue full; volatile message dropped"
+                );
+                Err(EmitError::Dropped)
+            }
             Err(TrySendError::Full) => match self.0.slow_client {
                 // Too slow to keep up: better gone than buffered without bound.
                 SlowClient::Disconnect => {
                     self.0.session.close();
+                    if !self.0.too_slow.swap(true, Ordering::Relaxed) {
+                        self.0.counters.slow_client_disconnect();
+                        #[cfg(feature = "tracing")]
+                        tracing::warn!(
+                            nsp = self.0.ns.name(),
+                            socket = self.id(),
+                            "client's queue full; disconnecting it as too slow"
+                        );
+                    }
                     Err(EmitError::SlowClient)
                 }
-                SlowClient::Drop => Err(EmitError::Dropped),
+                SlowClient::Drop => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(
+                        nsp = self.0.ns.name(),
+                        socket = self.id(),
+                        "client's queue full; message dropped"
+                    );
+                    Err(EmitError::Dropped)
+                }
             },
             Err(TrySendError::Closed) => Err(EmitError::Disconnected),
         }
@@ -630,6 +717,13 @@ impl Socket {
         if !self.0.connected.swap(false, Ordering::AcqRel) {
             return;
         }
+        self.0.counters.socket_left();
+        self.in_span(|| self.finish_in_span(reason));
+    }
+
+    fn finish_in_span(&self, reason: DisconnectReason) {
+        #[cfg(feature = "tracing")]
+        tracing::debug!(reason = reason.as_str(), "socket disconnected");
         let disconnecting = lock(&self.0.on_disconnecting).clone();
         for h in disconnecting {
             h(self.clone(), reason);

@@ -5,4 +5,6 @@ mod churn;
 mod features;
 mod protocol_suite;
 mod runtime;
+#[cfg(feature = "tracing")]
+mod tracing;
 mod waiting;
