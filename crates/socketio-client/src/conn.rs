@@ -91,6 +91,8 @@ impl Conn {
                     .options
                     .backoff
                     .delay(attempt - 1, rand::random::<f64>());
+                #[cfg(feature = "tracing")]
+                tracing::debug!(attempt, ?delay, "reconnecting after a delay");
                 if self.offline(tokio::time::sleep(delay)).await.is_none() {
                     break;
                 }
@@ -114,6 +116,8 @@ impl Conn {
             };
             match connected {
                 Err(e) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(attempt, error = %e, "connection attempt failed");
                     let listeners = self.shared.listeners();
                     listeners.error.iter().for_each(|f| f(&e));
                     // As socket.io-client: every socket not joined hears
@@ -133,17 +137,23 @@ impl Conn {
                         if attempt > 0 {
                             listeners.reconnect_failed.iter().for_each(|f| f());
                         }
+                        #[cfg(feature = "tracing")]
+                        tracing::info!(attempt, "giving up connecting");
                         break;
                     }
                     attempt += 1;
                 }
                 Ok(mut client) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(attempt, "connected");
                     let listeners = self.shared.listeners();
                     listeners.open.iter().for_each(|f| f());
                     if attempt > 0 {
                         listeners.reconnect.iter().for_each(|f| f(attempt));
                     }
                     let reason = self.connected(&mut client).await;
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(%reason, "connection ended");
                     self.connection_ended(reason);
                     if !self.options.reconnection {
                         self.closing = true;
@@ -236,7 +246,9 @@ impl Conn {
             tokio::select! {
                 event = client.recv() => match event {
                     Some(ClientEvent::Message(m)) => {
-                        if feed(&mut self.decoder, m).is_err() {
+                        if let Err(_e) = feed(&mut self.decoder, m) {
+                            #[cfg(feature = "tracing")]
+                            tracing::info!(error = %_e, "not a Socket.IO packet; closing the connection");
                             client.close().await;
                             return DisconnectReason::ParseError;
                         }
@@ -454,6 +466,11 @@ impl Conn {
                         self.on_joined(client, &nsp, sid, connect_pid(&p)).await;
                     }
                     Some(NamespaceEvent::ConnectError { nsp, data }) => {
+                        #[cfg(feature = "tracing")]
+                        tracing::info!(
+                            nsp = nsp.as_str(),
+                            "namespace connection refused by the server"
+                        );
                         self.early.remove(&nsp);
                         // Refused: not re-joined until connect() again.
                         if let Some(s) = self.joined.remove(&nsp) {
@@ -462,6 +479,11 @@ impl Conn {
                         }
                     }
                     Some(NamespaceEvent::Disconnected { nsp }) => {
+                        #[cfg(feature = "tracing")]
+                        tracing::debug!(
+                            nsp = nsp.as_str(),
+                            "the server disconnected the namespace"
+                        );
                         if let Some(s) = self.joined.remove(&nsp) {
                             s.mark_disconnected(DisconnectReason::IoServerDisconnect);
                         }
@@ -488,6 +510,12 @@ impl Conn {
                         early.push_back(p);
                     } else {
                         // Lost: the socket will not say it came back whole.
+                        #[cfg(feature = "tracing")]
+                        tracing::warn!(
+                            nsp = p.nsp(),
+                            max_early_events = self.options.max_early_events,
+                            "events before the namespace's CONNECT answer past the limit; dropped"
+                        );
                         self.early_overflow.insert(p.nsp().to_owned());
                     }
                 }
@@ -511,6 +539,8 @@ impl Conn {
         let Some(s) = self.joined.get(nsp).cloned() else {
             return;
         };
+        #[cfg(feature = "tracing")]
+        tracing::debug!(nsp, id = sid.as_str(), "namespace joined");
         s.set_connected(sid, pid);
         if self.early_overflow.remove(nsp) {
             s.mark_not_recovered();
