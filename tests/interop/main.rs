@@ -4,6 +4,7 @@
 //! test to need them runs `npm ci` if `node_modules` is missing or older than
 //! the lock file, so `cargo test --workspace` is all the set-up there is.
 
+mod cli;
 mod client_events;
 mod client_recovery;
 mod client_retry;
