@@ -13,7 +13,7 @@ written {\"$binary\":\"<base64>\"}, both in what sio sends and in what it prints
 Exit status: 0 on success, 1 when the server refused the namespace, a timeout passed or the
 connection failed (the reason on stderr), 2 on a usage error.";
 
-/// A Socket.IO, Engine.IO and WebSocket command line.
+/// A Socket.IO and WebSocket command line.
 #[derive(Debug, Parser)]
 #[command(name = "sio", version, after_help = AFTER_HELP)]
 pub(crate) struct Cli {

@@ -135,7 +135,14 @@ pub(crate) async fn join(
             Ok(())
         }
         Ok(Err(ConnectError::Refused { message, data })) => {
-            let payload = serde_json::json!({ "message": message, "data": data });
+            // As the official server writes it: the message, then the data
+            // when there is one.
+            let data_field = data.as_ref().map(|d| format!(",\"data\":{d}"));
+            let payload = format!(
+                "{{\"message\":{}{}}}",
+                serde_json::Value::from(message.as_str()),
+                data_field.unwrap_or_default()
+            );
             term.wire(false, &format!("4{}{payload}", ns_prefix(&ns)));
             let data = data.map(|d| format!(" {d}")).unwrap_or_default();
             Err(Failure(format!(
@@ -211,8 +218,13 @@ pub(crate) fn show_received(term: &Term, packet: &Packet) {
 pub(crate) fn report_lifecycle(socket: &Socket, term: &Term) {
     let t = term.clone();
     socket.on_disconnect(move |s, reason| {
-        if reason == DisconnectReason::IoServerDisconnect {
-            t.wire(false, &format!("1{}", ns_prefix(s.nsp())));
+        match reason {
+            DisconnectReason::IoServerDisconnect => {
+                t.wire(false, &format!("1{}", ns_prefix(s.nsp())))
+            }
+            // Asked for here: nothing to report.
+            DisconnectReason::IoClientDisconnect => return,
+            _ => {}
         }
         t.note(Tone::Warn, &format!("{}: disconnected ({reason})", s.nsp()));
     });

@@ -1,4 +1,4 @@
-//! `sio`: Socket.IO, Engine.IO and WebSocket from the command line.
+//! `sio`: Socket.IO and WebSocket from the command line.
 //!
 //! # Layer
 //!
