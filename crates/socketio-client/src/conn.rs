@@ -267,6 +267,18 @@ impl Conn {
                 cmd = self.commands.recv() => {
                     self.on_command(Some(client), cmd).await;
                     if self.closing {
+                        // What was sent before the close goes out first: the
+                        // manager is closed once the engine says so (or
+                        // after the connect timeout), as socket.io-client's
+                        // close waits for its write buffer to drain.
+                        let closed = async {
+                            while let Some(e) = client.recv().await {
+                                if matches!(e, ClientEvent::Closed(_)) {
+                                    break;
+                                }
+                            }
+                        };
+                        let _ = tokio::time::timeout(self.options.timeout, closed).await;
                         return DisconnectReason::IoClientDisconnect;
                     }
                 }

@@ -1,6 +1,7 @@
 //! socketio-client's integration tests, one binary.
 
 mod backoff;
+mod close;
 mod connect;
 mod ours;
 mod recovery;
