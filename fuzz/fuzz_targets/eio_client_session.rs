@@ -222,6 +222,8 @@ impl Harness {
                     assert!(!self.closed, "closed twice");
                     self.closed = true;
                 }
+                // Pings are reported only with `ping_events`, off here.
+                other => panic!("unexpected {other:?}"),
             }
         }
         assert_eq!(
