@@ -69,32 +69,13 @@ fn ensure_node_modules() {
     assert!(status.success(), "npm ci failed");
 }
 
-/// Builds the example with the cargo running this test, so it lands in the
-/// same target directory, and returns the binary's path as cargo reports it.
 fn build_axum_app() -> PathBuf {
-    let out = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "socketio-server",
-            "--features",
-            "hyper",
-            "--example",
-            "axum_app",
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(root())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running cargo build");
-    assert!(out.status.success(), "cargo build of axum_app failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "axum_app")
-        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no axum_app executable")
+    realtime_interop::cargo_build(
+        "socketio-server",
+        "--example",
+        "axum_app",
+        &["--features", "hyper"],
+    )
 }
 
 #[tokio::test]

@@ -11,35 +11,13 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::node::{NodePeer, root};
+use crate::node::NodePeer;
 
 /// Builds `sio` once with the cargo running this test (same target
 /// directory) and returns the executable's path as cargo reports it.
 fn sio() -> &'static PathBuf {
     static SIO: OnceLock<PathBuf> = OnceLock::new();
-    SIO.get_or_init(|| {
-        let out = std::process::Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "socketio-cli",
-                "--bin",
-                "sio",
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(root())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running cargo build");
-        assert!(out.status.success(), "cargo build of sio failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "sio")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no sio executable")
-    })
+    SIO.get_or_init(|| realtime_interop::cargo_build("socketio-cli", "--bin", "sio", &[]))
 }
 
 /// A Node server from `tests/js` and its `http://127.0.0.1:PORT`.

@@ -9,32 +9,10 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::node::{NodePeer, root};
+use crate::node::NodePeer;
 
-/// Builds the example with the cargo running this test (same target
-/// directory) and returns the binary's path as cargo reports it.
 fn build_recovery_server() -> PathBuf {
-    let out = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "socketio-server",
-            "--example",
-            "recovery_server",
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(root())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running cargo build");
-    assert!(out.status.success(), "cargo build of recovery_server failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "recovery_server")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no recovery_server executable")
+    realtime_interop::cargo_build("socketio-server", "--example", "recovery_server", &[])
 }
 
 /// `recovery_server 127.0.0.1:0 [extra]`, and the URL it listens on.
@@ -53,7 +31,9 @@ async fn start(extra: &[&str]) -> (Child, String) {
         .expect("recovery_server did not start")
         .unwrap()
         .expect("recovery_server exited");
-    let addr = line.strip_prefix("listening on ").expect("the address line");
+    let addr = line
+        .strip_prefix("listening on ")
+        .expect("the address line");
     (child, format!("http://{addr}"))
 }
 
@@ -86,7 +66,10 @@ async fn recovers_every_time(transports: &str) {
     let cuts = 10;
     let (connects, summary) = run_client(&url, transports, cuts, 100).await;
     assert_eq!(connects.len(), cuts + 1, "{connects:?}");
-    assert_eq!(connects[0]["recovered"], false, "the first connection is new");
+    assert_eq!(
+        connects[0]["recovered"], false,
+        "the first connection is new"
+    );
     assert_eq!(connects[0]["hello"], false);
     for c in &connects[1..] {
         assert_eq!(c["recovered"], true, "socket.recovered after a cut: {c}");
