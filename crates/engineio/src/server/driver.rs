@@ -124,12 +124,7 @@ impl<H: Handler> Bounded<H> {
 
     /// The handler overran its limit, or left an event waiting too long:
     /// drop what it was not given and close the session.
-    async fn give_up(
-        &mut self,
-        s: &mut ServerSession,
-        held: &mut Held,
-        ending: &mut Ending<H>,
-    ) {
+    async fn give_up(&mut self, s: &mut ServerSession, held: &mut Held, ending: &mut Ending<H>) {
         ending.shared.counters.handler_timeout();
         #[cfg(feature = "tracing")]
         tracing::warn!(
