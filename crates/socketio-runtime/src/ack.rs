@@ -35,9 +35,17 @@ pub struct AckSender<S> {
     answered: Answered,
 }
 
-/// Whether an event's ack was sent, shared by its listeners' senders.
+/// Whether an event's ack was sent, shared by its listeners' senders;
+/// nothing to share (and nothing allocated) for an event with one listener.
 #[derive(Clone, Debug, Default)]
-pub struct Answered(Arc<AtomicBool>);
+pub struct Answered(Option<Arc<AtomicBool>>);
+
+impl Answered {
+    /// For an event heard by `listeners` listeners.
+    pub fn for_listeners(listeners: usize) -> Answered {
+        Answered((listeners > 1).then(|| Arc::new(AtomicBool::new(false))))
+    }
+}
 
 impl<S: AckSocket> AckSender<S> {
     pub(crate) fn new(socket: S, id: u64, answered: Answered) -> Self {
@@ -50,11 +58,17 @@ impl<S: AckSocket> AckSender<S> {
 
     /// Whether a listener answered already (then a send does nothing).
     pub fn is_answered(&self) -> bool {
-        self.answered.0.load(Ordering::Acquire)
+        self.answered
+            .0
+            .as_ref()
+            .is_some_and(|a| a.load(Ordering::Acquire))
     }
 
     fn first(&self) -> bool {
-        !self.answered.0.swap(true, Ordering::AcqRel)
+        self.answered
+            .0
+            .as_ref()
+            .is_none_or(|a| !a.swap(true, Ordering::AcqRel))
     }
 
     /// Sends the acknowledgement with `args` (a tuple, array or `Vec`),

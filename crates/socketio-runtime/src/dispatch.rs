@@ -284,7 +284,10 @@ impl<S: Clone + Send + 'static> Handlers<S> {
         for (_, f) in any.iter().flat_map(|a| a.iter()) {
             f(socket, name, packet);
         }
-        let answered = Answered::default();
+        let answered = match (&listeners, packet.id()) {
+            (Some(l), Some(_)) => Answered::for_listeners(l.len()),
+            _ => Answered::default(),
+        };
         for (_, h) in listeners.iter().flat_map(|l| l.iter()) {
             match h(socket.clone(), packet, &answered) {
                 Ok(fut) => run_or_spawn(fut),

@@ -47,6 +47,8 @@ struct SocketInner {
     on_error: Mutex<Vec<ErrorFn>>,
     /// `socket.use`: checks each incoming event runs through first.
     packet_middleware: Mutex<Arc<[UseFn]>>,
+    /// Whether `packet_middleware` has any: read per event without the lock.
+    has_checks: AtomicBool,
     /// Events waiting on a check, in order: one in the checks at a time,
     /// so a check that waits keeps the order of the events behind it.
     checking: Mutex<Checking>,
@@ -212,6 +214,7 @@ impl Socket {
         let mut v: Vec<UseFn> = chain.iter().cloned().collect();
         v.push(f);
         *chain = v.into();
+        self.0.has_checks.store(true, Ordering::Release);
     }
 
     /// Called when a packet middleware refuses an event (`socket.on("error")`).
@@ -482,6 +485,7 @@ impl Socket {
             on_disconnecting: Mutex::new(Vec::new()),
             on_error: Mutex::new(Vec::new()),
             packet_middleware: Mutex::new(Arc::new([])),
+            has_checks: AtomicBool::new(false),
             checking: Mutex::new(Checking::default()),
             max_checking,
             pid,
@@ -518,8 +522,7 @@ impl Socket {
     }
 
     fn dispatch_in_span(&self, event: &Packet) {
-        let chain = lock(&self.0.packet_middleware).clone();
-        if chain.is_empty() {
+        if !self.0.has_checks.load(Ordering::Acquire) {
             return self.0.handlers.dispatch(self, event);
         }
         {
