@@ -216,6 +216,16 @@ impl Manager {
         self.shared.ack_timeout
     }
 
+    /// Sends `cmd` once the task's channel has room (a join must not fail
+    /// because emits fill the channel now).
+    pub(crate) fn command_later(&self, cmd: Command) {
+        let commands = self.shared.commands.clone();
+        tokio::spawn(async move {
+            // Closed: the shutdown fails every waiter itself.
+            let _ = commands.send(cmd).await;
+        });
+    }
+
     pub(crate) fn command(&self, cmd: Command) -> Result<(), EmitError> {
         if matches!(
             cmd,

@@ -360,12 +360,13 @@ impl Socket {
             let _ = tx.send(Ok(()));
         } else {
             lock(&self.shared.waiters).push(tx);
-            if self
-                .manager
-                .command(Command::Join(self.shared.nsp.clone()))
-                .is_err()
-            {
-                self.fail_waiters(ConnectError::Closed);
+            match self.manager.command(Command::Join(self.shared.nsp.clone())) {
+                Ok(()) => {}
+                // Emits fill the channel now: the join waits its turn.
+                Err(EmitError::BufferFull) => self
+                    .manager
+                    .command_later(Command::Join(self.shared.nsp.clone())),
+                Err(_) => self.fail_waiters(ConnectError::Closed),
             }
         }
         async move { rx.await.unwrap_or(Err(ConnectError::Closed)) }
