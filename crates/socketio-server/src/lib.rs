@@ -40,7 +40,7 @@
 //! what they log carries the session and the socket. Events (targets
 //! `engineio` and `socketio_server`): `socket connected` and `socket
 //! disconnected` (`reason`) at debug, a namespace connection refused
-//! (`nsp`, `message`) at info, limits hit at warn (connect, middleware and
+//! (`nsp`, `refusal`) at info, limits hit at warn (connect, middleware and
 //! attachment timeouts, too many waiting joins or checks, a slow client
 //! disconnected); see `engineio::server` for the Engine.IO ones. No field
 //! carries `auth` payloads, cookies or query strings. Try

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Each count here changes once per socket or refusal, never per message.
 /// Traffic (messages and bytes each way, queue-full drops) is in
 /// [`engine`](Self::engine): there it is counted per session and added to
-/// the totals in batches, so it may lag by one write round of each session
-/// and is exact for sessions that have ended.
+/// the totals in batches, so it may lag by about a second of each
+/// session's traffic and is exact for sessions that have ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use ws_frame::WebSocketStream;
 
-use super::metrics::{FLUSH_EVERY, Tally};
+use super::metrics::{FLUSH_EVERY, FLUSH_INTERVAL, Tally};
 use super::queue::{Queue, Recv};
 use super::service::{BoxIo, Shared};
 use super::{Cmd, Context, Handler};
@@ -168,6 +168,8 @@ pub(super) struct Ending<H: Handler> {
     transport: Transport,
     /// Its counts not yet added to the totals.
     tally: Tally,
+    /// When they were last added.
+    flushed_at: tokio::time::Instant,
 }
 
 impl<H: Handler> Ending<H> {
@@ -185,6 +187,16 @@ impl<H: Handler> Ending<H> {
             sid,
             transport,
             tally: Tally::default(),
+            flushed_at: tokio::time::Instant::now(),
+        }
+    }
+
+    /// After a write round: the counts join the totals if a second has
+    /// passed or many wait (not every round: with one message per round
+    /// that would be shared writes per message).
+    fn flush_due(&mut self) {
+        if self.tally.messages() >= FLUSH_EVERY || self.flushed_at.elapsed() >= FLUSH_INTERVAL {
+            self.flush();
         }
     }
 
@@ -192,6 +204,7 @@ impl<H: Handler> Ending<H> {
     fn flush(&mut self) {
         let full = self.cmds.take_full();
         self.tally.flush(&self.shared.counters, full);
+        self.flushed_at = tokio::time::Instant::now();
     }
 
     /// The session moved to WebSocket.
@@ -293,8 +306,7 @@ pub(super) async fn run_session<H: Handler>(
             };
             let written = within(shared.options.write_timeout, std::pin::pin!(write)).await;
             if !more {
-                // Written out: the counts of the round join the totals.
-                ending.flush();
+                ending.flush_due();
             }
             match written {
                 Some(Ok(false)) => {}

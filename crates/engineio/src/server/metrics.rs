@@ -5,10 +5,11 @@
 //! timeout, a refused request) change shared atomics as they happen. What
 //! happens per message does not: each session counts its messages and bytes
 //! in a [`Tally`] of plain integers on its own task, and adds them to the
-//! shared totals in one batch when it flushes its writes, every
-//! [`FLUSH_EVERY`] messages received, and when it ends. A shared counter
-//! changed per message would bounce its cache line between every core that
-//! runs a session.
+//! shared totals in one batch: after a write round once [`FLUSH_INTERVAL`]
+//! has passed since its last batch, every [`FLUSH_EVERY`] messages, and
+//! when it ends. A shared counter changed per message (or per write round,
+//! which is one message when clients send one at a time) would bounce its
+//! cache line between every core that runs a session.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,9 +20,10 @@ use crate::Transport;
 ///
 /// Totals count from the server's start. Per-message totals
 /// (`messages_*`, `bytes_*`, `queue_full`) are added by each session in
-/// batches: they lag the truth by at most one write round of each session
-/// (a session writes at least once per `ping_interval`, for its ping) or
-/// 256 messages, and are exact once the sessions they concern have ended.
+/// batches: they lag the truth by at most about a second of each
+/// session's traffic (its next write round after a second, and a session
+/// writes at least once per `ping_interval`, for its ping) or 256 messages,
+/// and are exact once the sessions they concern have ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {
@@ -171,6 +173,9 @@ impl Drop for OpenConnection<'_> {
 /// [`Tally`] at most.
 pub(super) const FLUSH_EVERY: u64 = 256;
 
+/// How long a session's counts may wait before a write round adds them.
+pub(super) const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One session's counts since it last added them to the shared totals:
 /// plain integers, on the session's own task.
 #[derive(Debug, Default)]
@@ -194,6 +199,11 @@ impl Tally {
         if m.is_data() {
             self.bytes_out += m.payload().len() as u64;
         }
+    }
+
+    /// Messages counted and not flushed yet.
+    pub(super) fn messages(&self) -> u64 {
+        self.messages_in + self.messages_out
     }
 
     /// Adds the counts, and `queue_full` refusals, to `to`; starts again
