@@ -113,7 +113,7 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "/NS")]
     pub(crate) ns: Option<String>,
     /// The auth object sent with the namespace's CONNECT (JSON).
-    #[arg(long, value_name = "JSON", value_parser = parse_json)]
+    #[arg(long, value_name = "JSON", value_parser = parse_auth)]
     pub(crate) auth: Option<serde_json::Value>,
     /// Use only this transport (default: polling, then upgrade to websocket).
     #[arg(long, value_enum)]
@@ -240,8 +240,14 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// One JSON value.
-fn parse_json(s: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(s).map_err(|e| format!("not JSON: {e}"))
+/// An auth payload: a JSON object, as socket.io's CONNECT carries (the
+/// official server closes the connection on anything else).
+pub(crate) fn parse_auth(s: &str) -> Result<serde_json::Value, String> {
+    match serde_json::from_str(s) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err("the auth must be a JSON object, like {\"token\":\"abc\"}".to_owned()),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
 }
 
 /// `Name: value` (or `Name:value`).
@@ -295,5 +301,18 @@ mod tests {
         };
         assert_eq!(e.args, ["-1", "2"]);
         assert!(e.ack);
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::parse_auth;
+
+    #[test]
+    fn the_auth_is_a_json_object() {
+        assert!(parse_auth(r#"{"token":"t"}"#).is_ok());
+        for not in ["[1]", "\"x\"", "42", "null", "{oops"] {
+            assert!(parse_auth(not).is_err(), "{not} accepted");
+        }
     }
 }

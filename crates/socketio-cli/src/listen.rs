@@ -60,7 +60,9 @@ pub(crate) async fn run(args: ListenArgs, term: Term) -> Result<(), Failure> {
         &term,
         args.timeout,
     )
-    .await?;
+    .await
+    // No reconnecting after a refusal: the exit comes at once.
+    .inspect_err(|_| manager.close())?;
     term.note(
         Tone::Good,
         &format!(

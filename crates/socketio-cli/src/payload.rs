@@ -32,13 +32,20 @@ pub(crate) enum Arg {
     Binary(Bytes),
 }
 
-/// One command-line argument: JSON if it parses as JSON, else the word
-/// itself as a string.
+/// One command-line argument: JSON if it parses as JSON; a bare word
+/// (`hi`, `7up`) is the string it spells. What looks like JSON (it starts
+/// with `{`, `[` or `"`) must be JSON: a typo in an object is reported,
+/// not sent as a string.
 pub(crate) fn parse_word(word: &str) -> Result<Arg, String> {
     match serde_json::from_str::<Arg>(word) {
         Ok(arg) => arg.with_binaries(),
+        Err(e) if looks_like_json(word) => Err(format!("`{word}` is not valid JSON: {e}")),
         Err(_) => Ok(Arg::String(word.to_owned())),
     }
+}
+
+fn looks_like_json(word: &str) -> bool {
+    matches!(word.trim_start().chars().next(), Some('{' | '[' | '"'))
 }
 
 /// The arguments typed after a command in the interactive session: JSON
@@ -65,7 +72,7 @@ pub(crate) fn parse_line(mut rest: &str) -> Result<Vec<Arg>, String> {
             Some((arg, end)) => (arg.with_binaries()?, end),
             None => {
                 let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                (Arg::String(rest[..end].to_owned()), end)
+                (parse_word(&rest[..end])?, end)
             }
         };
         args.push(arg);
@@ -296,7 +303,9 @@ mod tests {
         assert_eq!(parse_word("\"hi\"").unwrap(), s("hi"));
         assert_eq!(parse_word("hi").unwrap(), s("hi"));
         assert_eq!(parse_word("true").unwrap(), Arg::Bool(true));
-        assert_eq!(parse_word("{oops").unwrap(), s("{oops"));
+        assert!(parse_word("{oops").is_err(), "a broken object is reported");
+        assert!(parse_word(r#"{"a":"#).is_err());
+        assert!(parse_word("[1,2").is_err());
         assert_eq!(
             parse_word(r#"{"$binary":"AAL/"}"#).unwrap(),
             Arg::Binary(vec![0, 2, 255].into())

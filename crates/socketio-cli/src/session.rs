@@ -231,9 +231,7 @@ impl Session {
         let ns = namespace(ns).ok_or_else(|| Failure("usage: join /NS [AUTH_JSON]".into()))?;
         let auth = match auth.trim() {
             "" => None,
-            a => Some(
-                serde_json::from_str(a).map_err(|e| Failure(format!("auth is not JSON: {e}")))?,
-            ),
+            a => Some(crate::cli::parse_auth(a).map_err(Failure)?),
         };
         self.join(&ns, auth.as_ref()).await
     }

@@ -269,7 +269,7 @@ impl Conn {
                     if self.closing {
                         // What was sent before the close goes out first: the
                         // manager is closed once the engine says so (or
-                        // after the connect timeout), as socket.io-client's
+                        // after the connect timeout, 5 s at most), as socket.io-client's
                         // close waits for its write buffer to drain.
                         let closed = async {
                             while let Some(e) = client.recv().await {
@@ -278,7 +278,8 @@ impl Conn {
                                 }
                             }
                         };
-                        let _ = tokio::time::timeout(self.options.timeout, closed).await;
+                        let wait = self.options.timeout.min(std::time::Duration::from_secs(5));
+                        let _ = tokio::time::timeout(wait, closed).await;
                         return DisconnectReason::IoClientDisconnect;
                     }
                 }

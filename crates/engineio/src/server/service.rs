@@ -283,7 +283,7 @@ impl Service {
     /// The server's counters now: connections, sessions by transport,
     /// upgrades, messages and bytes each way, drops and refusals. Cheap:
     /// a few atomic loads. Per-message counts are added by each session in
-    /// batches, so they may lag by one write round of each session (see
+    /// batches, so they may lag by about a second of each session (see
     /// [`Metrics`]); they are exact for sessions that have ended.
     pub fn metrics(&self) -> Metrics {
         self.shared.metrics()
