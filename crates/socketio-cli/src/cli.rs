@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Arguments given as JSON: each one is parsed as JSON (42, true, null, \"text\", [1,2], {\"a\":1});
-a bare word that is not valid JSON (hi, hello-world) is taken as a string. Binary values are
+a bare word that is not valid JSON (hi, hello-world) is taken as a string; what starts with
+{, [ or \" must be valid JSON. Binary values are
 written {\"$binary\":\"<base64>\"}, both in what sio sends and in what it prints.
 
 Exit status: 0 on success, 1 when the server refused the namespace, a timeout passed or the

@@ -25,7 +25,8 @@
 //! - The namespace is the URL's path, as in the JS client
 //!   (`http://host:3000/admin`); `--ns` overrides it.
 //! - Each argument is parsed as JSON; a bare word that is not valid JSON is
-//!   a string (`hi` and `'"hi"'` are the same, `'"42"'` is the string 42).
+//!   a string (`hi` and `'"hi"'` are the same, `'"42"'` is the string 42);
+//!   what starts with `{`, `[` or `"` must be valid JSON.
 //! - Binary arguments, sent and received: `{"$binary":"<base64>"}` (the
 //!   key MongoDB's extended JSON uses too, unlikely in an application's own
 //!   data). `sio ws` prints binary messages as `binary:<base64>` (or hex).
