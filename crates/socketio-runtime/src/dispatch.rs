@@ -76,8 +76,9 @@ fn without<F: Clone>(list: &mut List<F>, id: ListenerId) -> bool {
 struct Lists<S> {
     next: u64,
     events: HashMap<String, List<EventFn<S>>>,
-    any: List<AnyFn<S>>,
-    mismatch: List<MismatchFn<S>>,
+    /// `None` until one is added: an idle socket allocates nothing here.
+    any: Option<List<AnyFn<S>>>,
+    mismatch: Option<List<MismatchFn<S>>>,
     /// Listeners removed as they are called (`once`).
     once: HashSet<ListenerId>,
 }
@@ -97,8 +98,8 @@ impl<S> Default for Handlers<S> {
             lists: Mutex::new(Lists {
                 next: 0,
                 events: HashMap::new(),
-                any: Arc::new([]),
-                mismatch: Arc::new([]),
+                any: None,
+                mismatch: None,
                 once: HashSet::new(),
             }),
         }
@@ -110,7 +111,7 @@ impl<S> fmt::Debug for Handlers<S> {
         let l = lock(&self.lists);
         f.debug_struct("Handlers")
             .field("events", &l.events.len())
-            .field("any", &l.any.len())
+            .field("any", &l.any.as_ref().map_or(0, |a| a.len()))
             .finish()
     }
 }
@@ -189,7 +190,10 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     where
         F: Fn(&S, &str, &Packet) + Send + Sync + 'static,
     {
-        self.add(|l, id| push(&mut l.any, id, Arc::new(f) as AnyFn<S>, false))
+        self.add(|l, id| {
+            let any = l.any.get_or_insert_with(|| Arc::new([]));
+            push(any, id, Arc::new(f) as AnyFn<S>, false)
+        })
     }
 
     /// Like [`on_any`](Self::on_any), called before the catch-all listeners
@@ -198,7 +202,10 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     where
         F: Fn(&S, &str, &Packet) + Send + Sync + 'static,
     {
-        self.add(|l, id| push(&mut l.any, id, Arc::new(f) as AnyFn<S>, true))
+        self.add(|l, id| {
+            let any = l.any.get_or_insert_with(|| Arc::new([]));
+            push(any, id, Arc::new(f) as AnyFn<S>, true)
+        })
     }
 
     /// Adds a listener of events whose arguments do not fit their
@@ -208,7 +215,10 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     where
         F: Fn(&S, &str, &serde_json::Error) + Send + Sync + 'static,
     {
-        self.add(|l, id| push(&mut l.mismatch, id, Arc::new(f) as MismatchFn<S>, false))
+        self.add(|l, id| {
+            let list = l.mismatch.get_or_insert_with(|| Arc::new([]));
+            push(list, id, Arc::new(f) as MismatchFn<S>, false)
+        })
     }
 
     /// Removes every listener of `event` (`off(event)`,
@@ -224,7 +234,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
 
     /// Removes every catch-all listener (`offAny()`).
     pub fn off_any(&self) {
-        lock(&self.lists).any = Arc::new([]);
+        lock(&self.lists).any = None;
     }
 
     /// Removes one listener, of an event, catch-all or mismatch; returns
@@ -238,7 +248,9 @@ impl<S: Clone + Send + 'static> Handlers<S> {
             mismatch,
             ..
         } = &mut *l;
-        if without(any, id) || without(mismatch, id) {
+        if any.as_mut().is_some_and(|a| without(a, id))
+            || mismatch.as_mut().is_some_and(|m| without(m, id))
+        {
             return true;
         }
         let found = events
@@ -279,7 +291,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
                     l.events.remove(name);
                 }
             }
-            ((!l.any.is_empty()).then(|| l.any.clone()), listeners)
+            (l.any.clone().filter(|a| !a.is_empty()), listeners)
         };
         for (_, f) in any.iter().flat_map(|a| a.iter()) {
             f(socket, name, packet);
@@ -300,7 +312,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
         #[cfg(feature = "tracing")]
         tracing::warn!(event, error = %e, "event arguments do not fit the listener's type; listener skipped");
         let listeners = lock(&self.lists).mismatch.clone();
-        for (_, f) in listeners.iter() {
+        for (_, f) in listeners.iter().flat_map(|l| l.iter()) {
             f(socket, event, e);
         }
     }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use engineio::server::{SessionSender, TrySendError};
@@ -43,15 +43,11 @@ struct SocketInner {
     handshake: Handshake,
     handlers: Handlers<Socket>,
     on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
-    on_disconnecting: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
-    on_error: Mutex<Vec<ErrorFn>>,
-    /// `socket.use`: checks each incoming event runs through first.
-    packet_middleware: Mutex<Arc<[UseFn]>>,
-    /// Whether `packet_middleware` has any: read per event without the lock.
+    /// What few sockets use, made on first use: an idle connection pays
+    /// one pointer for it.
+    extras: OnceLock<Box<Extras>>,
+    /// Whether packet checks exist: read per event without a lock.
     has_checks: AtomicBool,
-    /// Events waiting on a check, in order: one in the checks at a time,
-    /// so a check that waits keeps the order of the events behind it.
-    checking: Mutex<Checking>,
     max_checking: usize,
     /// The private session id recovery brings the socket back with.
     pid: Option<String>,
@@ -210,7 +206,7 @@ impl Socket {
         Fut: Future<Output = Result<(), PacketError>> + Send + 'static,
     {
         let f: UseFn = Arc::new(move |s, p| Box::pin(f(s, p)));
-        let mut chain = lock(&self.0.packet_middleware);
+        let mut chain = lock(&self.extras().packet_middleware);
         let mut v: Vec<UseFn> = chain.iter().cloned().collect();
         v.push(f);
         *chain = v.into();
@@ -222,7 +218,7 @@ impl Socket {
     where
         F: Fn(&Socket, &PacketError) + Send + Sync + 'static,
     {
-        lock(&self.0.on_error).push(Arc::new(f));
+        lock(&self.extras().on_error).push(Arc::new(f));
     }
 
     /// Called once when the socket disconnects, with the reason.
@@ -240,7 +236,7 @@ impl Socket {
     where
         F: Fn(Socket, DisconnectReason) + Send + Sync + 'static,
     {
-        lock(&self.0.on_disconnecting).push(Arc::new(f));
+        lock(&self.extras().on_disconnecting).push(Arc::new(f));
     }
 
     /// Stores a value of type `T` on the socket (one per type), for the
@@ -424,6 +420,18 @@ impl Socket {
     }
 }
 
+/// A socket's rarely used parts.
+#[derive(Default)]
+struct Extras {
+    on_disconnecting: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
+    on_error: Mutex<Vec<ErrorFn>>,
+    /// `socket.use`: checks each incoming event runs through first.
+    packet_middleware: Mutex<Arc<[UseFn]>>,
+    /// Events waiting on a check, in order: one in the checks at a time,
+    /// so a check that waits keeps the order of the events behind it.
+    checking: Mutex<Checking>,
+}
+
 /// The line of events waiting on a socket's packet middleware.
 #[derive(Default)]
 struct Checking {
@@ -482,11 +490,8 @@ impl Socket {
             handshake,
             handlers: Handlers::default(),
             on_disconnect: Mutex::new(Vec::new()),
-            on_disconnecting: Mutex::new(Vec::new()),
-            on_error: Mutex::new(Vec::new()),
-            packet_middleware: Mutex::new(Arc::new([])),
+            extras: OnceLock::new(),
             has_checks: AtomicBool::new(false),
-            checking: Mutex::new(Checking::default()),
             max_checking,
             pid,
             recovered,
@@ -510,6 +515,10 @@ impl Socket {
         f()
     }
 
+    fn extras(&self) -> &Extras {
+        self.0.extras.get_or_init(Box::default)
+    }
+
     /// The private session id, with recovery on.
     pub(crate) fn pid(&self) -> Option<&str> {
         self.0.pid.as_deref()
@@ -526,7 +535,7 @@ impl Socket {
             return self.0.handlers.dispatch(self, event);
         }
         {
-            let mut c = lock(&self.0.checking);
+            let mut c = lock(&self.extras().checking);
             if c.busy {
                 // Behind one that waits. A client sending faster than its
                 // checks answer gets its events refused past the bound.
@@ -551,7 +560,7 @@ impl Socket {
             let mut next = Some(first);
             while let Some(packet) = next {
                 socket.check(packet).await;
-                let mut c = lock(&socket.0.checking);
+                let mut c = lock(&socket.extras().checking);
                 next = c.queue.pop_front();
                 c.busy = next.is_some();
             }
@@ -563,7 +572,7 @@ impl Socket {
 
     /// One event through the packet middleware, then to its listeners.
     async fn check(&self, packet: Packet) {
-        let chain = lock(&self.0.packet_middleware).clone();
+        let chain = lock(&self.extras().packet_middleware).clone();
         for check in chain.iter() {
             if let Err(e) = check(self.clone(), packet.clone()).await {
                 return self.error(&e);
@@ -575,7 +584,12 @@ impl Socket {
     }
 
     fn error(&self, e: &PacketError) {
-        let listeners = lock(&self.0.on_error).clone();
+        let listeners = self
+            .0
+            .extras
+            .get()
+            .map(|x| lock(&x.on_error).clone())
+            .unwrap_or_default();
         #[cfg(feature = "tracing")]
         if listeners.is_empty() {
             tracing::warn!(socket = self.id(), error = %e, "a packet middleware refused an event and the socket has no error listener");
@@ -727,7 +741,12 @@ impl Socket {
     fn finish_in_span(&self, reason: DisconnectReason) {
         #[cfg(feature = "tracing")]
         tracing::debug!(reason = reason.as_str(), "socket disconnected");
-        let disconnecting = lock(&self.0.on_disconnecting).clone();
+        let disconnecting = self
+            .0
+            .extras
+            .get()
+            .map(|x| lock(&x.on_disconnecting).clone())
+            .unwrap_or_default();
         for h in disconnecting {
             h(self.clone(), reason);
         }
