@@ -301,6 +301,14 @@ pub struct ServerOptions {
     /// WebSocket limits. Default: frames and messages up to `max_payload`,
     /// as the official server's `maxHttpBufferSize` applies to both.
     pub websocket: Option<ws_frame::Config>,
+    /// permessage-deflate on the WebSocket transport (RFC 7692), the
+    /// official server's `perMessageDeflate`: `None` (the default, as the
+    /// official server since engine.io 4) answers no client's offer; `Some`
+    /// accepts it with that configuration, whose default threshold is 1024
+    /// bytes as Node's. Received messages stay bounded by `max_payload` on
+    /// their inflated size. Taken from `websocket`'s `deflate` when unset.
+    #[cfg(feature = "deflate")]
+    pub per_message_deflate: Option<ws_frame::DeflateConfig>,
     /// How long one write to a client's WebSocket may take before the
     /// session ends with "transport error": a client that stops reading is
     /// let go instead of holding its buffers forever. Default 30 s.
@@ -336,6 +344,8 @@ impl Default for ServerOptions {
 
             http: HandshakeConfig::default(),
             websocket: None,
+            #[cfg(feature = "deflate")]
+            per_message_deflate: None,
             write_timeout: std::time::Duration::from_secs(30),
             command_queue: 1024,
             request_timeout: std::time::Duration::from_secs(30),
@@ -460,11 +470,17 @@ impl ServerOptions {
     }
 
     pub(super) fn ws_config(&self) -> ws_frame::Config {
-        self.websocket.clone().unwrap_or_else(|| {
+        #[allow(unused_mut)]
+        let mut config = self.websocket.clone().unwrap_or_else(|| {
             let mut c = ws_frame::Config::default();
             c.max_frame_size = self.session.max_payload;
             c.max_message_size = self.session.max_payload;
             c
-        })
+        });
+        #[cfg(feature = "deflate")]
+        if self.per_message_deflate.is_some() {
+            config.deflate = self.per_message_deflate.clone();
+        }
+        config
     }
 }

@@ -435,9 +435,22 @@ pub(super) async fn answer<H: Handler>(
         let opens = session.is_none();
         let request = opens.then(|| head.clone());
         let shared = shared.clone();
+        // permessage-deflate, when the options accept it.
+        #[cfg(feature = "deflate")]
+        let (mut response, deflate) = match shared.options.ws_config().deflate {
+            Some(cfg) => up.accept_deflate(None, &cfg),
+            None => (up.accept(None), None),
+        };
+        #[cfg(not(feature = "deflate"))]
+        let mut response = up.accept(None);
         let attach = move |io: BoxIo, rest: BytesMut| -> BoxFuture {
             Box::pin(async move {
                 let conn = Connection::server(shared.options.ws_config());
+                #[cfg(feature = "deflate")]
+                let conn = match deflate {
+                    Some(params) => conn.with_deflate(params),
+                    None => conn,
+                };
                 let ws = WebSocketStream::from_parts(io, conn, rest);
                 match (session, request) {
                     (Some(s), _) => {
@@ -466,7 +479,6 @@ pub(super) async fn answer<H: Handler>(
                 }
             })
         };
-        let mut response = up.accept(None);
         let initial = opts.initial_headers.as_ref().filter(|_| opens);
         if let Some(hooked) = run_header_hooks(initial, opts.headers.as_ref(), &head) {
             response.headers_mut().extend(hooked);
