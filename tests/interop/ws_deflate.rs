@@ -361,3 +361,55 @@ async fn engineio_client_with_deflate_against_our_server() {
         task.abort();
     }
 }
+
+/// Our engineio client offers permessage-deflate by default (as the official
+/// client does); the official server with `perMessageDeflate` takes it, and
+/// what we send arrives compressed.
+#[tokio::test]
+async fn our_engineio_client_with_deflate_against_node_server() {
+    use engineio::client::{Client, ClientOptions};
+    use engineio::{ClientEvent, Payload, Transport};
+    for offer in [true, false] {
+        let mut node = NodePeer::spawn("eio_deflate_server.js", &[]);
+        let port = node.line().await.strip_prefix("port ").unwrap().to_owned();
+        let mut options = ClientOptions::default();
+        assert!(options.per_message_deflate.is_some(), "offered by default");
+        if !offer {
+            options.per_message_deflate = None;
+        }
+        options.session.initial = Transport::WebSocket;
+        options.session.upgrade = false;
+        let mut c = Client::connect(&format!("http://127.0.0.1:{port}"), options)
+            .await
+            .unwrap();
+        let want = if offer { "permessage-deflate" } else { "" };
+        assert_eq!(node.line().await, format!("extensions {want}"));
+        let text = json(2500);
+        let next = async |c: &mut Client| loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), c.recv())
+                .await
+                .unwrap()
+            {
+                Some(ClientEvent::Message(Payload::Text(t))) => break t.to_string(),
+                Some(ClientEvent::Message(_)) | Some(ClientEvent::Upgraded) => {}
+                other => panic!("expected a message, got {other:?}"),
+            }
+        };
+        c.send(Payload::Text(text.as_str().into())).await.unwrap();
+        assert!(next(&mut c).await == text, "echo differs");
+        c.send(Payload::Text("bytes".into())).await.unwrap();
+        let read: usize = next(&mut c)
+            .await
+            .strip_prefix("bytes ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            read * 4 < text.len(),
+            offer,
+            "{read} bytes read for {}",
+            text.len()
+        );
+        c.close().await;
+    }
+}
