@@ -491,7 +491,7 @@ impl Deflate {
             .get_or_insert_with(|| Compress::new_with_window_bits(level, false, bits));
         let mut out = Vec::with_capacity(data.len() / 2 + 64);
         let start_in = c.total_in();
-        let ok = loop {
+        let mut ok = loop {
             let done = (c.total_in() - start_in) as usize;
             if c.compress_vec(&data[done..], &mut out, FlushCompress::Sync)
                 .is_err()
@@ -504,16 +504,21 @@ impl Deflate {
             }
             out.reserve(out.capacity().max(256));
         };
+        if out.ends_with(&TRAILER) {
+            out.truncate(out.len() - TRAILER.len());
+        } else if out.is_empty() {
+            // Nothing new since the last flush (an empty message): the
+            // backend writes no block at all, so the receiver's appended
+            // trailer would be read out of place. One byte, an empty stored
+            // block's header, makes it whole (§7.2.3.6).
+            out.push(0x00);
+        } else {
+            ok = false;
+        }
         if !ok || self.send_reset {
             self.compress = None;
         }
-        if !ok {
-            return None;
-        }
-        if out.ends_with(&TRAILER) {
-            out.truncate(out.len() - TRAILER.len());
-        }
-        Some(Bytes::from(out))
+        ok.then(|| Bytes::from(out))
     }
 
     /// Inflates one frame's payload of a compressed message onto `out`, and
@@ -786,6 +791,28 @@ mod tests {
             }
             // With the window kept, the repeat costs almost nothing.
             assert_eq!(sizes[1] < sizes[0] / 4, !reset, "{sizes:?}");
+        }
+    }
+
+    #[test]
+    fn empty_messages_keep_the_stream_in_step() {
+        // zlib writes nothing for a sync flush with nothing new: each empty
+        // message must still be a whole block for the receiver.
+        for bits in [9, 15] {
+            let p = DeflateParams {
+                client_max_window_bits: bits,
+                ..DeflateParams::default()
+            };
+            let cfg = DeflateConfig::default();
+            let mut tx = Deflate::new(Role::Client, p, &cfg);
+            let mut rx = Deflate::new(Role::Server, p, &cfg);
+            for msg in [&b""[..], b"", b"", b"abc", b"", b"abc"] {
+                let z = tx.compress(msg).unwrap();
+                let mut out = BytesMut::new();
+                rx.inflate(&z, true, &mut out, 100, &mut |_| Ok(()))
+                    .unwrap();
+                assert_eq!(&out[..], msg);
+            }
         }
     }
 
