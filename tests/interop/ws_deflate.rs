@@ -413,3 +413,28 @@ async fn our_engineio_client_with_deflate_against_node_server() {
         c.close().await;
     }
 }
+
+/// Empty and tiny messages, compressed (threshold 0) with context takeover:
+/// Node's inflater must stay in step with what we send.
+#[tokio::test]
+async fn empty_compressed_messages_against_node_server() {
+    let mut node = NodePeer::spawn("ws_deflate.js", &["server", "takeover"]);
+    let port = node.line().await.strip_prefix("port ").unwrap().to_owned();
+    let tcp = TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let mut config = deflate_config(false);
+    if let Some(d) = config.deflate.as_mut() {
+        d.threshold = 0;
+    }
+    let req = ClientRequest::new(&format!("ws://127.0.0.1:{port}/"), [6; 16]).unwrap();
+    let (mut ws, _) = ws_frame::connect_with(tcp, &req, config, &HandshakeConfig::default())
+        .await
+        .unwrap();
+    for text in ["", "", "a", "", "", "abc", ""] {
+        ws.send(Message::text(text)).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text(text));
+    }
+    ws.close().await.unwrap();
+    while ws.next().await.is_some() {}
+}
