@@ -375,3 +375,107 @@ fn client_refuses_what_it_cannot_accept() {
         HandshakeError::UnofferedExtension
     );
 }
+
+/// The tokio helpers: `connect_with` offers when `Config::deflate` is set,
+/// `accept_with` accepts, and a response the client cannot accept fails the
+/// connection with a close frame 1010.
+#[cfg(feature = "tokio")]
+mod stream {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
+    use ws_frame::handshake::{ClientRequest, HandshakeConfig, accept_key};
+    use ws_frame::{Error, HandshakeError, Message};
+
+    use super::{config, json};
+    use ws_frame::deflate::DeflateConfig;
+
+    #[tokio::test]
+    async fn accept_and_connect_agree_and_echo() {
+        let (a, b) = duplex(1 << 20);
+        let hs = HandshakeConfig::default();
+        let server = tokio::spawn(async move {
+            let mut ws =
+                ws_frame::accept_with(b, config(DeflateConfig::default()), &hs, |_, r| Ok(r))
+                    .await
+                    .unwrap();
+            assert!(ws.connection().deflate_params().is_some());
+            while let Some(Ok(m)) = ws.next().await {
+                if m.is_data() {
+                    ws.send(m).await.unwrap();
+                }
+            }
+        });
+        let req = ClientRequest::new("ws://x/", [1; 16]).unwrap();
+        let (mut ws, resp) = ws_frame::connect_with(
+            a,
+            &req,
+            config(DeflateConfig::default()),
+            &HandshakeConfig::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            resp.headers()["sec-websocket-extensions"],
+            "permessage-deflate"
+        );
+        let big = Message::text(json(300));
+        ws.send(big.clone()).await.unwrap();
+        assert!(ws.next().await.unwrap().unwrap() == big);
+        ws.send_uncompressed(big.clone()).await.unwrap();
+        assert!(ws.next().await.unwrap().unwrap() == big);
+        ws.close().await.unwrap();
+        while ws.next().await.is_some() {}
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unacceptable_answer_fails_with_1010() {
+        let (a, mut b) = duplex(1 << 16);
+        let peer = tokio::spawn(async move {
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                b.read_exact(&mut byte).await.unwrap();
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8(head).unwrap();
+            assert!(head.contains("Sec-WebSocket-Extensions: permessage-deflate"));
+            let key = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .unwrap();
+            let resp = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {}\r\n\
+                 Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=20\r\n\r\n",
+                accept_key(key.as_bytes())
+            );
+            b.write_all(resp.as_bytes()).await.unwrap();
+            let mut rest = Vec::new();
+            b.read_to_end(&mut rest).await.unwrap();
+            rest
+        });
+        let req = ClientRequest::new("ws://x/", [1; 16]).unwrap();
+        let err = ws_frame::connect_with(
+            a,
+            &req,
+            config(DeflateConfig::default()),
+            &HandshakeConfig::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Handshake(HandshakeError::InvalidExtensionResponse(_))
+            ),
+            "{err:?}"
+        );
+        let close = peer.await.unwrap();
+        // A masked close frame: 0x88, length with the mask bit, key, body.
+        assert_eq!(close[0], 0x88);
+        let key = [close[2], close[3], close[4], close[5]];
+        let code = u16::from_be_bytes([close[6] ^ key[0], close[7] ^ key[1]]);
+        assert_eq!(code, 1010);
+    }
+}
