@@ -59,7 +59,9 @@
 //! # permessage-deflate
 //!
 //! With the `deflate` feature (off by default) and [`Config::deflate`] set,
-//! [`connect`] offers and [`accept`] accepts permessage-deflate (RFC 7692),
+//! [`connect_with`] (and [`connect_url`] through
+//! [`ConnectOptions::config`]) offers and [`accept_with`] accepts
+//! permessage-deflate (RFC 7692),
 //! with the pure parts in [`deflate`] and [`handshake`]:
 //! [`UpgradeRequest::accept_deflate`](handshake::UpgradeRequest::accept_deflate)
 //! picks the first offer it can honour, [`ClientRequest::deflate`](handshake::ClientRequest::deflate)
