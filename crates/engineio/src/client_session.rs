@@ -168,7 +168,7 @@ impl ClientSession {
         if self.closed || self.closing {
             return;
         }
-        if self.outbox.push(Packet::Message(payload)).is_err() {
+        if self.outbox.push(Packet::Message(payload), true).is_err() {
             return self.end(CloseReason::TransportError);
         }
         self.flush();
@@ -365,7 +365,7 @@ impl ClientSession {
         }
         match self.transport {
             Transport::WebSocket => {
-                for p in self.outbox.drain() {
+                for (p, _) in self.outbox.drain() {
                     self.transmit.push_back(Transmit::Ws(p.to_ws()));
                 }
                 if self.closing {
