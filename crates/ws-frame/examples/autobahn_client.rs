@@ -5,18 +5,27 @@
 //! AUTOBAHN_URL=ws://127.0.0.1:9001 AUTOBAHN_AGENT=ws-frame \
 //!     cargo run --release -p realtime-ws-frame --example autobahn_client
 //! # or: autobahn_client [URL [AGENT]]
+//! # permessage-deflate offered (cases 12.* and 13.*): AUTOBAHN_DEFLATE=1 and --features deflate
 //! ```
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use ws_frame::{Error, Message, WebSocketStream};
+use ws_frame::handshake::{ClientRequest, HandshakeConfig};
+use ws_frame::{Config, Error, Message, WebSocketStream};
 
 async fn open(url: &str) -> Result<WebSocketStream<TcpStream>, Error> {
     let uri: http::Uri = url.parse().map_err(|_| std::io::Error::other("bad URL"))?;
     let host = uri.host().unwrap_or("127.0.0.1");
     let tcp = TcpStream::connect((host, uri.port_u16().unwrap_or(80))).await?;
     tcp.set_nodelay(true)?;
-    let (ws, _) = ws_frame::connect(tcp, url).await?;
+    #[allow(unused_mut)]
+    let mut config = Config::default();
+    #[cfg(feature = "deflate")]
+    if std::env::var_os("AUTOBAHN_DEFLATE").is_some_and(|v| v != "0") {
+        config.deflate = Some(ws_frame::DeflateConfig::default());
+    }
+    let req = ClientRequest::new(url, rand::random())?;
+    let (ws, _) = ws_frame::connect_with(tcp, &req, config, &HandshakeConfig::default()).await?;
     Ok(ws)
 }
 

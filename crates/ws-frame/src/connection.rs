@@ -10,11 +10,17 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+#[cfg(feature = "deflate")]
+use crate::deflate::{Deflate, DeflateConfig, DeflateParams};
 use crate::error::{Error, ProtocolError, UserError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::mask::apply_mask;
 use crate::message::{CloseCode, CloseFrame, Message, Utf8Bytes};
 use crate::utf8::Utf8Validator;
+
+/// The RSV bit that marks a compressed message (RFC 7692 §6).
+#[cfg(feature = "deflate")]
+const RSV1: u8 = 0b100;
 
 /// Payloads up to this size are copied next to their header so that many small
 /// frames leave in one write; larger ones leave as their own chunk, uncopied.
@@ -54,6 +60,13 @@ pub struct Config {
     /// while one that sends without reading can make us hold no more (plus
     /// one control frame).
     pub write_buffer_mark: usize,
+    /// permessage-deflate (RFC 7692): offered by a client and accepted by a
+    /// server when `Some`, with its threshold, level and context takeover.
+    /// Default `None`, as Node's `ws` on servers. Received compressed
+    /// messages are bounded by [`max_message_size`](Self::max_message_size)
+    /// on their inflated size.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -63,6 +76,8 @@ impl Default for Config {
             max_message_size: 64 << 20,
             accept_unmasked_frames: false,
             write_buffer_mark: 128 << 10,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -156,6 +171,11 @@ pub struct Connection {
     /// there and none of it was taken: a newer one may replace it.
     pong_at: Option<usize>,
     mask_keys: Option<Box<dyn MaskKeys>>,
+    /// The message being received is compressed: its first frame had RSV1.
+    inflating: bool,
+    /// permessage-deflate, when negotiated.
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<Deflate>>,
 }
 
 impl fmt::Debug for Connection {
@@ -197,7 +217,45 @@ impl Connection {
             queued_len: 0,
             pong_at: None,
             mask_keys,
+            inflating: false,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
+    }
+
+    /// Turns on permessage-deflate with the parameters the handshake agreed
+    /// on ([`UpgradeRequest::accept_deflate`](crate::handshake::UpgradeRequest::accept_deflate),
+    /// [`ClientRequest::deflate_response`](crate::handshake::ClientRequest::deflate_response)),
+    /// and the threshold and level of [`Config::deflate`] (its default if
+    /// unset). Received frames may then carry RSV1; messages of at least the
+    /// threshold go out compressed.
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(mut self, params: DeflateParams) -> Self {
+        let cfg = self.config.deflate.clone().unwrap_or_default();
+        self.deflate = Some(Box::new(Deflate::new(self.role, params, &cfg)));
+        self
+    }
+
+    /// The negotiated permessage-deflate parameters, if any.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<DeflateParams> {
+        self.deflate.as_ref().map(|d| d.params())
+    }
+
+    /// Whether a compressor or decompressor is held between messages: never
+    /// without context takeover, so an idle connection holds no window.
+    #[cfg(feature = "deflate")]
+    pub fn holds_deflate_state(&self) -> bool {
+        self.deflate.as_ref().is_some_and(|d| d.holds_state())
+    }
+
+    /// The RSV bits a received frame may carry.
+    fn allowed_rsv(&self) -> u8 {
+        #[cfg(feature = "deflate")]
+        if self.deflate.is_some() {
+            return RSV1;
+        }
+        0
     }
 
     /// This end's role.
@@ -258,7 +316,9 @@ impl Connection {
         let mut f = match self.frame.take() {
             Some(f) => f,
             None => {
-                let Some((header, header_len)) = FrameHeader::decode(buf)? else {
+                let Some((header, header_len)) =
+                    FrameHeader::decode_with_rsv(buf, self.allowed_rsv())?
+                else {
                     return Ok(false);
                 };
                 let f = self.start_frame(header)?;
@@ -314,13 +374,24 @@ impl Connection {
                 max: self.config.max_frame_size,
             });
         }
+        // Only a negotiated extension lets RSV1 through the decoder.
+        let compressed = h.rsv != 0;
+        if compressed && h.opcode.is_control() {
+            return Err(ProtocolError::CompressedControlFrame);
+        }
+        // Compressed text is validated as it is inflated, not as it arrives.
         let text = match h.opcode {
             OpCode::Continuation => {
                 let Some(kind) = self.fragmented else {
                     return Err(ProtocolError::UnexpectedContinuation);
                 };
-                self.check_message_size(self.assembly.len() as u64 + h.payload_len)?;
-                kind == OpCode::Text
+                if compressed {
+                    return Err(ProtocolError::CompressedContinuation);
+                }
+                if !self.inflating {
+                    self.check_message_size(self.assembly.len() as u64 + h.payload_len)?;
+                }
+                kind == OpCode::Text && !self.inflating
             }
             OpCode::Text | OpCode::Binary => {
                 if self.fragmented.is_some() {
@@ -330,7 +401,8 @@ impl Connection {
                 if h.opcode == OpCode::Text {
                     self.utf8 = Utf8Validator::default();
                 }
-                h.opcode == OpCode::Text
+                self.inflating = compressed;
+                h.opcode == OpCode::Text && !compressed
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => false,
         };
@@ -358,6 +430,10 @@ impl Connection {
     /// validated up to its end).
     fn finish_frame(&mut self, h: FrameHeader, payload: BytesMut) -> Result<(), ProtocolError> {
         match h.opcode {
+            #[cfg(feature = "deflate")]
+            OpCode::Text | OpCode::Binary | OpCode::Continuation if self.inflating => {
+                self.inflate_frame(h, &payload)?;
+            }
             OpCode::Text | OpCode::Binary if h.fin => {
                 let msg = self.data_message(h.opcode, payload.freeze())?;
                 self.messages.push_back(msg);
@@ -393,10 +469,54 @@ impl Connection {
                 }
                 self.state = State::Closed;
                 self.read_closed = true;
+                self.release_deflate();
                 self.messages.push_back(Message::Close(frame));
             }
         }
         Ok(())
+    }
+
+    /// Inflates a frame of a compressed message onto the assembly, bounded
+    /// by `max_message_size` on the inflated size, and delivers the message
+    /// at its last frame.
+    #[cfg(feature = "deflate")]
+    fn inflate_frame(&mut self, h: FrameHeader, payload: &[u8]) -> Result<(), ProtocolError> {
+        let kind = match h.opcode {
+            OpCode::Continuation => self.fragmented.unwrap_or(OpCode::Binary),
+            first => {
+                self.assembly = BytesMut::new();
+                first
+            }
+        };
+        let Some(deflate) = self.deflate.as_mut() else {
+            // start_frame lets RSV1 through only with deflate negotiated.
+            return Err(ProtocolError::ReservedBitsSet(RSV1));
+        };
+        let utf8 = &mut self.utf8;
+        let mut check = |piece: &[u8]| match kind {
+            OpCode::Text => utf8.feed(piece).map_err(|_| ProtocolError::InvalidUtf8),
+            _ => Ok(()),
+        };
+        let max = self.config.max_message_size;
+        deflate.inflate(payload, h.fin, &mut self.assembly, max, &mut check)?;
+        if h.fin {
+            self.fragmented = None;
+            self.inflating = false;
+            let whole = std::mem::take(&mut self.assembly).freeze();
+            let msg = self.data_message(kind, whole)?;
+            self.messages.push_back(msg);
+        } else {
+            self.fragmented = Some(kind);
+        }
+        Ok(())
+    }
+
+    /// Frees the compressor and decompressor: nothing more will use them.
+    fn release_deflate(&mut self) {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = self.deflate.as_mut() {
+            d.release();
+        }
     }
 
     fn data_message(&mut self, kind: OpCode, payload: Bytes) -> Result<Message, ProtocolError> {
@@ -424,7 +544,9 @@ impl Connection {
         self.read_closed = true;
         self.frame = None;
         self.fragmented = None;
+        self.inflating = false;
         self.assembly = BytesMut::new();
+        self.release_deflate();
     }
 
     /// The next received message, if any.
@@ -513,20 +635,50 @@ impl Connection {
     }
 
     /// Queues a message. `Message::Close` starts the close handshake as
-    /// [`close`](Self::close) does.
+    /// [`close`](Self::close) does. With permessage-deflate negotiated, a
+    /// text or binary message of at least the threshold goes out compressed.
     pub fn send(&mut self, msg: Message) -> Result<(), UserError> {
+        self.send_with(msg, true)
+    }
+
+    /// Queues a message as [`send`](Self::send) does, but never compressed,
+    /// even with permessage-deflate negotiated (socket.io's
+    /// `compress(false)`): for data that does not compress, or that must not
+    /// share a compression context with other data (secrets next to
+    /// attacker-chosen text, as in CRIME/BREACH). Without deflate it is
+    /// `send`.
+    pub fn send_uncompressed(&mut self, msg: Message) -> Result<(), UserError> {
+        self.send_with(msg, false)
+    }
+
+    fn send_with(&mut self, msg: Message, compress: bool) -> Result<(), UserError> {
         match msg {
-            Message::Text(t) => self.send_data(OpCode::Text, t.into_bytes()),
-            Message::Binary(b) => self.send_data(OpCode::Binary, b),
+            Message::Text(t) => self.send_data(OpCode::Text, t.into_bytes(), compress),
+            Message::Binary(b) => self.send_data(OpCode::Binary, b, compress),
             Message::Ping(p) => self.send_control(OpCode::Ping, p),
             Message::Pong(p) => self.send_control(OpCode::Pong, p),
             Message::Close(frame) => self.close(frame),
         }
     }
 
-    fn send_data(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), UserError> {
+    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    fn send_data(
+        &mut self,
+        opcode: OpCode,
+        payload: Bytes,
+        compress: bool,
+    ) -> Result<(), UserError> {
         if self.state != State::Open {
             return Err(UserError::SendAfterClose);
+        }
+        #[cfg(feature = "deflate")]
+        if compress && !opcode.is_control() {
+            if let Some(d) = self.deflate.as_mut().filter(|d| d.wants(payload.len())) {
+                if let Some(z) = d.compress(&payload) {
+                    self.write_frame_rsv(opcode, RSV1, z);
+                    return Ok(());
+                }
+            }
         }
         self.write_frame(opcode, payload);
         Ok(())
@@ -536,7 +688,7 @@ impl Connection {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(UserError::ControlPayloadTooLong(payload.len()));
         }
-        self.send_data(opcode, payload)
+        self.send_data(opcode, payload, false)
     }
 
     /// Starts the close handshake (§7.1.2): queues a close frame and moves to
@@ -567,12 +719,26 @@ impl Connection {
 
     /// Queues a frame encoded once for many connections (a broadcast). Only a
     /// server may, since client frames carry a fresh mask each.
+    ///
+    /// With permessage-deflate negotiated, a frame whose payload reaches the
+    /// threshold is compressed for this connection, as [`send`](Self::send)
+    /// would (the compression context is the connection's own, so a shared
+    /// compressed frame would be wrong for every peer but one); smaller ones
+    /// go out as encoded.
     pub fn send_encoded(&mut self, frame: &EncodedFrame) -> Result<(), UserError> {
         if self.role != Role::Server {
             return Err(UserError::EncodedFrameOnClient);
         }
         if self.state != State::Open {
             return Err(UserError::SendAfterClose);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(d) = self.deflate.as_ref() {
+            if let Ok(Some((h, n))) = FrameHeader::decode(&frame.0) {
+                if d.wants(h.payload_len as usize) {
+                    return self.send_data(h.opcode, frame.0.slice(n..), true);
+                }
+            }
         }
         self.push_chunk(frame.0.clone());
         Ok(())
@@ -594,10 +760,17 @@ impl Connection {
     }
 
     fn write_frame(&mut self, opcode: OpCode, payload: Bytes) {
+        self.write_frame_rsv(opcode, 0, payload);
+    }
+
+    fn write_frame_rsv(&mut self, opcode: OpCode, rsv: u8, payload: Bytes) {
         // Whatever follows a waiting pong keeps it.
         self.pong_at = None;
         let mask = self.mask_keys.as_mut().map(|k| k.next_mask());
-        let header = FrameHeader::new(opcode, payload.len() as u64, mask);
+        let header = FrameHeader {
+            rsv,
+            ..FrameHeader::new(opcode, payload.len() as u64, mask)
+        };
         let mut hbuf = [0u8; MAX_HEADER_LEN];
         let hlen = header.encode(&mut hbuf);
         self.out.extend_from_slice(&hbuf[..hlen]);

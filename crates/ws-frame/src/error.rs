@@ -58,6 +58,17 @@ pub enum ProtocolError {
     /// §5.5.1: the close reason must be valid UTF-8.
     #[error("close reason is not valid UTF-8")]
     InvalidCloseReason,
+    /// RFC 7692 §6.1: RSV1 marks a compressed message on its first frame
+    /// only; control frames are never compressed.
+    #[error("RSV1 set on a control frame")]
+    CompressedControlFrame,
+    /// RFC 7692 §6.1: RSV1 is set on the first frame of a message only.
+    #[error("RSV1 set on a continuation frame")]
+    CompressedContinuation,
+    /// RFC 7692 §7.2.2: a compressed message must be a valid deflate
+    /// stream. Answered with 1007, as Node's `ws` does.
+    #[error("compressed message is not valid deflate data")]
+    InvalidCompressedData,
     /// A frame declared a payload over `Config::max_frame_size` (§10.4).
     #[error("frame of {size} bytes exceeds the limit of {max}")]
     FrameTooLarge {
@@ -80,9 +91,9 @@ impl ProtocolError {
     /// The close code that answers this violation (§7.4.1).
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
-                CloseCode::INVALID_DATA
-            }
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidCompressedData => CloseCode::INVALID_DATA,
             ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
                 CloseCode::TOO_BIG
             }
@@ -146,6 +157,12 @@ pub enum HandshakeError {
     /// §4.1: the server may not use an extension the client did not offer.
     #[error("server selected an extension, none was offered")]
     UnofferedExtension,
+    /// RFC 7692 §7: the server's `Sec-WebSocket-Extensions` response is not
+    /// one the client can accept for what it offered (unknown or duplicate
+    /// parameters, invalid values, a parameter it did not offer). The client
+    /// fails the connection (close code 1010 where a close frame can go).
+    #[error("unacceptable extension response: {0}")]
+    InvalidExtensionResponse(String),
     /// The handshake did not finish within `HandshakeConfig::timeout`; a
     /// server answers 408 (RFC 9110 §15.5.9) if the request head was incomplete.
     #[error("handshake not done within {0:?}")]

@@ -96,16 +96,24 @@ impl FrameHeader {
     /// Returns `Ok(None)` when `src` holds only part of a header, and
     /// `Ok(Some((header, header_len)))` once it is complete. It never consumes:
     /// the caller advances by `header_len`. Every rule a header can break on its
-    /// own is checked here; RSV bits are rejected because no extension is
-    /// negotiated by this crate.
+    /// own is checked here; RSV bits are rejected, as without an extension.
     pub fn decode(src: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
+        Self::decode_with_rsv(src, 0)
+    }
+
+    /// [`decode`](Self::decode), allowing the RSV bits in `allowed` (RSV1 =
+    /// `0b100`), those a negotiated extension defines (RFC 7692: RSV1).
+    pub fn decode_with_rsv(
+        src: &[u8],
+        allowed: u8,
+    ) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
         let [b0, b1, ..] = *src else {
             return Ok(None);
         };
         let fin = b0 & 0x80 != 0;
         let rsv = (b0 >> 4) & 0x7;
         let opcode = OpCode::from_u8(b0 & 0x0F).ok_or(ProtocolError::ReservedOpCode(b0 & 0x0F))?;
-        if rsv != 0 {
+        if rsv & !allowed != 0 {
             return Err(ProtocolError::ReservedBitsSet(rsv));
         }
         let masked = b1 & 0x80 != 0;

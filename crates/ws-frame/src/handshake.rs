@@ -16,6 +16,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use sha1::{Digest, Sha1};
 
+#[cfg(feature = "deflate")]
+use crate::deflate::{self, DeflateConfig, DeflateParams};
 use crate::error::HandshakeError;
 
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -228,6 +230,43 @@ impl UpgradeRequest {
         }
         resp
     }
+
+    /// permessage-deflate for this request (RFC 7692 §7): the first offer
+    /// we can honour under `cfg`, with the `Sec-WebSocket-Extensions` value
+    /// that accepts it; `None` (answer with no extension) if there is none,
+    /// or if the header breaks the grammar. Offers with unknown or repeated
+    /// parameters or invalid values are declined, as the RFC requires.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self, cfg: &DeflateConfig) -> Option<(DeflateParams, HeaderValue)> {
+        let lines = self
+            .request
+            .headers()
+            .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .map(|v| v.as_bytes());
+        let offers = deflate::parse_header_lines(lines).ok()?;
+        let (params, value) = deflate::negotiate(&offers, cfg)?;
+        Some((params, HeaderValue::from_str(&value).ok()?))
+    }
+
+    /// [`accept`](Self::accept), with permessage-deflate accepted as
+    /// [`deflate`](Self::deflate) decides: the response carries its
+    /// `Sec-WebSocket-Extensions`, and the parameters go to
+    /// [`Connection::with_deflate`](crate::Connection::with_deflate).
+    #[cfg(feature = "deflate")]
+    pub fn accept_deflate(
+        &self,
+        protocol: Option<&str>,
+        cfg: &DeflateConfig,
+    ) -> (http::Response<()>, Option<DeflateParams>) {
+        let mut resp = self.accept(protocol);
+        let params = self.deflate(cfg).map(|(params, value)| {
+            resp.headers_mut()
+                .insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+            params
+        });
+        (resp, params)
+    }
 }
 
 /// Writes a response head (status line, headers, blank line) to `dst`.
@@ -287,6 +326,8 @@ pub struct ClientRequest {
     key: String,
     protocols: Vec<String>,
     headers: HeaderMap,
+    #[cfg(feature = "deflate")]
+    deflate: Option<DeflateConfig>,
 }
 
 impl ClientRequest {
@@ -323,6 +364,8 @@ impl ClientRequest {
             key: BASE64.encode(key),
             protocols: Vec::new(),
             headers: HeaderMap::new(),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         })
     }
 
@@ -330,6 +373,47 @@ impl ClientRequest {
     pub fn protocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, p: I) -> Self {
         self.protocols = p.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// Offers permessage-deflate (RFC 7692): `client_max_window_bits`, and
+    /// with [`DeflateConfig::no_context_takeover`] both no-context-takeover
+    /// parameters, as Node's `ws` client offers by default.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, cfg: DeflateConfig) -> Self {
+        self.deflate = Some(cfg);
+        self
+    }
+
+    /// Whether permessage-deflate is offered.
+    #[cfg(feature = "deflate")]
+    pub fn offers_deflate(&self) -> bool {
+        self.deflate.is_some()
+    }
+
+    /// The permessage-deflate parameters a response accepted (pass them to
+    /// [`Connection::with_deflate`](crate::Connection::with_deflate)), `None`
+    /// when it declined. Fails as [`parse_response`](Self::parse_response)
+    /// does on a response that must fail the connection (RFC 7692 §7): an
+    /// extension not offered, parameters not offered or invalid.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_response(
+        &self,
+        resp: &http::Response<()>,
+    ) -> Result<Option<DeflateParams>, HandshakeError> {
+        let h = resp.headers();
+        if !h.contains_key(header::SEC_WEBSOCKET_EXTENSIONS) {
+            return Ok(None);
+        }
+        let Some(cfg) = &self.deflate else {
+            return Err(HandshakeError::UnofferedExtension);
+        };
+        let lines = h
+            .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .map(|v| v.as_bytes());
+        let exts = deflate::parse_header_lines(lines)
+            .map_err(|e| HandshakeError::InvalidExtensionResponse(e.to_string()))?;
+        deflate::accept_response(&exts, cfg).map_err(HandshakeError::InvalidExtensionResponse)
     }
 
     /// Adds a header (Origin, Authorization, Cookie, ...).
@@ -377,6 +461,12 @@ impl ClientRequest {
         if !self.protocols.is_empty() {
             out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
             out.extend_from_slice(self.protocols.join(", ").as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(cfg) = &self.deflate {
+            out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+            out.extend_from_slice(deflate::offer(cfg).as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         write_headers(&self.headers, &mut out);
@@ -430,6 +520,9 @@ impl ClientRequest {
                 return Err(HandshakeError::UnofferedSubprotocol(p));
             }
         }
+        #[cfg(feature = "deflate")]
+        self.deflate_response(&out)?;
+        #[cfg(not(feature = "deflate"))]
         if h.contains_key(header::SEC_WEBSOCKET_EXTENSIONS) {
             return Err(HandshakeError::UnofferedExtension);
         }

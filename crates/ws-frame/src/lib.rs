@@ -52,8 +52,35 @@
 //!
 //! No HTTP server or router (hand it a stream after your own routing), no
 //! TLS in the core (hand it a TLS stream, or use the `tls` feature), and no
-//! extensions: permessage-deflate is not negotiated, so RSV bits are always
-//! a protocol error.
+//! extension but permessage-deflate (behind the `deflate` feature): any
+//! other RSV bit is a protocol error, and so is RSV1 unless deflate was
+//! negotiated.
+//!
+//! # permessage-deflate
+//!
+//! With the `deflate` feature (off by default) and [`Config::deflate`] set,
+//! [`connect`] offers and [`accept`] accepts permessage-deflate (RFC 7692),
+//! with the pure parts in [`deflate`] and [`handshake`]:
+//! [`UpgradeRequest::accept_deflate`](handshake::UpgradeRequest::accept_deflate)
+//! picks the first offer it can honour, [`ClientRequest::deflate`](handshake::ClientRequest::deflate)
+//! offers and [`ClientRequest::deflate_response`](handshake::ClientRequest::deflate_response)
+//! checks the answer, and [`Connection::with_deflate`] turns it on.
+//! Messages of at least [`DeflateConfig::threshold`] (1024 bytes, as Node's
+//! `ws`) go out compressed, unless sent with
+//! [`Connection::send_uncompressed`]. Received messages are inflated in
+//! chunks and bounded by [`Config::max_message_size`] on their inflated
+//! size: a decompression bomb is closed with 1009 after at most that many
+//! bytes. Pre-encoded frames ([`EncodedFrame`]) are compressed per
+//! connection when they reach the threshold, since each connection has its
+//! own compression context.
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `tokio` | on | [`WebSocketStream`], [`accept`], [`connect`], [`connect_url`] |
+//! | `deflate` | off | permessage-deflate: [`deflate`], [`Config::deflate`] (flate2 on zlib-rs, pure Rust) |
+//! | `tls` | off | `wss://` in [`connect_url`], the [`tls`] module (rustls, ring) |
+//!
+//! Memory per connection with deflate: see the [`deflate`] module.
 //!
 //! # Limits
 //!
@@ -103,13 +130,18 @@
 
 // The crate docs link to the tokio adapters and the TLS module; without
 // their features those links have nothing to point at.
-#![cfg_attr(not(feature = "tls"), allow(rustdoc::broken_intra_doc_links))]
+#![cfg_attr(
+    not(all(feature = "tls", feature = "deflate")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 pub mod frame;
 pub mod handshake;
 pub mod mask;
 
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 #[cfg(feature = "tokio")]
 mod dial;
 mod error;
@@ -121,6 +153,8 @@ pub mod tls;
 mod utf8;
 
 pub use connection::{Config, Connection, EncodedFrame, MaskKeys, Role, State};
+#[cfg(feature = "deflate")]
+pub use deflate::{DeflateConfig, DeflateParams};
 #[cfg(feature = "tokio")]
 pub use dial::{ConnectOptions, MaybeTlsStream, connect_request, connect_url};
 pub use error::{Error, HandshakeError, ProtocolError, UserError};

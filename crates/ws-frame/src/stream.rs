@@ -17,9 +17,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_util::io::poll_read_buf;
 
 use crate::connection::{Config, Connection, State};
+#[cfg(feature = "deflate")]
+use crate::deflate::DeflateParams;
 use crate::error::{Error, HandshakeError};
 use crate::handshake::{self, ClientRequest, HandshakeConfig, UpgradeRequest};
-use crate::message::Message;
+use crate::message::{CloseCode, CloseFrame, Message};
 
 /// How much room a read into the connection's own buffer asks for: large
 /// enough that a busy connection makes few system calls.
@@ -91,6 +93,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// The sans-IO connection.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Queues `msg` as the sink's `start_send` does (it leaves on the next
+    /// flush), but never compressed, even with permessage-deflate
+    /// negotiated: [`Connection::send_uncompressed`]. Call it when
+    /// `poll_ready` would be ready, or use
+    /// [`send_uncompressed`](Self::send_uncompressed).
+    pub fn start_send_uncompressed(&mut self, msg: Message) -> Result<(), Error> {
+        Ok(self.conn.send_uncompressed(msg)?)
+    }
+
+    /// Sends `msg` never compressed (socket.io's `compress(false)`): waits
+    /// for room as the sink's `send` does, queues it, and flushes.
+    pub async fn send_uncompressed(&mut self, msg: Message) -> Result<(), Error> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
+        self.start_send_uncompressed(msg)?;
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
     }
 
     /// The transport.
@@ -400,11 +419,11 @@ where
     F: FnOnce(&UpgradeRequest, http::Response<()>) -> Result<http::Response<()>, u16>,
 {
     let mut head_read = false;
-    let shake = server_handshake(&mut io, hs, check, &mut head_read);
+    let shake = server_handshake(&mut io, &config, hs, check, &mut head_read);
     match tokio::time::timeout(hs.timeout, shake).await {
-        Ok(Ok(read)) => Ok(WebSocketStream::from_parts(
+        Ok(Ok((read, agreed))) => Ok(WebSocketStream::from_parts(
             io,
-            Connection::server(config),
+            agreed.apply(Connection::server(config)),
             read,
         )),
         Ok(Err(e)) => Err(e),
@@ -424,14 +443,43 @@ where
     }
 }
 
+/// What the handshake agreed on beyond the upgrade: permessage-deflate.
+#[derive(Default)]
+struct Agreed {
+    #[cfg(feature = "deflate")]
+    deflate: Option<DeflateParams>,
+}
+
+impl Agreed {
+    fn apply(self, conn: Connection) -> Connection {
+        #[cfg(feature = "deflate")]
+        if let Some(p) = self.deflate {
+            return conn.with_deflate(p);
+        }
+        conn
+    }
+}
+
+/// The 101 response offered to the caller's check, and what it agrees to.
+#[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+fn server_response(up: &UpgradeRequest, config: &Config) -> (http::Response<()>, Agreed) {
+    #[cfg(feature = "deflate")]
+    if let Some(cfg) = &config.deflate {
+        let (resp, deflate) = up.accept_deflate(None, cfg);
+        return (resp, Agreed { deflate });
+    }
+    (up.accept(None), Agreed::default())
+}
+
 /// The server's handshake, up to the 101 written; returns the bytes read
 /// past the request head. `head_read` turns true once the head is in.
 async fn server_handshake<S, F>(
     io: &mut S,
+    config: &Config,
     hs: &HandshakeConfig,
     check: F,
     head_read: &mut bool,
-) -> Result<BytesMut, Error>
+) -> Result<(BytesMut, Agreed), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&UpgradeRequest, http::Response<()>) -> Result<http::Response<()>, u16>,
@@ -449,15 +497,28 @@ where
         Ok(up) => up,
         Err(e) => return Err(reject(io, e).await),
     };
-    let resp = match check(&up, up.accept(None)) {
+    let (offered, agreed) = server_response(&up, config);
+    #[cfg(feature = "deflate")]
+    let ours = offered
+        .headers()
+        .get(http::header::SEC_WEBSOCKET_EXTENSIONS)
+        .cloned();
+    let resp = match check(&up, offered) {
         Ok(resp) => resp,
         Err(status) => return Err(reject(io, HandshakeError::Rejected(status)).await),
+    };
+    // The check may drop the extension (or set its own): deflate is on only
+    // if the response still says what we agreed to.
+    #[cfg(feature = "deflate")]
+    let agreed = match resp.headers().get(http::header::SEC_WEBSOCKET_EXTENSIONS) == ours.as_ref() {
+        true => agreed,
+        false => Agreed::default(),
     };
     let mut head = Vec::with_capacity(256);
     handshake::encode_response(&resp, &mut head);
     io.write_all(&head).await?;
     io.flush().await?;
-    Ok(buf)
+    Ok((buf, agreed))
 }
 
 /// Opens a WebSocket to `url` (`ws://host[:port]/path`) over `io`, already
@@ -473,6 +534,12 @@ where
 /// Opens a WebSocket with a prepared request (subprotocols, headers) and
 /// limits. Frames are masked with keys from a ChaCha RNG seeded by the OS.
 ///
+/// With [`Config::deflate`] set, permessage-deflate is offered (unless the
+/// request already offers it) and used if the server accepts; a response
+/// the client cannot accept (RFC 7692 §7) fails the connection with close
+/// code 1010 and [`HandshakeError::InvalidExtensionResponse`] (or
+/// [`HandshakeError::UnofferedExtension`]).
+///
 /// The server must answer within [`HandshakeConfig::timeout`], else
 /// [`HandshakeError::Timeout`] returns and the transport is dropped. The
 /// timer needs a tokio runtime with time enabled.
@@ -485,6 +552,17 @@ pub async fn connect_with<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    #[cfg(feature = "deflate")]
+    let offered;
+    #[cfg(feature = "deflate")]
+    let req = match &config.deflate {
+        Some(cfg) if !req.offers_deflate() => {
+            offered = req.clone().deflate(cfg.clone());
+            &offered
+        }
+        _ => req,
+    };
+    let mut rng = StdRng::from_os_rng();
     let shake = async {
         io.write_all(&req.encode()).await?;
         io.flush().await?;
@@ -493,11 +571,34 @@ where
         buf.advance(n);
         Ok::<_, Error>((resp, buf))
     };
-    let (resp, read) = tokio::time::timeout(hs.timeout, shake)
-        .await
-        .map_err(|_| HandshakeError::Timeout(hs.timeout))??;
-    let mut rng = StdRng::from_os_rng();
+    let (resp, read) = match tokio::time::timeout(hs.timeout, shake).await {
+        Err(_) => return Err(HandshakeError::Timeout(hs.timeout).into()),
+        Ok(Err(Error::Handshake(
+            e @ (HandshakeError::InvalidExtensionResponse(_) | HandshakeError::UnofferedExtension),
+        ))) => {
+            // §7.1.7: the connection is open; a close frame says why.
+            let key: [u8; 4] = rng.random();
+            let mut conn = Connection::client(Config::default(), move || key);
+            let frame = CloseFrame {
+                code: CloseCode::MANDATORY_EXTENSION,
+                reason: "unacceptable extension response".into(),
+            };
+            if conn.close(Some(frame)).is_ok() {
+                while let Some(b) = conn.poll_transmit() {
+                    let _ = io.write_all(&b).await;
+                }
+            }
+            let _ = io.shutdown().await;
+            return Err(e.into());
+        }
+        Ok(r) => r?,
+    };
     let conn = Connection::client(config, move || rng.random::<[u8; 4]>());
+    #[cfg(feature = "deflate")]
+    let conn = match req.deflate_response(&resp)? {
+        Some(p) => conn.with_deflate(p),
+        None => conn,
+    };
     Ok((WebSocketStream::from_parts(io, conn, read), resp))
 }
 

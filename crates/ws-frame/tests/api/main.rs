@@ -1,5 +1,7 @@
 //! ws-frame's integration tests, one binary (link once, run all).
 
+#[cfg(feature = "deflate")]
+mod deflate;
 #[cfg(feature = "tokio")]
 mod dial;
 mod peers;
