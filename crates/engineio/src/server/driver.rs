@@ -294,14 +294,20 @@ pub(super) async fn run_session<H: Handler>(
                                 let _ = tx.send(Ok((body, compress)));
                             }
                         }
-                        // The one place a message meets the WebSocket: the
-                        // compress flag (false for `compress(false)`) has
-                        // nothing to act on while the WebSocket has no
-                        // permessage-deflate.
-                        ServerTransmit::Ws(m, _compress) => {
+                        // The one place a message meets the WebSocket. With
+                        // permessage-deflate negotiated, a message sent with
+                        // `compress: false` leaves uncompressed (ws's
+                        // per-send `compress` option); without it both ways
+                        // are the same.
+                        ServerTransmit::Ws(m, compress) => {
                             if let Some(w) = ws.as_mut() {
                                 tally.ws_out(&m);
-                                w.feed(m).await?;
+                                if compress {
+                                    w.feed(m).await?;
+                                } else {
+                                    std::future::poll_fn(|cx| w.poll_ready_unpin(cx)).await?;
+                                    w.start_send_uncompressed(m)?;
+                                }
                             }
                         }
                         ServerTransmit::CloseWebSocket => return Ok(true),
