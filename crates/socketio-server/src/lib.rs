@@ -119,7 +119,7 @@ pub use handshake::Handshake;
 pub use metrics::Metrics;
 pub use namespace::{Broadcast, Namespace};
 pub use recovery::{RecoveryOptions, RestoredSession, SessionState, append_offset};
-pub use socket::{AckSender, Socket};
+pub use socket::{AckSender, Socket, SocketFlags};
 pub use socketio_proto::Binary;
 pub use socketio_proto::Packet;
 pub use socketio_runtime::ListenerId;
@@ -430,5 +430,11 @@ impl Server {
     /// A broadcast to `room` of the main namespace (`io.to(room)`).
     pub fn to(&self, room: &str) -> Broadcast {
         self.of("/").to(room)
+    }
+
+    /// A broadcast to the main namespace with socket.io's `compress` flag
+    /// (`io.compress(false).emit(...)`; see [`Broadcast::compress`]).
+    pub fn compress(&self, compress: bool) -> Broadcast {
+        self.of("/").compress(compress)
     }
 }
