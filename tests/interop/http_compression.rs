@@ -12,6 +12,8 @@
 //!   transport (Node's fetch asks for gzip and decodes, as a browser does),
 //!   emits from the socket, the namespace, rooms, with and without
 //!   `compress(false)`.
+//! - Our client over polling against the official server: it asks for
+//!   gzip and inflates what comes.
 
 use std::sync::Arc;
 
@@ -229,4 +231,36 @@ async fn compress_false_is_honoured_over_polling_as_by_the_official_server() {
         "binary gzip 3000",
     ];
     assert_eq!(ours, want);
+}
+
+#[tokio::test]
+async fn our_client_inflates_the_official_servers_compressed_polls() {
+    let (mut official, url) = node_server("eio_compress_server.js").await;
+    let mut options = engineio::client::ClientOptions::default();
+    options.session.upgrade = false;
+    let mut client = engineio::client::Client::connect(&url, options)
+        .await
+        .unwrap();
+    client
+        .send(Payload::Text("send 5000:1,3000:0".into()))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), client.recv())
+            .await
+            .expect("the messages")
+            .expect("open");
+        if let engineio::ClientEvent::Message(Payload::Text(t)) = event {
+            assert!(t.as_str().bytes().all(|b| b == b'x'));
+            got.push(t.len());
+        }
+    }
+    assert_eq!(got, [5000, 3000]);
+    assert_eq!(
+        official.line().await,
+        "encoded gzip",
+        "the server compressed"
+    );
+    client.close().await;
 }

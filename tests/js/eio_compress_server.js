@@ -8,6 +8,15 @@ const { Server } = require('engine.io');
 const httpServer = http.createServer();
 const server = new Server();
 server.attach(httpServer);
+// Before engine.io's own listener (attach takes over those already there):
+// prints "encoded <coding>" for each response it sends compressed.
+httpServer.prependListener('request', (req, res) => {
+  const writeHead = res.writeHead;
+  res.writeHead = function (status, headers) {
+    if (headers && headers['Content-Encoding']) console.log(`encoded ${headers['Content-Encoding']}`);
+    return writeHead.apply(this, arguments);
+  };
+});
 server.on('connection', (socket) => {
   socket.on('message', (data) => {
     const m = /^send (.*)$/.exec(data);
