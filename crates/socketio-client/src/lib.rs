@@ -122,7 +122,7 @@ pub use engineio::client::ClientOptions as EngineOptions;
 pub use engineio::client::tls;
 pub use error::{AckError, ConnectError, DisconnectReason, EmitError, TransportsError};
 pub use manager::Manager;
-pub use socket::{AckSender, Socket};
+pub use socket::{AckSender, Socket, SocketFlags};
 pub use socketio_proto::{Binary, DecoderConfig, Packet};
 pub use socketio_runtime::ListenerId;
 

@@ -138,7 +138,7 @@ pub enum ConnectError {
 pub use crate::error::SessionClosed;
 
 enum Cmd {
-    Send(Payload),
+    Send(Payload, bool),
     Close,
 }
 
@@ -153,7 +153,7 @@ pub struct Client {
 impl std::fmt::Debug for Cmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Cmd::Send(_) => "Send",
+            Cmd::Send(..) => "Send",
             Cmd::Close => "Close",
         })
     }
@@ -208,8 +208,14 @@ impl Client {
 
     /// Sends a message.
     pub async fn send(&self, payload: Payload) -> Result<(), SessionClosed> {
+        self.send_with(payload, true).await
+    }
+
+    /// Sends a message; `compress: false` keeps it out of the WebSocket's
+    /// permessage-deflate (see [`ClientSession::send_with`]).
+    pub async fn send_with(&self, payload: Payload, compress: bool) -> Result<(), SessionClosed> {
         self.cmds
-            .send(Cmd::Send(payload))
+            .send(Cmd::Send(payload, compress))
             .await
             .map_err(|_| SessionClosed)
     }
@@ -552,9 +558,15 @@ async fn run(
                     let sid = s.sid().map(str::to_owned);
                     ws_fut = Some(open_ws(target.clone(), sid, options.clone()).boxed());
                 }
-                Transmit::Ws(m) => {
+                // The one place a message meets the client's WebSocket.
+                Transmit::Ws(m, compress) => {
                     if let Some(w) = ws.as_mut() {
-                        if w.send(m).await.is_err() {
+                        let sent = if compress {
+                            w.send(m).await
+                        } else {
+                            w.send_uncompressed(m).await
+                        };
+                        if sent.is_err() {
                             s.handle_transport_error(true);
                         }
                     }
@@ -588,7 +600,7 @@ async fn run(
         }
         tokio::select! {
             cmd = cmds.recv() => match cmd {
-                Some(Cmd::Send(p)) => s.send(p),
+                Some(Cmd::Send(p, compress)) => s.send_with(p, compress),
                 Some(Cmd::Close) | None => s.close(),
             },
             (conn, r) = maybe(&mut get_fut) => {

@@ -88,7 +88,7 @@ impl Pair {
                         self.ws_open = true;
                         self.c.handle_ws_open();
                     }
-                    Transmit::Ws(m) => self.to_server_ws.push_back(m),
+                    Transmit::Ws(m, _) => self.to_server_ws.push_back(m),
                     Transmit::CloseWebSocket => {
                         self.ws_open = false;
                         let now = self.now;
