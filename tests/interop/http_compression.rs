@@ -14,6 +14,9 @@
 //!   `compress(false)`.
 //! - Our client over polling against the official server: it asks for
 //!   gzip and inflates what comes.
+//! - Clients' `compress(false)` over WebSocket with permessage-deflate:
+//!   ours and the official socket.io-client against the official server,
+//!   which reads the frames' RSV1 bit off the wire.
 
 use std::sync::Arc;
 
@@ -263,4 +266,45 @@ async fn our_client_inflates_the_official_servers_compressed_polls() {
         "the server compressed"
     );
     client.close().await;
+}
+
+/// What the official server (permessage-deflate on) saw of a client that
+/// emitted "big" as is, then with `compress(false)`, then "done".
+async fn frames_seen(node: &mut NodePeer) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let line = node.line().await;
+        if line == "done" {
+            return lines;
+        }
+        lines.push(line);
+    }
+}
+
+#[tokio::test]
+async fn clients_compress_false_leaves_the_websocket_uncompressed() {
+    let want = ["frame compressed", "frame plain, 1000 bytes or more"];
+
+    let (mut official, url) = node_server("sio_deflate_server.js").await;
+    let mut options = socketio_client::ClientOptions::default().transports(["websocket"]);
+    options.engine.websocket.deflate = Some(ws_frame::DeflateConfig::default());
+    let socket = socketio_client::connect(&url, options);
+    let big = "y".repeat(3000);
+    socket.emit("big", &(big.as_str(),)).unwrap();
+    socket
+        .compress(false)
+        .emit("big", &(big.as_str(),))
+        .unwrap();
+    socket.emit("done", &()).unwrap();
+    assert_eq!(frames_seen(&mut official).await, want, "ours");
+    socket.disconnect();
+
+    let (mut official, url) = node_server("sio_deflate_server.js").await;
+    let client = NodePeer::spawn("sio_deflate_client.js", &[&url]);
+    assert_eq!(
+        frames_seen(&mut official).await,
+        want,
+        "the official client"
+    );
+    assert!(client.success().await);
 }
