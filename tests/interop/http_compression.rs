@@ -17,6 +17,9 @@
 //! - Clients' `compress(false)` over WebSocket with permessage-deflate:
 //!   ours and the official socket.io-client against the official server,
 //!   which reads the frames' RSV1 bit off the wire.
+//! - Servers' `compress(false)` over WebSocket, read off the wire by the
+//!   official client: ours sends it uncompressed; engine.io 6.6 no longer
+//!   passes the flag to `ws` (since 6.6.0) and compresses it.
 
 use std::sync::Arc;
 
@@ -307,4 +310,41 @@ async fn clients_compress_false_leaves_the_websocket_uncompressed() {
         "the official client"
     );
     assert!(client.success().await);
+}
+
+/// What the official client (reading frames off the wire) saw of a server
+/// with permessage-deflate that emitted "big" as is, then with
+/// `compress(false)`.
+async fn server_frames(url: &str) -> Vec<String> {
+    let mut node = NodePeer::spawn("sio_deflate_probe_client.js", &[url]);
+    let lines = frames_seen(&mut node).await;
+    assert!(node.success().await);
+    lines
+}
+
+#[tokio::test]
+async fn servers_compress_false_leaves_the_websocket_uncompressed() {
+    let mut options = socketio_server::ServerOptions::default();
+    options.engine.per_message_deflate = Some(ws_frame::DeflateConfig::default());
+    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    server.of("/").on_connect(|socket| {
+        socket.on("go", |s, (): (), _| async move {
+            let big = "y".repeat(3000);
+            s.emit("big", &(big.as_str(),)).unwrap();
+            s.compress(false).emit("big", &(big.as_str(),)).unwrap();
+        });
+    });
+    let ours = server_frames(&format!("http://{}", server.local_addr())).await;
+    assert_eq!(
+        ours,
+        ["frame compressed", "frame plain, 1000 bytes or more"]
+    );
+
+    // engine.io 6.6.12 sends every message with ws's default compress: true.
+    let (_official, url) = node_server("sio_deflate_emit_server.js").await;
+    assert_eq!(
+        server_frames(&url).await,
+        ["frame compressed", "frame compressed"],
+        "the official server ignores compress(false) over WebSocket"
+    );
 }

@@ -70,7 +70,7 @@ pub struct ClientOptions {
     /// client) and inflate them, never past `max_response_body`: a response
     /// that would (a decompression bomb) closes the session with a
     /// transport error. Default true. Inflating costs the client's task CPU,
-    /// about 2-5 ms per MB.
+    /// a few ms per MB.
     #[cfg(feature = "http-compression")]
     pub http_compression: bool,
     /// Limits on response heads.

@@ -98,12 +98,14 @@ fn refuse(
 
 /// Headers the server owns: a hook's would break the response's framing
 /// or the WebSocket handshake.
-const FRAMING: [::http::HeaderName; 5] = [
+const FRAMING: [::http::HeaderName; 6] = [
     ::http::header::CONTENT_LENGTH,
     ::http::header::TRANSFER_ENCODING,
     ::http::header::CONNECTION,
     ::http::header::UPGRADE,
     ::http::header::SEC_WEBSOCKET_ACCEPT,
+    // What permessage-deflate was agreed to: the connection depends on it.
+    ::http::header::SEC_WEBSOCKET_EXTENSIONS,
 ];
 
 /// Runs the `initial_headers` hook (when given) then the `headers` hook on
@@ -500,10 +502,23 @@ pub(super) async fn answer<H: Handler>(
         // What the handler learns of the request that opened its session.
         let opens = session.is_none();
         let request = opens.then(|| head.clone());
+        let config = opts.ws_config();
+        #[cfg(feature = "deflate")]
+        let (mut response, deflate) = match &config.deflate {
+            Some(cfg) => up.accept_deflate(None, cfg),
+            None => (up.accept(None), None),
+        };
+        #[cfg(not(feature = "deflate"))]
+        let mut response = up.accept(None);
         let shared = shared.clone();
         let attach = move |io: BoxIo, rest: BytesMut| -> BoxFuture {
             Box::pin(async move {
-                let conn = Connection::server(shared.options.ws_config());
+                let conn = Connection::server(config);
+                #[cfg(feature = "deflate")]
+                let conn = match deflate {
+                    Some(params) => conn.with_deflate(params),
+                    None => conn,
+                };
                 let ws = WebSocketStream::from_parts(io, conn, rest);
                 match (session, request) {
                     (Some(s), _) => {
@@ -532,7 +547,6 @@ pub(super) async fn answer<H: Handler>(
                 }
             })
         };
-        let mut response = up.accept(None);
         let initial = opts.initial_headers.as_ref().filter(|_| opens);
         if let Some(hooked) = run_header_hooks(initial, opts.headers.as_ref(), &head) {
             response.headers_mut().extend(hooked);
