@@ -2,7 +2,9 @@
 # Every comparison, side by side in one run, on loopback:
 #   WebSocket echo: ws-frame vs tokio-tungstenite vs fastwebsockets vs Node ws,
 #     at 1, 64 and 1000 connections, 32 B text, 1 KiB and 64 KiB binary, one
-#     message at a time and in batches of 16 per write;
+#     message at a time and in batches of 16 per write; and with
+#     permessage-deflate, 16 KiB of JSON text at 64 connections, ws-frame vs
+#     Node ws (perMessageDeflate: true);
 #   Socket.IO: socketio-server vs socketioxide vs Node socket.io, echo with
 #     ack at 1, 64 and 1000 connections (one at a time, and in batches of 16),
 #     broadcast to 1000 (one at a time, and in bursts of 16; 10 000 with
@@ -35,7 +37,7 @@ OUT=target/bench; mkdir -p "$OUT"; rm -f "$OUT"/*.log
 # --bin: with an --example filter, cargo builds no other target of the
 # packages named.
 BUILD=(-p loadgen --bin loadgen)
-section ws && BUILD+=(-p realtime-ws-frame --example autobahn_server)
+section ws && BUILD+=(-p realtime-ws-frame --example autobahn_server --features realtime-ws-frame/deflate)
 section sio && BUILD+=(-p socketio-server --example bench_server)
 if section cluster; then
   if command -v redis-server >/dev/null; then
@@ -151,6 +153,12 @@ SERVERS="ws-frame 9301 ./target/release/examples/autobahn_server 127.0.0.1:9301
 tokio-tungstenite 9302 $PEERS/tungstenite_echo 127.0.0.1:9302
 fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
 node-ws 9304 node benches/peers/ws_echo.js 9304"
+compare measure
+# permessage-deflate: 16 KiB of JSON text, compressed both ways, against the
+# servers that speak it (Node ws with perMessageDeflate: true).
+SCENARIOS="ws-echo --conns 64 --size 16384 --json --deflate"
+SERVERS="ws-frame 9301 ./target/release/examples/autobahn_server 127.0.0.1:9301 --deflate
+node-ws 9304 node benches/peers/ws_echo.js 9304 deflate"
 compare measure
 fi
 

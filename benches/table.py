@@ -23,19 +23,22 @@ from collections import OrderedDict
 OURS = {"ws-frame", "socketio-server", "socketio-redis"}
 
 
-FIELDS = ("mode", "conns", "size", "binary", "batch", "burst")
+FIELDS = ("mode", "conns", "size", "binary", "batch", "burst", "deflate", "json")
+# Rows written before a field existed: its value then.
+DEFAULTS = {"deflate": False, "json": False}
 
 
 def key(r):
-    return tuple(r.get(f, 1) for f in FIELDS)
+    return tuple(r.get(f, DEFAULTS.get(f, 1)) for f in FIELDS)
 
 
 def label(k):
     r = dict(zip(FIELDS, k))
-    kind = "binary" if r["binary"] else "text"
+    kind = "binary" if r["binary"] else "JSON text" if r["json"] else "text"
     batch = f", batches of {r['batch']}" if r["batch"] > 1 else ""
+    deflate = ", permessage-deflate" if r["deflate"] else ""
     if r["mode"] == "ws-echo":
-        return f"echo {r['conns']} conns, {r['size']} B {kind}{batch}"
+        return f"echo {r['conns']} conns, {r['size']} B {kind}{batch}{deflate}"
     if r["mode"] == "sio-echo":
         return f"echo+ack {r['conns']} conns{batch}"
     burst = f", bursts of {r['burst']}" if r["burst"] > 1 else ""

@@ -290,7 +290,7 @@ async fn clients_compress_false_leaves_the_websocket_uncompressed() {
 
     let (mut official, url) = node_server("sio_deflate_server.js").await;
     let mut options = socketio_client::ClientOptions::default().transports(["websocket"]);
-    options.engine.websocket.deflate = Some(ws_frame::DeflateConfig::default());
+    options.engine.per_message_deflate = Some(ws_frame::DeflateConfig::default());
     let socket = socketio_client::connect(&url, options);
     let big = "y".repeat(3000);
     socket.emit("big", &(big.as_str(),)).unwrap();

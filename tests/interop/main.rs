@@ -24,3 +24,4 @@ mod socketio_client_cases;
 mod socketio_parser;
 mod tls_clients;
 mod ws;
+mod ws_deflate;

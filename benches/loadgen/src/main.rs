@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! loadgen ws-echo   --url ws://127.0.0.1:9001/ --conns 64 --size 32 [--binary] [--batch 1] [--secs 5] [--pid PID]
+//!                   [--json] [--deflate]   (a JSON text payload; offer permessage-deflate)
 //! loadgen sio-echo  --url ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket --conns 64 --size 32 [--batch 1] [--secs 5] [--pid PID]
 //! loadgen sio-broadcast --url ... --conns 1000 [--rounds 20] [--burst 1] [--pid PID]
 //! loadgen sio-idle  --url ... --conns 10000 [--pid PID]
@@ -53,6 +54,10 @@ struct Args {
     rounds: usize,
     batch: usize,
     burst: usize,
+    /// Offer permessage-deflate (ws-echo).
+    deflate: bool,
+    /// A JSON text payload (rows of ids and names) instead of `x`s.
+    json: bool,
     pids: Vec<u32>,
     redis_pid: Option<u32>,
 }
@@ -69,6 +74,8 @@ fn parse_args() -> Args {
         rounds: 20,
         batch: 1,
         burst: 1,
+        deflate: false,
+        json: false,
         pids: Vec::new(),
         redis_pid: None,
     };
@@ -82,6 +89,8 @@ fn parse_args() -> Args {
             "--conns" => a.conns = value().parse().unwrap_or(1),
             "--size" => a.size = value().parse().unwrap_or(32),
             "--binary" => a.binary = true,
+            "--deflate" => a.deflate = true,
+            "--json" => a.json = true,
             "--secs" => a.secs = value().parse().unwrap_or(5),
             "--rounds" => a.rounds = value().parse().unwrap_or(20),
             "--batch" => a.batch = value().parse::<usize>().unwrap_or(1).max(1),
@@ -153,6 +162,27 @@ fn ticks_per_sec() -> f64 {
 /// Connects, spreading connections over 127.0.0.x source addresses so tens
 /// of thousands do not exhaust one address pair's ports.
 async fn connect(url: &str, i: usize) -> Ws {
+    connect_with(url, i, false).await
+}
+
+/// A JSON array of `{"id":..,"name":..,"online":..}` rows, cut to `size`
+/// bytes: text that compresses as chat or API payloads do.
+fn json_payload(size: usize) -> Vec<u8> {
+    let mut s = String::from("[");
+    let mut i = 0;
+    while s.len() < size {
+        s.push_str(&format!(
+            "{{\"id\":{i},\"name\":\"user{}\",\"online\":{}}},",
+            i * 7919 % 1000,
+            i % 3 == 0
+        ));
+        i += 1;
+    }
+    s.truncate(size);
+    s.into_bytes()
+}
+
+async fn connect_with(url: &str, i: usize, deflate: bool) -> Ws {
     let uri: http::Uri = url.parse().expect("a ws:// URL");
     let host = uri.host().unwrap_or("127.0.0.1");
     let port = uri.port_u16().unwrap_or(80);
@@ -170,10 +200,28 @@ async fn connect(url: &str, i: usize) -> Ws {
     }
     let tcp = socket.connect(target).await.expect("connect");
     tcp.set_nodelay(true).ok();
-    ws_frame::connect(tcp, url)
+    let mut config = ws_frame::Config::default();
+    if deflate {
+        config.deflate = Some(ws_frame::DeflateConfig::default());
+    }
+    let req = ws_frame::handshake::ClientRequest::new(url, rand_key(i)).expect("a ws:// URL");
+    let hs = ws_frame::handshake::HandshakeConfig::default();
+    let (ws, _) = ws_frame::connect_with(tcp, &req, config, &hs)
         .await
-        .expect("WebSocket handshake")
-        .0
+        .expect("WebSocket handshake");
+    assert_eq!(
+        ws.connection().deflate_params().is_some(),
+        deflate,
+        "permessage-deflate negotiated as asked"
+    );
+    ws
+}
+
+/// A handshake key: any 16 bytes do for a benchmark.
+fn rand_key(i: usize) -> [u8; 16] {
+    let mut k = [0x5a; 16];
+    k[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    k
 }
 
 async fn next_text(ws: &mut Ws) -> String {
@@ -389,10 +437,13 @@ async fn main() {
     let a = parse_args();
     match a.mode.as_str() {
         "ws-echo" => {
-            let payload = bytes::Bytes::from(vec![b'x'; a.size]);
+            let payload = match a.json {
+                true => bytes::Bytes::from(json_payload(a.size)),
+                false => bytes::Bytes::from(vec![b'x'; a.size]),
+            };
             let mut conns = Vec::with_capacity(a.conns);
             for i in 0..a.conns {
-                conns.push(connect(&a.url, i).await);
+                conns.push(connect_with(&a.url, i, a.deflate).await);
             }
             let conns = std::sync::Arc::new(std::sync::Mutex::new(conns));
             let (binary, batch) = (a.binary, a.batch);
@@ -429,7 +480,11 @@ async fn main() {
                 }
             })
             .await;
-            report("ws-echo", &a, count, elapsed, lat, cpu0, "");
+            let extra = match (a.deflate, a.json) {
+                (false, false) => String::new(),
+                (d, j) => format!(",\"deflate\":{d},\"json\":{j}"),
+            };
+            report("ws-echo", &a, count, elapsed, lat, cpu0, &extra);
         }
         "sio-echo" => {
             let body = "x".repeat(a.size);

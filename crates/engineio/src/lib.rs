@@ -29,11 +29,10 @@
 //!   ([`server::ServerOptions::http_compression`], [`compression`]); a
 //!   message sent with `compress: false`
 //!   ([`ServerSession::send_with`]) does not ask for it;
-//! - `deflate` (off by default): permessage-deflate on the server's
-//!   WebSocket when [`server::ServerOptions::per_message_deflate`] is set
-//!   (off unless set, as Node's `perMessageDeflate`), and on the client's
-//!   when its `websocket.deflate` is; a message sent with `compress: false`
-//!   goes uncompressed;
+//! - `deflate` (off by default): permessage-deflate on the WebSocket
+//!   ([`server::ServerOptions::per_message_deflate`], off unless set, as
+//!   Node's `perMessageDeflate`; offered by the client); a message sent with
+//!   `compress: false` goes uncompressed;
 //! - `tracing` (off by default): the server's spans (per connection, per
 //!   session with its `sid` and `transport`) and events through `tracing`;
 //!   without it no tracing code is compiled in.

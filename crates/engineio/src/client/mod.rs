@@ -77,6 +77,13 @@ pub struct ClientOptions {
     pub http: HandshakeConfig,
     /// WebSocket limits. Default ws-frame's.
     pub websocket: ws_frame::Config,
+    /// permessage-deflate offered on the WebSocket transport (RFC 7692).
+    /// Default `Some` with a 1024-byte threshold: the official client offers
+    /// `perMessageDeflate: { threshold: 1024 }` through `ws` by default, and
+    /// the server decides (the official one declines unless configured).
+    /// `None` offers nothing. Overrides `websocket`'s `deflate`.
+    #[cfg(feature = "deflate")]
+    pub per_message_deflate: Option<ws_frame::DeflateConfig>,
     /// How long the handshake may take. Default 20 s, as the official client.
     pub connect_timeout: Duration,
     /// How long a closing WebSocket waits for the server's close frame
@@ -102,6 +109,8 @@ impl Default for ClientOptions {
             http_compression: true,
             http: HandshakeConfig::default(),
             websocket: ws_frame::Config::default(),
+            #[cfg(feature = "deflate")]
+            per_message_deflate: Some(ws_frame::DeflateConfig::default()),
             connect_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(5),
             #[cfg(feature = "tls")]
@@ -464,8 +473,13 @@ async fn open_ws(
             req = req.header(k, v);
         }
     }
-    let (ws, _) =
-        ws_frame::connect_with(tcp, &req, options.websocket.clone(), &options.http).await?;
+    #[allow(unused_mut)]
+    let mut config = options.websocket.clone();
+    #[cfg(feature = "deflate")]
+    {
+        config.deflate = options.per_message_deflate.clone();
+    }
+    let (ws, _) = ws_frame::connect_with(tcp, &req, config, &options.http).await?;
     Ok(ws)
 }
 

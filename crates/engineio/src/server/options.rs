@@ -301,6 +301,14 @@ pub struct ServerOptions {
     /// WebSocket limits. Default: frames and messages up to `max_payload`,
     /// as the official server's `maxHttpBufferSize` applies to both.
     pub websocket: Option<ws_frame::Config>,
+    /// permessage-deflate on the WebSocket transport (RFC 7692), the
+    /// official server's `perMessageDeflate`: `None` (the default, as the
+    /// official server since engine.io 4) answers no client's offer; `Some`
+    /// accepts it with that configuration, whose default threshold is 1024
+    /// bytes as Node's. Received messages stay bounded by `max_payload` on
+    /// their inflated size. Taken from `websocket`'s `deflate` when unset.
+    #[cfg(feature = "deflate")]
+    pub per_message_deflate: Option<ws_frame::DeflateConfig>,
     /// How long one write to a client's WebSocket may take before the
     /// session ends with "transport error": a client that stops reading is
     /// let go instead of holding its buffers forever. Default 30 s.
@@ -332,12 +340,6 @@ pub struct ServerOptions {
     /// blocking pool), never by the session's.
     #[cfg(feature = "http-compression")]
     pub http_compression: Option<crate::compression::HttpCompression>,
-    /// permessage-deflate (RFC 7692) on the WebSocket, as Node's
-    /// `perMessageDeflate`: accepted when the client offers it. Default
-    /// `None` (off), as the official server. A message sent with
-    /// `compress: false` goes uncompressed.
-    #[cfg(feature = "deflate")]
-    pub per_message_deflate: Option<ws_frame::DeflateConfig>,
 }
 
 impl Default for ServerOptions {
@@ -353,14 +355,14 @@ impl Default for ServerOptions {
 
             http: HandshakeConfig::default(),
             websocket: None,
+            #[cfg(feature = "deflate")]
+            per_message_deflate: None,
             write_timeout: std::time::Duration::from_secs(30),
             command_queue: 1024,
             request_timeout: std::time::Duration::from_secs(30),
             handler_timeout: std::time::Duration::from_secs(45),
             #[cfg(feature = "http-compression")]
             http_compression: Some(Default::default()),
-            #[cfg(feature = "deflate")]
-            per_message_deflate: None,
         }
     }
 }
@@ -481,7 +483,7 @@ impl ServerOptions {
     }
 
     pub(super) fn ws_config(&self) -> ws_frame::Config {
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        #[allow(unused_mut)]
         let mut config = self.websocket.clone().unwrap_or_else(|| {
             let mut c = ws_frame::Config::default();
             c.max_frame_size = self.session.max_payload;

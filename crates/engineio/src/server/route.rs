@@ -502,18 +502,18 @@ pub(super) async fn answer<H: Handler>(
         // What the handler learns of the request that opened its session.
         let opens = session.is_none();
         let request = opens.then(|| head.clone());
-        let config = opts.ws_config();
+        let shared = shared.clone();
+        // permessage-deflate, when the options accept it.
         #[cfg(feature = "deflate")]
-        let (mut response, deflate) = match &config.deflate {
-            Some(cfg) => up.accept_deflate(None, cfg),
+        let (mut response, deflate) = match shared.options.ws_config().deflate {
+            Some(cfg) => up.accept_deflate(None, &cfg),
             None => (up.accept(None), None),
         };
         #[cfg(not(feature = "deflate"))]
         let mut response = up.accept(None);
-        let shared = shared.clone();
         let attach = move |io: BoxIo, rest: BytesMut| -> BoxFuture {
             Box::pin(async move {
-                let conn = Connection::server(config);
+                let conn = Connection::server(shared.options.ws_config());
                 #[cfg(feature = "deflate")]
                 let conn = match deflate {
                     Some(params) => conn.with_deflate(params),
