@@ -158,7 +158,13 @@ async fn our_sio_server() -> (Arc<Server>, String) {
             .unwrap(),
     );
     let url = format!("http://{}", server.local_addr());
-    let io = Arc::downgrade(&server);
+    sio_handlers(&server);
+    (server, url)
+}
+
+/// The handlers of `sio_compress_server.js`, on `server`.
+fn sio_handlers(server: &Arc<Server>) {
+    let io = Arc::downgrade(server);
     server.of("/").on_connect(move |socket| {
         socket.join("r");
         let io = io.clone();
@@ -196,7 +202,6 @@ async fn our_sio_server() -> (Arc<Server>, String) {
             }
         });
     });
-    (server, url)
 }
 
 async fn sio_client(url: &str) -> Vec<String> {
@@ -215,6 +220,34 @@ async fn sio_client(url: &str) -> Vec<String> {
     lines
 }
 
+const WANT_SIO: [&str; 12] = [
+    "socket gzip 3000",
+    "socket small none 1",
+    "socket compress false identity 3000",
+    "socket compress true gzip 3000",
+    "io gzip 3000",
+    "io compress false identity 3000",
+    "namespace compress false identity 3000",
+    "room gzip 3000",
+    "room compress false identity 3000",
+    "socket to room compress false identity 3000",
+    "binary compress false identity 3000",
+    "binary gzip 3000",
+];
+
+/// The hyper front door compresses as the embedded one: the same server
+/// mounted in axum.
+#[tokio::test]
+async fn compress_and_compress_false_through_an_axum_mount() {
+    let server = Arc::new(Server::new(socketio_server::ServerOptions::default()));
+    sio_handlers(&server);
+    let app = axum::Router::new().layer(server.layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    assert_eq!(sio_client(&format!("http://{addr}")).await, WANT_SIO);
+}
+
 #[tokio::test]
 async fn compress_false_is_honoured_over_polling_as_by_the_official_server() {
     let (_server, url) = our_sio_server().await;
@@ -222,21 +255,7 @@ async fn compress_false_is_honoured_over_polling_as_by_the_official_server() {
     let (_official, url) = node_server("sio_compress_server.js").await;
     let theirs = sio_client(&url).await;
     assert_eq!(ours, theirs, "ours, then the official server's");
-    let want = [
-        "socket gzip 3000",
-        "socket small none 1",
-        "socket compress false identity 3000",
-        "socket compress true gzip 3000",
-        "io gzip 3000",
-        "io compress false identity 3000",
-        "namespace compress false identity 3000",
-        "room gzip 3000",
-        "room compress false identity 3000",
-        "socket to room compress false identity 3000",
-        "binary compress false identity 3000",
-        "binary gzip 3000",
-    ];
-    assert_eq!(ours, want);
+    assert_eq!(ours, WANT_SIO);
 }
 
 #[tokio::test]
