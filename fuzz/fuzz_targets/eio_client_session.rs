@@ -186,7 +186,7 @@ impl Harness {
                     }
                 }
                 Transmit::ConnectWebSocket => self.ws = Ws::Connecting,
-                Transmit::Ws(m) => {
+                Transmit::Ws(m, _) => {
                     assert_eq!(self.ws, Ws::Open, "a write on a WebSocket that is not open");
                     match Packet::from_ws(m) {
                         Some(Ok(Packet::Message(m))) => {

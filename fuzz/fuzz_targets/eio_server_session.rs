@@ -70,12 +70,12 @@ fuzz_target!(|data: &[u8]| {
         }
         while let Some(t) = s.poll_transmit() {
             match t {
-                ServerTransmit::PollResponse(body) => {
+                ServerTransmit::PollResponse(body, _) => {
                     for p in payload::decode(body, 1 << 16).expect("our payloads decode") {
                         seen(&p, &mut last_seen);
                     }
                 }
-                ServerTransmit::Ws(m) => {
+                ServerTransmit::Ws(m, _) => {
                     if let Some(Ok(p)) = Packet::from_ws(m) {
                         seen(&p, &mut last_seen);
                     }

@@ -11,6 +11,7 @@ mod client_retry;
 mod cluster;
 mod engine_hooks;
 mod engineio;
+mod http_compression;
 mod mount;
 mod node;
 mod proxy;

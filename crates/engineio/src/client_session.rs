@@ -67,8 +67,10 @@ pub enum Transmit {
     /// Open a WebSocket to the server, with the session id once it has one
     /// (for a probe), without one for a WebSocket-only session.
     ConnectWebSocket,
-    /// Send this message on the WebSocket.
-    Ws(ws_frame::Message),
+    /// Send this message on the WebSocket. The flag: whether it may be
+    /// compressed (false for a message sent with `compress: false`), for a
+    /// WebSocket with permessage-deflate.
+    Ws(ws_frame::Message, bool),
     /// Close the WebSocket (a failed probe, or the end of the session).
     CloseWebSocket,
 }
@@ -165,10 +167,22 @@ impl ClientSession {
 
     /// Queues a message; it leaves with the next POST or on the WebSocket.
     pub fn send(&mut self, payload: Payload) {
+        self.send_with(payload, true);
+    }
+
+    /// [`send`](Self::send); `compress: false` asks the WebSocket not to
+    /// compress it (engine.io-client's `options.compress`, socket.io's
+    /// `compress(false)`). POST bodies are never compressed, as with the
+    /// official client.
+    pub fn send_with(&mut self, payload: Payload, compress: bool) {
         if self.closed || self.closing {
             return;
         }
-        if self.outbox.push(Packet::Message(payload)).is_err() {
+        if self
+            .outbox
+            .push(Packet::Message(payload), compress)
+            .is_err()
+        {
             return self.end(CloseReason::TransportError);
         }
         self.flush();
@@ -234,7 +248,7 @@ impl ClientSession {
         }
         if self.transport == Transport::Polling && self.upgrade == Upgrade::Probing {
             self.transmit
-                .push_back(Transmit::Ws(Packet::Ping("probe".into()).to_ws()));
+                .push_back(Transmit::Ws(Packet::Ping("probe".into()).to_ws(), true));
         }
     }
 
@@ -365,8 +379,8 @@ impl ClientSession {
         }
         match self.transport {
             Transport::WebSocket => {
-                for p in self.outbox.drain() {
-                    self.transmit.push_back(Transmit::Ws(p.to_ws()));
+                for (p, compress) in self.outbox.drain() {
+                    self.transmit.push_back(Transmit::Ws(p.to_ws(), compress));
                 }
                 if self.closing {
                     self.transmit.push_back(Transmit::CloseWebSocket);
@@ -406,7 +420,7 @@ impl ClientSession {
             return;
         }
         self.transmit
-            .push_back(Transmit::Ws(Packet::Upgrade.to_ws()));
+            .push_back(Transmit::Ws(Packet::Upgrade.to_ws(), true));
         self.transport = Transport::WebSocket;
         self.upgrade = Upgrade::None;
         self.events.push_back(ClientEvent::Upgraded);

@@ -123,4 +123,9 @@ pub(crate) enum TransportError {
     /// The WebSocket handshake or URL failed.
     #[error("WebSocket: {0}")]
     WebSocket(#[from] ws_frame::Error),
+    /// A compressed poll response inflates past `max_response_body`, is
+    /// not valid, or uses a coding the client did not ask for.
+    #[error("compressed response: {0}")]
+    #[cfg(feature = "client")]
+    Compressed(&'static str),
 }

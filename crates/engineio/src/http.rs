@@ -90,6 +90,8 @@ pub(crate) struct ClientResponse {
     pub(crate) status: u16,
     pub(crate) keep_alive: bool,
     pub(crate) body: Bytes,
+    /// Its `Content-Encoding`, if any.
+    pub(crate) content_encoding: Option<http::HeaderValue>,
 }
 
 /// Reads one response from `io`, using and refilling `buf`.
@@ -137,6 +139,7 @@ pub(crate) async fn read_response<S: AsyncRead + Unpin>(
         status,
         keep_alive,
         body,
+        content_encoding: headers.get(header::CONTENT_ENCODING).cloned(),
     })
 }
 

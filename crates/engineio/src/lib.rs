@@ -23,6 +23,16 @@
 //! - `axum`: with `hyper`, the peer address from axum's `ConnectInfo`;
 //! - `tls`: `https://`/`wss://` in the client (rustls, webpki roots by
 //!   default) and [`server::listen_tls`];
+//! - `http-compression` (on by default, as the official server's
+//!   `httpCompression`): long-polling responses of 1024 bytes or more are
+//!   sent gzip- or deflate-compressed when the request accepts it
+//!   ([`server::ServerOptions::http_compression`], [`compression`]); a
+//!   message sent with `compress: false`
+//!   ([`ServerSession::send_with`]) does not ask for it;
+//! - `deflate` (off by default): permessage-deflate on the WebSocket
+//!   ([`server::ServerOptions::per_message_deflate`], off unless set, as
+//!   Node's `perMessageDeflate`; offered by the client); a message sent with
+//!   `compress: false` goes uncompressed;
 //! - `tracing` (off by default): the server's spans (per connection, per
 //!   session with its `sid` and `transport`) and events through `tracing`;
 //!   without it no tracing code is compiled in.
@@ -76,6 +86,8 @@
 #[cfg(feature = "client")]
 pub mod client;
 mod client_session;
+#[cfg(feature = "http-compression")]
+pub mod compression;
 mod error;
 mod heartbeat;
 #[cfg(any(feature = "server", feature = "client"))]

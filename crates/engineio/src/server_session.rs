@@ -74,11 +74,17 @@ impl Default for ServerConfig {
 /// What the transports must do for a server session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerTransmit {
-    /// Answer the pending GET: status 200, `text/plain`, this body.
-    PollResponse(Bytes),
+    /// Answer the pending GET: status 200, `text/plain`, this body. The
+    /// flag: whether it may be compressed, true when any of its packets
+    /// may be (engine.io's rule); the transport compresses it only when HTTP
+    /// compression is on, the body reaches the threshold and the request
+    /// accepts gzip or deflate.
+    PollResponse(Bytes, bool),
     /// Send this message on the attached WebSocket (the active one, or the
-    /// probe's answer).
-    Ws(ws_frame::Message),
+    /// probe's answer). The flag: whether it may be compressed (false for a
+    /// message sent with `compress: false`), for a WebSocket with
+    /// permessage-deflate.
+    Ws(ws_frame::Message, bool),
     /// Close the attached WebSocket: its probe failed, or the session ended.
     CloseWebSocket,
 }
@@ -194,7 +200,7 @@ impl ServerSession {
             transmit: VecDeque::new(),
             events: VecDeque::new(),
         };
-        s.push(Packet::Open(handshake));
+        s.push(Packet::Open(handshake), true);
         s
     }
 
@@ -248,16 +254,31 @@ impl ServerSession {
 
     /// Queues a message for the client.
     pub fn send(&mut self, payload: Payload) {
-        self.push(Packet::Message(payload));
+        self.push(Packet::Message(payload), true);
+    }
+
+    /// Queues a message for the client; `compress: false` asks the
+    /// transport not to compress it (engine.io's `options.compress`,
+    /// socket.io's `compress(false)`). A polling response is still
+    /// compressed when another packet in it may be, as engine.io does.
+    pub fn send_with(&mut self, payload: Payload, compress: bool) {
+        self.push(Packet::Message(payload), compress);
     }
 
     /// Queues a message encoded once for many sessions: on WebSocket its
     /// bytes are shared, not copied.
     pub fn send_prepared(&mut self, message: &Prepared) {
+        self.send_prepared_with(message, true);
+    }
+
+    /// [`send_prepared`](Self::send_prepared) with the compress flag of
+    /// [`send_with`](Self::send_with).
+    pub fn send_prepared_with(&mut self, message: &Prepared, compress: bool) {
         if self.phase == Phase::WebSocket {
-            self.transmit.push_back(ServerTransmit::Ws(message.to_ws()));
+            self.transmit
+                .push_back(ServerTransmit::Ws(message.to_ws(), compress));
         } else {
-            self.push(Packet::Message(message.payload()));
+            self.push(Packet::Message(message.payload()), compress);
         }
     }
 
@@ -279,8 +300,9 @@ impl ServerSession {
                 // The GET the last packet waited for.
                 let mut body = BytesMut::new();
                 answer.encode_text(&mut body);
+                // The transport's own packets carry no compress option.
                 self.transmit
-                    .push_back(ServerTransmit::PollResponse(body.freeze()));
+                    .push_back(ServerTransmit::PollResponse(body.freeze(), false));
                 self.phase = Phase::Finished;
                 Ok(())
             }
@@ -381,7 +403,7 @@ impl ServerSession {
             (None, packet) => self.handle_packet(now, packet),
             (Some(Probe::Attached { deadline }), Packet::Ping(data)) if data == "probe" => {
                 self.transmit
-                    .push_back(ServerTransmit::Ws(Packet::Pong(data).to_ws()));
+                    .push_back(ServerTransmit::Ws(Packet::Pong(data).to_ws(), true));
                 self.phase = Phase::Polling {
                     probe: Some(Probe::Probed { deadline }),
                 };
@@ -414,7 +436,7 @@ impl ServerSession {
             Phase::Polling { probe: Some(_) } => {
                 self.phase = Phase::Polling { probe: None };
                 self.transmit
-                    .retain(|t| !matches!(t, ServerTransmit::Ws(_)));
+                    .retain(|t| !matches!(t, ServerTransmit::Ws(..)));
             }
             _ => {}
         }
@@ -440,7 +462,7 @@ impl ServerSession {
             Phase::Lingering { .. } | Phase::Finished => {}
             _ => {
                 match self.heartbeat.handle_timeout(now, leaves_now) {
-                    Some(Beat::Ping) => self.push(Packet::Ping(Default::default())),
+                    Some(Beat::Ping) => self.push(Packet::Ping(Default::default()), true),
                     Some(Beat::Expired) => return self.end(CloseReason::PingTimeout, None),
                     None => {}
                 }
@@ -491,8 +513,8 @@ impl ServerSession {
         }
         self.get_waiting = false;
         let mut body = BytesMut::new();
-        self.outbox.take_payload(&mut body, usize::MAX);
-        Some(ServerTransmit::PollResponse(body.freeze()))
+        let compress = self.outbox.take_payload(&mut body, usize::MAX);
+        Some(ServerTransmit::PollResponse(body.freeze(), compress))
     }
 
     /// Whether [`poll_transmit`](Self::poll_transmit) has something now.
@@ -520,8 +542,9 @@ impl ServerSession {
         self.phase = Phase::WebSocket;
         self.transport = Transport::WebSocket;
         self.answer_poll(Packet::Noop);
-        for p in self.outbox.drain() {
-            self.transmit.push_back(ServerTransmit::Ws(p.to_ws()));
+        for (p, compress) in self.outbox.drain() {
+            self.transmit
+                .push_back(ServerTransmit::Ws(p.to_ws(), compress));
         }
         self.events.push_back(Event::Upgraded);
     }
@@ -530,7 +553,7 @@ impl ServerSession {
         if let Phase::Polling { probe: Some(_) } = self.phase {
             self.phase = Phase::Polling { probe: None };
             self.transmit
-                .retain(|t| !matches!(t, ServerTransmit::Ws(_)));
+                .retain(|t| !matches!(t, ServerTransmit::Ws(..)));
             self.transmit.push_back(ServerTransmit::CloseWebSocket);
         }
     }
@@ -541,17 +564,21 @@ impl ServerSession {
             self.get_waiting = false;
             let mut body = BytesMut::new();
             packet.encode_text(&mut body);
+            // The transport's own noop or close: no compress option in
+            // engine.io either.
             self.transmit
-                .push_back(ServerTransmit::PollResponse(body.freeze()));
+                .push_back(ServerTransmit::PollResponse(body.freeze(), false));
         }
     }
 
     /// Queues a packet on the active transport.
-    fn push(&mut self, packet: Packet) {
+    fn push(&mut self, packet: Packet, compress: bool) {
         match self.phase {
-            Phase::WebSocket => self.transmit.push_back(ServerTransmit::Ws(packet.to_ws())),
+            Phase::WebSocket => self
+                .transmit
+                .push_back(ServerTransmit::Ws(packet.to_ws(), compress)),
             Phase::Polling { .. } => {
-                if let Err(Full) = self.outbox.push(packet) {
+                if let Err(Full) = self.outbox.push(packet, compress) {
                     self.end(CloseReason::TransportError, None);
                 }
             }

@@ -20,6 +20,9 @@ pub(crate) enum Command {
         nsp: String,
         packet: Packet,
         volatile: bool,
+        /// socket.io's `compress` flag: false keeps it out of the
+        /// WebSocket's permessage-deflate.
+        compress: bool,
     },
     /// Send an event that asks for an ack, and wait for the ack until
     /// `deadline`.
@@ -28,6 +31,7 @@ pub(crate) enum Command {
         packet: Packet,
         deadline: Instant,
         ack: AckSlot,
+        compress: bool,
     },
     /// With retries: an event (no ack id yet) for the namespace's queue,
     /// sent once the ones before it are acknowledged; each try waits

@@ -33,7 +33,8 @@ pub(crate) struct Conn {
     /// The sockets of the namespaces wanted, by namespace.
     joined: HashMap<String, Socket>,
     /// Emits waiting for their namespace to be joined, in order.
-    buffer: VecDeque<(String, Packet)>,
+    /// Emits waiting for their namespace, with their compress flag.
+    buffer: VecDeque<(String, Packet, bool)>,
     /// With retries: each namespace's queue.
     queues: HashMap<String, RetryQueue>,
     /// Events that came for a namespace before the server's CONNECT answer
@@ -177,7 +178,7 @@ impl Conn {
         let unsent: HashSet<(&str, u64)> = self
             .buffer
             .iter()
-            .filter_map(|(n, p)| Some((n.as_str(), p.id()?)))
+            .filter_map(|(n, p, _)| Some((n.as_str(), p.id()?)))
             .collect();
         for (nsp, acks) in self.acks.iter_mut() {
             acks.clear_except(|id| unsent.contains(&(nsp.as_str(), id)));
@@ -323,9 +324,10 @@ impl Conn {
                 nsp,
                 packet,
                 volatile,
+                compress,
             }) => match client.filter(|_| self.is_joined(&nsp)) {
-                Some(c) => send(c, &packet).await,
-                None if !volatile => self.hold(nsp, packet),
+                Some(c) => send_with(c, &packet, compress).await,
+                None if !volatile => self.hold(nsp, packet, compress),
                 None => {}
             },
             Some(Command::EmitWithAck {
@@ -333,14 +335,15 @@ impl Conn {
                 packet,
                 deadline,
                 ack,
+                compress,
             }) => {
                 if let Some(id) = packet.id() {
                     let acks = self.acks.entry(nsp.clone()).or_default();
                     acks.insert(id, deadline, ack);
                 }
                 match client.filter(|_| self.is_joined(&nsp)) {
-                    Some(c) => send(c, &packet).await,
-                    None => self.hold(nsp, packet),
+                    Some(c) => send_with(c, &packet, compress).await,
+                    None => self.hold(nsp, packet, compress),
                 }
             }
             Some(Command::Enqueue {
@@ -389,7 +392,7 @@ impl Conn {
             s.mark_disconnected(DisconnectReason::IoClientDisconnect);
             s.fail_waiters(ConnectError::Closed);
         }
-        self.buffer.retain(|(n, _)| n != nsp);
+        self.buffer.retain(|(n, _, _)| n != nsp);
         // The retry queue stays for the next connect(), as socket.io-client's.
         if let Some(q) = self.queues.get_mut(nsp) {
             q.handle_disconnect(self.options.retries.unwrap_or(0));
@@ -400,9 +403,9 @@ impl Conn {
         packet
     }
 
-    fn hold(&mut self, nsp: String, packet: Packet) {
+    fn hold(&mut self, nsp: String, packet: Packet, compress: bool) {
         if self.queued() < self.options.max_buffered {
-            self.buffer.push_back((nsp, packet));
+            self.buffer.push_back((nsp, packet, compress));
             self.sync_queues();
         }
     }
@@ -562,11 +565,11 @@ impl Conn {
             s.dispatch(&e);
         }
         let waiting = std::mem::take(&mut self.buffer);
-        for (n, packet) in waiting {
+        for (n, packet, compress) in waiting {
             if n == nsp {
-                send(client, &packet).await;
+                send_with(client, &packet, compress).await;
             } else {
-                self.buffer.push_back((n, packet));
+                self.buffer.push_back((n, packet, compress));
             }
         }
         self.sync_queues();
@@ -582,9 +585,16 @@ fn connect_pid(p: &Packet) -> Option<String> {
 }
 
 async fn send(client: &Client, p: &Packet) {
-    let _ = client.send(Payload::Text(p.encode().into())).await;
+    send_with(client, p, true).await
+}
+
+/// Sends `p` (text, then attachments) with socket.io's `compress` flag.
+async fn send_with(client: &Client, p: &Packet, compress: bool) {
+    let _ = client
+        .send_with(Payload::Text(p.encode().into()), compress)
+        .await;
     for a in p.attachments() {
-        let _ = client.send(Payload::Binary(a.clone())).await;
+        let _ = client.send_with(Payload::Binary(a.clone()), compress).await;
     }
 }
 

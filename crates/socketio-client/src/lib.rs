@@ -91,6 +91,13 @@
 //!   [`Socket::on_mismatch`]). This workspace's runtime crate turns it on
 //!   for its own default, so in a build with it the warning is there
 //!   either way.
+//! - `http-compression` (default): polling asks for gzip/deflate responses,
+//!   as a browser does, and inflates them within the response limit; a
+//!   body that would inflate past it closes the connection with a
+//!   transport error.
+//!
+//! [`Socket::compress`]`(false)` marks an emit as not to be compressed by a
+//! WebSocket with permessage-deflate (socket.io-client's `compress`).
 //!
 //! # What it does not do
 //!
@@ -122,7 +129,7 @@ pub use engineio::client::ClientOptions as EngineOptions;
 pub use engineio::client::tls;
 pub use error::{AckError, ConnectError, DisconnectReason, EmitError, TransportsError};
 pub use manager::Manager;
-pub use socket::{AckSender, Socket};
+pub use socket::{AckSender, Socket, SocketFlags};
 pub use socketio_proto::{Binary, DecoderConfig, Packet};
 pub use socketio_runtime::ListenerId;
 

@@ -237,6 +237,15 @@ impl Socket {
     /// With `ClientOptions::retries` it goes through the retry queue
     /// instead: sent with an ack id, again until acknowledged.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        self.emit_with(event, args, true)
+    }
+
+    fn emit_with<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        compress: bool,
+    ) -> Result<(), EmitError> {
         let packet = Packet::event(&self.shared.nsp, event, args)?;
         if self.manager.retries().is_some() {
             return self.enqueue(packet, self.manager.ack_timeout(), None);
@@ -245,7 +254,20 @@ impl Socket {
             nsp: self.shared.nsp.clone(),
             packet,
             volatile: false,
+            compress,
         })
+    }
+
+    /// The next emit with socket.io-client's `compress` flag
+    /// (`socket.compress(false).emit(...)`): with `false` it is not
+    /// compressed by a WebSocket with permessage-deflate. Polling requests
+    /// are never compressed, as with the official client; emits through
+    /// the retry queue (`ClientOptions::retries`) go compressible.
+    pub fn compress(&self, compress: bool) -> SocketFlags<'_> {
+        SocketFlags {
+            socket: self,
+            compress,
+        }
     }
 
     /// Emits a `message` event (`socket.send(...)`), heard by the server's
@@ -261,11 +283,21 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
+        self.emit_volatile_with(event, args, true)
+    }
+
+    fn emit_volatile_with<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        compress: bool,
+    ) -> Result<(), EmitError> {
         let packet = Packet::event(&self.shared.nsp, event, args)?;
         self.manager.command(Command::Emit {
             nsp: self.shared.nsp.clone(),
             packet,
             volatile: true,
+            compress,
         })
     }
 
@@ -286,6 +318,20 @@ impl Socket {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        self.emit_with_ack_with(event, args, timeout, true).await
+    }
+
+    async fn emit_with_ack_with<T, R>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Duration,
+        compress: bool,
+    ) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
         let packet = Packet::event(&self.shared.nsp, event, args).map_err(EmitError::from)?;
         if self.manager.retries().is_some() {
             let (tx, rx) = oneshot::channel();
@@ -300,6 +346,7 @@ impl Socket {
             packet,
             deadline: socketio_runtime::now() + timeout,
             ack: slot,
+            compress,
         })?;
         match wait.answer().await {
             Ok(ack) => ack.ack_args().map_err(AckError::Deserialize),
@@ -615,7 +662,54 @@ impl AckSocket for Socket {
             packet,
             // An ack is for the connection it was asked on: not replayed later.
             volatile: true,
+            compress: true,
         })
+    }
+}
+
+/// A socket's next emit with flags ([`Socket::compress`]), as
+/// socket.io-client's `socket.compress(false).emit(...)`.
+#[derive(Debug, Clone, Copy)]
+#[must_use = "the flags apply to an emit made through them"]
+pub struct SocketFlags<'a> {
+    socket: &'a Socket,
+    compress: bool,
+}
+
+impl SocketFlags<'_> {
+    /// [`Socket::emit`] with these flags.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        self.socket.emit_with(event, args, self.compress)
+    }
+
+    /// [`Socket::send`] with these flags.
+    pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
+        self.emit("message", args)
+    }
+
+    /// [`Socket::emit_volatile`] with these flags.
+    pub fn emit_volatile<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.socket.emit_volatile_with(event, args, self.compress)
+    }
+
+    /// [`Socket::emit_with_ack`] with these flags.
+    pub async fn emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Duration,
+    ) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.socket
+            .emit_with_ack_with(event, args, timeout, self.compress)
+            .await
     }
 }
 

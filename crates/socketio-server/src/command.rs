@@ -27,6 +27,9 @@ pub(crate) enum Command {
 pub(crate) struct Wire {
     text: Prepared,
     attachments: Option<Arc<[Prepared]>>,
+    /// False for an emit with `compress(false)`: the transport does not
+    /// compress it (socket.io's `flags.compress`).
+    compress: bool,
 }
 
 impl Wire {
@@ -41,7 +44,14 @@ impl Wire {
                     .map(|a| Prepared::new(Payload::Binary(a.clone())))
                     .collect()
             }),
+            compress: true,
         }
+    }
+
+    /// With socket.io's `compress` flag.
+    pub(crate) fn compress(mut self, compress: bool) -> Wire {
+        self.compress = compress;
+        self
     }
 
     /// How many Engine.IO packets it is: its text and each attachment.
@@ -51,9 +61,9 @@ impl Wire {
 
     /// Queues it on the connection it is for.
     pub(crate) fn send(&self, ctx: &mut Context<'_>) {
-        ctx.send_prepared(&self.text);
+        ctx.send_prepared_with(&self.text, self.compress);
         for a in self.attachments.iter().flat_map(|a| a.iter()) {
-            ctx.send_prepared(a);
+            ctx.send_prepared_with(a, self.compress);
         }
     }
 }

@@ -14,6 +14,11 @@
 //! - [`Namespace`]: connect handler, middleware, rooms, broadcast;
 //! - [`Socket`]: typed event handlers, acks both ways, emit, join/leave;
 //! - [`Broadcast`]: to/except rooms, volatile; encoded once for all;
+//! - `compress(false)` on an emit ([`Socket::compress`],
+//!   [`Broadcast::compress`], [`Namespace::compress`], [`Server::compress`]):
+//!   kept out of HTTP compression of polling responses (engine.io's rule: a
+//!   response is compressed when any of its packets may be) and of
+//!   permessage-deflate;
 //! - connection state recovery ([`ServerOptions::connection_state_recovery`],
 //!   [`RecoveryOptions`]): a socket whose connection dropped comes back with
 //!   its id, rooms and data, and the events it missed, once, in order.
@@ -24,7 +29,11 @@
 //!   axum 0.8;
 //! - `axum`: the peer address from axum's `ConnectInfo<SocketAddr>`;
 //! - `tls`: [`Server::bind_tls`] with rustls;
-//! - `tracing` (default): diagnostics through `tracing`, see below.
+//! - `tracing` (default): diagnostics through `tracing`, see below;
+//! - `http-compression` (default, as the official server's
+//!   `httpCompression`): long-polling responses of 1024 bytes or more go
+//!   gzip- or deflate-compressed to clients that accept it
+//!   (`options.engine.http_compression`).
 //!
 //! # Tracing and metrics
 //!
@@ -119,7 +128,7 @@ pub use handshake::Handshake;
 pub use metrics::Metrics;
 pub use namespace::{Broadcast, Namespace};
 pub use recovery::{RecoveryOptions, RestoredSession, SessionState, append_offset};
-pub use socket::{AckSender, Socket};
+pub use socket::{AckSender, Socket, SocketFlags};
 pub use socketio_proto::Binary;
 pub use socketio_proto::Packet;
 pub use socketio_runtime::ListenerId;
@@ -430,5 +439,11 @@ impl Server {
     /// A broadcast to `room` of the main namespace (`io.to(room)`).
     pub fn to(&self, room: &str) -> Broadcast {
         self.of("/").to(room)
+    }
+
+    /// A broadcast to the main namespace with socket.io's `compress` flag
+    /// (`io.compress(false).emit(...)`; see [`Broadcast::compress`]).
+    pub fn compress(&self, compress: bool) -> Broadcast {
+        self.of("/").compress(compress)
     }
 }

@@ -240,6 +240,12 @@ impl Namespace {
         self.broadcast().to(room)
     }
 
+    /// A broadcast to every socket, with socket.io's `compress` flag
+    /// (`namespace.compress(false).emit(...)`; see [`Broadcast::compress`]).
+    pub fn compress(&self, compress: bool) -> Broadcast {
+        self.broadcast().compress(compress)
+    }
+
     /// Emits to every socket of the namespace.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<usize, EmitError> {
         self.broadcast().emit(event, args)
@@ -378,7 +384,7 @@ impl Namespace {
             self.0.adapter.broadcast(&packet, opts);
         }
         let recipients = self.recipients(opts);
-        let n = hand_over(&packet, opts.volatile, &recipients);
+        let n = hand_over(&packet, opts, &recipients);
         // Listeners run outside the lock: one may emit again.
         drop(guard);
         notify_outgoing(&packet, &recipients);
@@ -409,7 +415,7 @@ impl Namespace {
     /// that `opts` selects; returns how many took it.
     pub(crate) fn deliver(&self, packet: &Packet, opts: &BroadcastOptions) -> usize {
         let recipients = self.recipients(opts);
-        let n = hand_over(packet, opts.volatile, &recipients);
+        let n = hand_over(packet, opts, &recipients);
         notify_outgoing(packet, &recipients);
         n
     }
@@ -437,7 +443,7 @@ impl Namespace {
                 }
             });
         }
-        let wire = Wire::new(&packet);
+        let wire = Wire::new(&packet).compress(compress_flag(opts));
         for s in &recipients {
             s.outgoing(&packet);
             let _ = s.send_wire(wire.clone(), opts.volatile);
@@ -466,12 +472,21 @@ impl Namespace {
 
 /// Queues `packet`, encoded once, for each of `recipients`; returns how
 /// many took it.
-fn hand_over(packet: &Packet, volatile: bool, recipients: &[Socket]) -> usize {
-    let wire = Wire::new(packet);
+fn hand_over(packet: &Packet, opts: &BroadcastOptions, recipients: &[Socket]) -> usize {
+    let wire = Wire::new(packet).compress(compress_flag(opts));
     recipients
         .iter()
-        .filter(|s| s.send_wire(wire.clone(), volatile).is_ok())
+        .filter(|s| s.send_wire(wire.clone(), opts.volatile).is_ok())
         .count()
+}
+
+/// socket.io's `flags.compress`: only an explicit `false` (set here by
+/// [`Broadcast::compress`], or by another node) turns compression off.
+pub(crate) fn compress_flag(opts: &BroadcastOptions) -> bool {
+    opts.flags
+        .get("compress")
+        .and_then(serde_json::Value::as_bool)
+        != Some(false)
 }
 
 /// The `on_any_outgoing` listeners of each recipient hear of `packet`.
@@ -506,6 +521,18 @@ impl Broadcast {
     /// disconnecting that client as too slow.
     pub fn volatile(mut self) -> Broadcast {
         self.opts.volatile = true;
+        self
+    }
+
+    /// Whether the transport may compress it (`compress` in socket.io;
+    /// default true): `false` keeps it out of HTTP compression of polling
+    /// responses (unless another packet of the same response asks for it,
+    /// as in engine.io) and out of permessage-deflate. Passed on to the
+    /// other nodes as the `compress` flag.
+    pub fn compress(mut self, compress: bool) -> Broadcast {
+        self.opts
+            .flags
+            .insert("compress".into(), serde_json::Value::Bool(compress));
         self
     }
 
@@ -564,7 +591,7 @@ impl Broadcast {
             .iter()
             .map(|s| (s.clone(), s.expect_ack(id, deadline)))
             .collect();
-        let wire = Wire::new(&packet);
+        let wire = Wire::new(&packet).compress(compress_flag(&self.opts));
         for s in &recipients {
             s.outgoing(&packet);
             let _ = s.send_wire(wire.clone(), self.opts.volatile);

@@ -312,6 +312,19 @@ impl Socket {
         self.send_event(packet)
     }
 
+    /// This socket's next emit with socket.io's `compress` flag
+    /// (`socket.compress(false).emit(...)`): with `false` the transport does
+    /// not compress it, neither in an HTTP-compressed polling response
+    /// (unless another packet of that response asks for it, as in
+    /// engine.io) nor with permessage-deflate. Default true. For a
+    /// broadcast, [`Broadcast::compress`](crate::Broadcast::compress).
+    pub fn compress(&self, compress: bool) -> SocketFlags<'_> {
+        SocketFlags {
+            socket: self,
+            compress,
+        }
+    }
+
     /// Emits a `message` event (`socket.send`); the client hears it with
     /// `on("message")`.
     pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
@@ -325,8 +338,17 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
+        self.emit_volatile_with(event, args, true)
+    }
+
+    fn emit_volatile_with<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        compress: bool,
+    ) -> Result<(), EmitError> {
         let packet = Packet::event(self.0.ns.name(), event, args)?;
-        match self.send_wire(Wire::new(&packet), true) {
+        match self.send_wire(Wire::new(&packet).compress(compress), true) {
             Err(EmitError::Dropped) => Ok(()),
             r => r,
         }
@@ -345,13 +367,28 @@ impl Socket {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let timeout = timeout.into().unwrap_or_else(|| self.0.ns.ack_timeout());
+        self.emit_with_ack_with(event, args, timeout.into(), true)
+            .await
+    }
+
+    async fn emit_with_ack_with<T, R>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Option<Duration>,
+        compress: bool,
+    ) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let timeout = timeout.unwrap_or_else(|| self.0.ns.ack_timeout());
         let id = self.0.ns.next_ack_id();
         let packet = Packet::event(self.0.ns.name(), event, args)
             .map_err(EmitError::from)?
             .with_id(id);
         let wait = self.expect_ack(id, socketio_runtime::now() + timeout);
-        self.send_packet(&packet)?;
+        self.send_packet_with(&packet, compress)?;
         answer(wait).await
     }
 
@@ -603,19 +640,24 @@ impl Socket {
     /// recovery on, again after a reconnect if it missed it: recorded
     /// first (as socket.io sends every `socket.emit` through its adapter).
     pub(crate) fn send_event(&self, packet: Packet) -> Result<(), EmitError> {
-        if packet.id().is_some() {
-            return self.send_packet(&packet);
-        }
-        if self.0.ns.recovery().is_none() {
-            return self.send_packet(&packet);
+        self.send_event_with(packet, true)
+    }
+
+    fn send_event_with(&self, packet: Packet, compress: bool) -> Result<(), EmitError> {
+        if packet.id().is_some() || self.0.ns.recovery().is_none() {
+            return self.send_packet_with(&packet, compress);
         }
         // Through the socket's own room, as socket.io: a handle kept from
         // before a reconnect reaches the socket that came back.
-        let opts = BroadcastOptions {
+        let mut opts = BroadcastOptions {
             rooms: vec![self.id().to_owned()],
             local: true,
             ..Default::default()
         };
+        if !compress {
+            opts.flags
+                .insert("compress".into(), serde_json::Value::Bool(false));
+        }
         match self.0.ns.emit_packet(packet, &opts) {
             0 => Err(EmitError::Disconnected),
             _ => Ok(()),
@@ -646,8 +688,12 @@ impl Socket {
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        self.send_packet_with(packet, true)
+    }
+
+    fn send_packet_with(&self, packet: &Packet, compress: bool) -> Result<(), EmitError> {
         self.outgoing(packet);
-        self.send_wire(Wire::new(packet), false)
+        self.send_wire(Wire::new(packet).compress(compress), false)
     }
 
     /// Hands `wire` to the connection without waiting. When its queue is
@@ -774,6 +820,53 @@ pub(crate) async fn answer<R: DeserializeOwned>(wait: AckWait) -> Result<R, AckE
         Ok(ack) => ack.ack_args().map_err(AckError::Deserialize),
         Err(NoAnswer::Timeout) => Err(AckError::Timeout),
         Err(NoAnswer::Gone) => Err(AckError::Disconnected),
+    }
+}
+
+/// A socket's next emit with flags ([`Socket::compress`]), as socket.io's
+/// `socket.compress(false).emit(...)`.
+#[derive(Debug, Clone, Copy)]
+#[must_use = "the flags apply to an emit made through them"]
+pub struct SocketFlags<'a> {
+    socket: &'a Socket,
+    compress: bool,
+}
+
+impl SocketFlags<'_> {
+    /// [`Socket::emit`] with these flags.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        let packet = Packet::event(self.socket.0.ns.name(), event, args)?;
+        self.socket.send_event_with(packet, self.compress)
+    }
+
+    /// [`Socket::send`] with these flags.
+    pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
+        self.emit("message", args)
+    }
+
+    /// [`Socket::emit_volatile`] with these flags.
+    pub fn emit_volatile<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.socket.emit_volatile_with(event, args, self.compress)
+    }
+
+    /// [`Socket::emit_with_ack`] with these flags.
+    pub async fn emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: impl Into<Option<Duration>>,
+    ) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.socket
+            .emit_with_ack_with(event, args, timeout.into(), self.compress)
+            .await
     }
 }
 

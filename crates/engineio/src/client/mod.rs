@@ -62,8 +62,17 @@ pub struct ClientOptions {
     pub query: Vec<(String, String)>,
     /// Extra headers on every request (Authorization, Cookie, ...).
     pub headers: Vec<(String, String)>,
-    /// The largest poll response accepted. Default 100 MB.
+    /// The largest poll response accepted, compressed or once decompressed.
+    /// Default 100 MB.
     pub max_response_body: usize,
+    /// Whether polling GETs ask for compressed responses (`Accept-Encoding:
+    /// gzip, deflate`, as a browser, or Node's fetch, sends for the official
+    /// client) and inflate them, never past `max_response_body`: a response
+    /// that would (a decompression bomb) closes the session with a
+    /// transport error. Default true. Inflating costs the client's task CPU,
+    /// a few ms per MB.
+    #[cfg(feature = "http-compression")]
+    pub http_compression: bool,
     /// Limits on response heads.
     pub http: HandshakeConfig,
     /// WebSocket limits. Default ws-frame's.
@@ -96,6 +105,8 @@ impl Default for ClientOptions {
             query: Vec::new(),
             headers: Vec::new(),
             max_response_body: 100_000_000,
+            #[cfg(feature = "http-compression")]
+            http_compression: true,
             http: HandshakeConfig::default(),
             websocket: ws_frame::Config::default(),
             #[cfg(feature = "deflate")]
@@ -136,7 +147,7 @@ pub enum ConnectError {
 pub use crate::error::SessionClosed;
 
 enum Cmd {
-    Send(Payload),
+    Send(Payload, bool),
     Close,
 }
 
@@ -151,7 +162,7 @@ pub struct Client {
 impl std::fmt::Debug for Cmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Cmd::Send(_) => "Send",
+            Cmd::Send(..) => "Send",
             Cmd::Close => "Close",
         })
     }
@@ -206,8 +217,14 @@ impl Client {
 
     /// Sends a message.
     pub async fn send(&self, payload: Payload) -> Result<(), SessionClosed> {
+        self.send_with(payload, true).await
+    }
+
+    /// Sends a message; `compress: false` keeps it out of the WebSocket's
+    /// permessage-deflate (see [`ClientSession::send_with`]).
+    pub async fn send_with(&self, payload: Payload, compress: bool) -> Result<(), SessionClosed> {
         self.cmds
-            .send(Cmd::Send(payload))
+            .send(Cmd::Send(payload, compress))
             .await
             .map_err(|_| SessionClosed)
     }
@@ -315,6 +332,9 @@ struct HttpConn {
     buf: BytesMut,
     hs: HandshakeConfig,
     max_body: usize,
+    /// Ask for, and inflate, compressed poll responses.
+    #[cfg(feature = "http-compression")]
+    compression: bool,
 }
 
 impl HttpConn {
@@ -326,6 +346,12 @@ impl HttpConn {
             buf: BytesMut::new(),
             hs: options.http.clone(),
             max_body: options.max_response_body,
+            #[cfg(feature = "http-compression")]
+            compression: options.http_compression
+                && !options
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("accept-encoding")),
         }
     }
 
@@ -370,6 +396,10 @@ impl HttpConn {
         if method == "POST" {
             head.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
         }
+        #[cfg(feature = "http-compression")]
+        if self.compression && method == "GET" {
+            head.push_str("Accept-Encoding: gzip, deflate\r\n");
+        }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         let mut out = BytesMut::with_capacity(head.len() + body.len());
         out.extend_from_slice(head.as_bytes());
@@ -384,7 +414,10 @@ impl HttpConn {
                 if !resp.keep_alive {
                     self.tcp = None;
                 }
-                Ok(resp.body)
+                match resp.content_encoding {
+                    None => Ok(resp.body),
+                    Some(coding) => self.inflate(&coding, resp.body),
+                }
             }
             Ok(resp) => {
                 self.tcp = None;
@@ -395,6 +428,30 @@ impl HttpConn {
                 Err(TransportError::Response)
             }
         }
+    }
+}
+
+impl HttpConn {
+    /// A body sent with `Content-Encoding: coding`, decoded within
+    /// `max_body`.
+    fn inflate(&self, coding: &::http::HeaderValue, body: Bytes) -> Result<Bytes, TransportError> {
+        let coding = coding.to_str().unwrap_or("?").trim();
+        if coding.eq_ignore_ascii_case("identity") {
+            return Ok(body);
+        }
+        #[cfg(feature = "http-compression")]
+        if let Some(c) = crate::compression::ContentEncoding::from_name(coding) {
+            return match c.decode(&body, self.max_body) {
+                Ok(plain) => Ok(plain.into()),
+                Err(crate::compression::DecompressError::TooLarge) => Err(
+                    TransportError::Compressed("inflates past max_response_body"),
+                ),
+                Err(_) => Err(TransportError::Compressed("invalid data")),
+            };
+        }
+        Err(TransportError::Compressed(
+            "a coding the client did not ask for",
+        ))
     }
 }
 
@@ -515,9 +572,15 @@ async fn run(
                     let sid = s.sid().map(str::to_owned);
                     ws_fut = Some(open_ws(target.clone(), sid, options.clone()).boxed());
                 }
-                Transmit::Ws(m) => {
+                // The one place a message meets the client's WebSocket.
+                Transmit::Ws(m, compress) => {
                     if let Some(w) = ws.as_mut() {
-                        if w.send(m).await.is_err() {
+                        let sent = if compress {
+                            w.send(m).await
+                        } else {
+                            w.send_uncompressed(m).await
+                        };
+                        if sent.is_err() {
                             s.handle_transport_error(true);
                         }
                     }
@@ -551,7 +614,7 @@ async fn run(
         }
         tokio::select! {
             cmd = cmds.recv() => match cmd {
-                Some(Cmd::Send(p)) => s.send(p),
+                Some(Cmd::Send(p, compress)) => s.send_with(p, compress),
                 Some(Cmd::Close) | None => s.close(),
             },
             (conn, r) = maybe(&mut get_fut) => {

@@ -222,3 +222,86 @@ mod tls {
         }
     }
 }
+
+/// Reads one request head from `tcp`; returns it, lowercased.
+#[cfg(feature = "http-compression")]
+async fn read_head(tcp: &mut tokio::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(tcp.read(&mut byte).await.unwrap(), 1, "a request head");
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap().to_ascii_lowercase()
+}
+
+/// A 200 poll response with `body` under `Content-Encoding: coding`.
+#[cfg(feature = "http-compression")]
+fn poll_response(coding: crate::compression::ContentEncoding, body: &[u8]) -> Vec<u8> {
+    let z = coding.encode(body, 9).unwrap();
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Encoding: {}\r\nContent-Length: {}\r\n\r\n",
+        coding.as_str(),
+        z.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&z);
+    out
+}
+
+/// Polling asks for gzip and deflate and inflates what comes so; a
+/// response that inflates past `max_response_body` (a bomb: 16 MiB of
+/// "x"s in about 16 KiB) closes the session with a transport error, having
+/// inflated no more than the limit.
+#[cfg(feature = "http-compression")]
+#[tokio::test]
+async fn polling_inflates_compressed_responses_and_refuses_a_bomb() {
+    use crate::Payload;
+    use crate::compression::ContentEncoding::{Deflate, Gzip};
+    use tokio::io::AsyncWriteExt;
+
+    let mut bomb = b"4".to_vec();
+    bomb.resize(16 << 20, b'x');
+    let answers = [
+        poll_response(Gzip, OPEN.as_bytes()),
+        poll_response(Deflate, b"4hello"),
+        poll_response(Gzip, &bomb),
+    ];
+    assert!(answers[2].len() < 64 << 10, "{}", answers[2].len());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut heads = Vec::new();
+        for answer in answers {
+            heads.push(read_head(&mut tcp).await);
+            tcp.write_all(&answer).await.unwrap();
+        }
+        heads
+    });
+    let mut options = ClientOptions::default();
+    options.session.upgrade = false;
+    options.max_response_body = 1_000_000;
+    let mut client = Client::connect(&url, options).await.unwrap();
+    let mut events = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), client.recv())
+            .await
+            .expect("events")
+        {
+            Some(ClientEvent::Closed(r)) => {
+                events.push(format!("closed {r:?}"));
+                break;
+            }
+            Some(ClientEvent::Message(Payload::Text(t))) => events.push(t.to_string()),
+            Some(_) => {}
+            None => panic!("no close event"),
+        }
+    }
+    assert_eq!(events, ["hello", "closed TransportError"]);
+    let heads = server.await.unwrap();
+    for h in &heads {
+        assert!(h.starts_with("get "), "{h}");
+        assert!(h.contains("\r\naccept-encoding: gzip, deflate\r\n"), "{h}");
+    }
+}

@@ -19,7 +19,9 @@ use super::{Cmd, Context, Handler};
 use crate::{Event, RequestError, ServerSession, ServerTransmit, Transport};
 
 /// Waits for the client of a pending poll to go away.
-async fn poll_dropped(pending: &mut Option<oneshot::Sender<Result<Bytes, RequestError>>>) {
+async fn poll_dropped(
+    pending: &mut Option<oneshot::Sender<Result<super::PollBody, RequestError>>>,
+) {
     match pending {
         Some(tx) => tx.closed().await,
         None => std::future::pending().await,
@@ -244,7 +246,7 @@ pub(super) async fn run_session<H: Handler>(
     let limit = shared.options.handler_timeout;
     let mut h = Bounded { handler, limit };
     let mut ws = ws.map(Box::new);
-    let mut pending_poll: Option<oneshot::Sender<Result<Bytes, RequestError>>> = None;
+    let mut pending_poll: Option<oneshot::Sender<Result<super::PollBody, RequestError>>> = None;
     let mut held = Held::default();
     // Output fed to the WebSocket but not flushed, and for how many rounds.
     let (mut unflushed, mut deferred) = (false, 0);
@@ -284,16 +286,28 @@ pub(super) async fn run_session<H: Handler>(
             let write = async {
                 while let Some(t) = s.poll_transmit() {
                     match t {
-                        ServerTransmit::PollResponse(body) => {
+                        ServerTransmit::PollResponse(body, compress) => {
                             if let Some(tx) = pending_poll.take() {
                                 tally.bytes_out += body.len() as u64;
-                                let _ = tx.send(Ok(body));
+                                // Compressed, if it is, by the request's
+                                // task: not this loop's time.
+                                let _ = tx.send(Ok((body, compress)));
                             }
                         }
-                        ServerTransmit::Ws(m) => {
+                        // The one place a message meets the WebSocket. With
+                        // permessage-deflate negotiated, a message sent with
+                        // `compress: false` leaves uncompressed (ws's
+                        // per-send `compress` option); without it both ways
+                        // are the same.
+                        ServerTransmit::Ws(m, compress) => {
                             if let Some(w) = ws.as_mut() {
                                 tally.ws_out(&m);
-                                w.feed(m).await?;
+                                if compress {
+                                    w.feed(m).await?;
+                                } else {
+                                    std::future::poll_fn(|cx| w.poll_ready_unpin(cx)).await?;
+                                    w.start_send_uncompressed(m)?;
+                                }
                             }
                         }
                         ServerTransmit::CloseWebSocket => return Ok(true),

@@ -117,6 +117,20 @@ impl Context<'_> {
         self.session.send_prepared(message);
     }
 
+    /// Queues a message; `compress: false` asks the transport not to
+    /// compress it (see [`ServerSession::send_with`](crate::ServerSession::send_with)).
+    pub fn send_with(&mut self, payload: Payload, compress: bool) {
+        self.tally.messages_out += 1;
+        self.session.send_with(payload, compress);
+    }
+
+    /// [`send_prepared`](Self::send_prepared) with the compress flag of
+    /// [`send_with`](Self::send_with).
+    pub fn send_prepared_with(&mut self, message: &Prepared, compress: bool) {
+        self.tally.messages_out += 1;
+        self.session.send_prepared_with(message, compress);
+    }
+
     /// Closes the session ("forced close").
     pub fn close(&mut self) {
         self.session.close(Instant::now().into_std());

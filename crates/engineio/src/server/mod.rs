@@ -75,10 +75,14 @@ use service::BoxIo;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Secure;
 
+/// A long-poll's answer: the payload, and whether it may be compressed
+/// (see [`ServerTransmit::PollResponse`](crate::ServerTransmit::PollResponse)).
+type PollBody = (Bytes, bool);
+
 /// What a session's queue carries: requests from its HTTP connections, and
 /// the application's commands.
 enum Cmd<C> {
-    Poll(oneshot::Sender<Result<Bytes, RequestError>>),
+    Poll(oneshot::Sender<Result<PollBody, RequestError>>),
     Post(Bytes, oneshot::Sender<Result<(), RequestError>>),
     AttachWs(Box<WebSocketStream<BoxIo>>),
     App(C),

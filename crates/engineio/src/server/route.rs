@@ -98,12 +98,14 @@ fn refuse(
 
 /// Headers the server owns: a hook's would break the response's framing
 /// or the WebSocket handshake.
-const FRAMING: [::http::HeaderName; 5] = [
+const FRAMING: [::http::HeaderName; 6] = [
     ::http::header::CONTENT_LENGTH,
     ::http::header::TRANSFER_ENCODING,
     ::http::header::CONNECTION,
     ::http::header::UPGRADE,
     ::http::header::SEC_WEBSOCKET_ACCEPT,
+    // What permessage-deflate was agreed to: the connection depends on it.
+    ::http::header::SEC_WEBSOCKET_EXTENSIONS,
 ];
 
 /// Runs the `initial_headers` hook (when given) then the `headers` hook on
@@ -212,6 +214,72 @@ async fn write_reply<S: tokio::io::AsyncWrite + Unpin>(
     out.splice(status_line..status_line, lines);
     tokio::io::AsyncWriteExt::write_all(io, &out).await?;
     tokio::io::AsyncWriteExt::flush(io).await
+}
+
+/// What a long-poll's answer needs to decide on compression: the server's
+/// setting and the request's `Accept-Encoding` (kept as it came; parsed
+/// only for a payload that may be compressed and reaches the threshold).
+#[cfg(feature = "http-compression")]
+struct PollCompression {
+    setting: Option<crate::compression::HttpCompression>,
+    accept: Option<::http::HeaderValue>,
+}
+
+#[cfg(feature = "http-compression")]
+impl PollCompression {
+    fn new(opts: &ServerOptions, head: &::http::Request<()>) -> PollCompression {
+        let setting = opts.http_compression;
+        let mut values = head
+            .headers()
+            .get_all(::http::header::ACCEPT_ENCODING)
+            .iter();
+        let accept = match (setting, values.next(), values.next()) {
+            (None, ..) | (_, None, _) => None,
+            (Some(_), Some(one), None) => Some(one.clone()),
+            // Several headers: one list, as Node joins them.
+            (Some(_), Some(_), Some(_)) => {
+                let all = head.headers().get_all(::http::header::ACCEPT_ENCODING);
+                let joined: Vec<&[u8]> = all.iter().map(|v| v.as_bytes()).collect();
+                ::http::HeaderValue::from_bytes(&joined.join(&b", "[..])).ok()
+            }
+        };
+        PollCompression { setting, accept }
+    }
+
+    /// The 200 answer with `body`, compressed when it should be (see
+    /// [`ServerOptions::http_compression`]). A payload over 64 KiB is
+    /// compressed on tokio's blocking pool, so a large one (up to
+    /// `max_payload` and more: a poll carries what queued) does not hold
+    /// up the other tasks of this thread.
+    async fn respond(self, body: Bytes, compress: bool) -> Response {
+        const INLINE_MAX: usize = 64 << 10;
+        let Some(setting) = self.setting else {
+            return Response::text(200, body);
+        };
+        let accept = self.accept.as_ref().and_then(|a| a.to_str().ok());
+        let Some(coding) = setting.coding_for(body.len(), compress, accept) else {
+            return Response::text(200, body);
+        };
+        let level = setting.level;
+        let encoded = if body.len() <= INLINE_MAX {
+            coding.encode(&body, level)
+        } else {
+            let plain = body.clone();
+            tokio::task::spawn_blocking(move || coding.encode(&plain, level))
+                .await
+                .ok()
+                .flatten()
+        };
+        match encoded {
+            Some(z) => {
+                let mut resp = Response::text(200, z);
+                resp.headers
+                    .push(("Content-Encoding", coding.as_str().to_owned()));
+                resp
+            }
+            None => Response::text(200, body),
+        }
+    }
 }
 
 /// The answer to a new session while the server shuts down.
@@ -522,10 +590,17 @@ pub(super) async fn answer<H: Handler>(
         if session.push(Cmd::Poll(tx)).await.is_err() {
             return gone(&head);
         }
+        #[cfg(feature = "http-compression")]
+        let compression = PollCompression::new(opts, &head);
         let hooks = PendingHooks::new(opts, head, initial);
         wait(Box::pin(async move {
             match rx.await {
-                Ok(Ok(body)) => Reply::hooked(Response::text(200, body), hooks),
+                #[cfg(feature = "http-compression")]
+                Ok(Ok((body, compress))) => {
+                    Reply::hooked(compression.respond(body, compress).await, hooks)
+                }
+                #[cfg(not(feature = "http-compression"))]
+                Ok(Ok((body, _))) => Reply::hooked(Response::text(200, body), hooks),
                 _ => ErrorCode::BadRequest.response().into(),
             }
         }))

@@ -88,7 +88,7 @@ impl Pair {
                         self.ws_open = true;
                         self.c.handle_ws_open();
                     }
-                    Transmit::Ws(m) => self.to_server_ws.push_back(m),
+                    Transmit::Ws(m, _) => self.to_server_ws.push_back(m),
                     Transmit::CloseWebSocket => {
                         self.ws_open = false;
                         let now = self.now;
@@ -115,12 +115,12 @@ impl Pair {
                 while let Some(t) = s.poll_transmit() {
                     moved = true;
                     match t {
-                        ServerTransmit::PollResponse(body) => {
+                        ServerTransmit::PollResponse(body, _) => {
                             assert!(self.get_waiting, "an answer to a GET that was not sent");
                             self.get_waiting = false;
                             self.c.handle_poll_response(now, body);
                         }
-                        ServerTransmit::Ws(m) => {
+                        ServerTransmit::Ws(m, _) => {
                             if self.ws_open {
                                 self.c.handle_ws_message(now, m);
                             }

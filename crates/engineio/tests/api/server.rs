@@ -72,8 +72,8 @@ impl Harness {
     fn drain(&mut self) {
         while let Some(t) = self.s.poll_transmit() {
             match t {
-                ServerTransmit::PollResponse(b) => self.polls.push_back(b),
-                ServerTransmit::Ws(m) => self.ws.push(m),
+                ServerTransmit::PollResponse(b, _) => self.polls.push_back(b),
+                ServerTransmit::Ws(m, _) => self.ws.push(m),
                 ServerTransmit::CloseWebSocket => self.ws_closed = true,
             }
         }
