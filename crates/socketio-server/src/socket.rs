@@ -326,7 +326,7 @@ impl Socket {
         args: &T,
     ) -> Result<(), EmitError> {
         let packet = Packet::event(self.0.ns.name(), event, args)?;
-        match self.send_wire(Wire::new(&packet), true) {
+        match self.send_wire(Wire::new(&packet, self.0.ns.parser())?, true) {
             Err(EmitError::Dropped) => Ok(()),
             r => r,
         }
@@ -647,7 +647,7 @@ impl Socket {
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
         self.outgoing(packet);
-        self.send_wire(Wire::new(packet), false)
+        self.send_wire(Wire::new(packet, self.0.ns.parser())?, false)
     }
 
     /// Hands `wire` to the connection without waiting. When its queue is
