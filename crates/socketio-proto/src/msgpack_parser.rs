@@ -131,13 +131,38 @@ impl<'de> Visitor<'de> for ToValue<'_> {
     }
 }
 
-/// How deep a packet may nest: the packet map, then up to 127 levels of
-/// payload, as far as the JSON readers above go.
+/// How deep a packet may nest: the packet map, then up to 125 levels of
+/// payload, so that its JSON form (where bytes become a placeholder object)
+/// stays within the 127 levels the JSON readers above take.
+const MAX_DEPTH: usize = 126;
+
 fn decode_config() -> DecodeConfig {
     DecodeConfig {
-        max_depth: 128,
+        max_depth: MAX_DEPTH,
         ..DecodeConfig::default()
     }
+}
+
+/// How deeply `v` nests once an extension is `[type, bytes]` (an array
+/// more): what its re-encoding will nest. Counted without recursion.
+fn depth_as_read(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 1)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            Value::Array(items) => {
+                deepest = deepest.max(d);
+                stack.extend(items.iter().map(|i| (i, d + 1)));
+            }
+            Value::Map(entries) => {
+                deepest = deepest.max(d);
+                stack.extend(entries.iter().map(|(_, v)| (v, d + 1)));
+            }
+            Value::Ext(..) => deepest = deepest.max(d),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// `undefined`, as notepack.io 2.2 writes it (`fixext 1`, type 0).
@@ -183,6 +208,9 @@ pub(crate) fn decode(message: &Bytes) -> Result<Packet, DecodeError> {
         _ => return Err(DecodeError::InvalidNamespace),
     };
     let data = get("data");
+    if data.is_some_and(|d| 1 + depth_as_read(d) > MAX_DEPTH) {
+        return Err(msgpack::DecodeError::TooDeep { max: MAX_DEPTH }.into());
+    }
     let fits = match (kind, data) {
         (Kind::Connect, None | Some(Value::Map(_))) => true,
         (Kind::Disconnect, None) => true,
@@ -216,7 +244,8 @@ pub(crate) fn decode(message: &Bytes) -> Result<Packet, DecodeError> {
                 return Err(DecodeError::ReservedEventName(name.clone()));
             }
             Some(Value::Str(name)) => name.clone(),
-            Some(n) if n.is_number() => {
+            // JSON has no `NaN` or infinity to name an event with.
+            Some(n) if n.as_f64().is_some_and(f64::is_finite) => {
                 let mut s = String::new();
                 write_number(n, &mut s);
                 s

@@ -162,6 +162,42 @@ fn refusals() {
         )),
         Err(IllegalPlaceholder)
     );
+    assert_eq!(
+        base(&format!(
+            "{ty} 02;{nsp};{data} 91 cb 7f f8 00 00 00 00 00 00"
+        )),
+        Err(InvalidPayload)
+    );
+    assert!(
+        base(&format!(
+            "{ty} 02;{nsp};{data} 91 cb 3f f8 00 00 00 00 00 00"
+        ))
+        .is_ok()
+    );
     let mut d = Decoder::with_parser(DecoderConfig::default(), Parser::MsgPack);
     assert_eq!(d.handle_text(String::from("0")), Err(TextWithMsgPack));
+}
+
+#[test]
+fn nesting_is_bounded_so_that_the_payload_reads_back() {
+    // {type: 2, nsp: "/", data: ["e", [[...[ext 5 <aa>]...]]]}: `levels`
+    // arrays of payload, the innermost holding an extension, which reads as
+    // `[5, <bytes>]`: an array more, and in JSON a placeholder object more.
+    let packet = |levels: usize| {
+        let mut m = hex("83 a4 74 79 70 65 02 a3 6e 73 70 a1 2f a4 64 61 74 61 92 a1 65");
+        m.extend(std::iter::repeat_n(0x91, levels - 1));
+        m.extend(hex("d4 05 aa"));
+        m
+    };
+    let p = dec(&packet(124)).unwrap();
+    let _: Vec<serde_json::Value> = p.event_args().unwrap();
+    let again = p.encode_msgpack().unwrap();
+    assert_eq!(dec(&again).unwrap(), p);
+    // One more: the extension, an array once read, would be one too many.
+    assert_eq!(
+        dec(&packet(125)),
+        Err(DecodeError::MsgPack(msgpack::DecodeError::TooDeep {
+            max: 126
+        }))
+    );
 }
