@@ -274,6 +274,9 @@ fn map(fields: &[&str]) -> Vec<u8> {
     m
 }
 
+/// Whether our error is the one expected.
+type Refusal = fn(&DecodeError) -> bool;
+
 const TYPE: &str = "a4 74 79 70 65";
 const NSP: &str = "a3 6e 73 70 a1 2f";
 const DATA: &str = "a4 64 61 74 61";
@@ -286,7 +289,7 @@ async fn both_refuse_the_same_bad_input() {
     let t = |b: &str| format!("{TYPE} {b}");
     let d = |b: &str| format!("{DATA} {b}");
     let i = |b: &str| format!("{ID} {b}");
-    let cases: Vec<(Vec<u8>, &str, fn(&DecodeError) -> bool)> = vec![
+    let cases: Vec<(Vec<u8>, &str, Refusal)> = vec![
         (hex("92 01 02"), "invalid packet type", |e| {
             *e == NotAnObject
         }),
