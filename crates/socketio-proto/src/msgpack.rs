@@ -1,11 +1,12 @@
 //! MessagePack as Node writes and reads it (notepack.io).
 //!
 //! One value codec for the two places Socket.IO speaks MessagePack: the
-//! MessagePack parser (the `msgpack` feature's [`Parser::MsgPack`](crate::Parser),
-//! whose packet rules are in [`crate::Packet::encode_msgpack`] and
-//! [`crate::Decoder`]), and `socketio-redis`, where
-//! broadcasts, broadcast-with-ack requests and their acks cross Redis as
-//! MessagePack written by notepack.io. A Node receiver only needs valid
+//! MessagePack parser ([`Parser::MsgPack`](crate::Parser), whose packet
+//! rules are in [`crate::Packet::encode_msgpack`] and [`crate::Decoder`];
+//! notepack.io 2.2 there), and `socketio-redis`, where broadcasts,
+//! broadcast-with-ack requests and their acks cross Redis as MessagePack
+//! written by notepack.io 3. The two versions write the values Socket.IO
+//! payloads hold (JSON's, and bytes) alike. A Node receiver only needs valid
 //! MessagePack, but a Node *sender* has its own habits, and matching them
 //! byte for byte keeps the two sides indistinguishable on the wire: a number
 //! with no fraction is written as the smallest integer form (`-0` too, as
@@ -20,7 +21,8 @@
 //! turned into property names (`1` → `"1"`, `null` → `"null"`), the last of
 //! duplicate keys winning at the place of the first.
 //!
-//! Any process that can publish to the Redis cluster can send bytes here,
+//! Any peer (a client, or a process that can publish to the Redis cluster)
+//! can send bytes here,
 //! so decoding is built for hostile input: it never recurses (an explicit
 //! stack holds open containers), bounds nesting and the number of values
 //! ([`DecodeConfig`]), checks that a declared length fits in the bytes left
