@@ -25,5 +25,9 @@ fuzz_target!(|data: &[u8]| {
     let bytes = p.encode_msgpack().expect("what decodes encodes");
     let again = decode(Bytes::from(bytes.clone())).expect("re-encoding decodes");
     assert_eq!(again, p);
-    assert_eq!(again.encode_msgpack().unwrap(), bytes, "the encoding is stable");
+    assert_eq!(
+        again.encode_msgpack().unwrap(),
+        bytes,
+        "the encoding is stable"
+    );
 });
