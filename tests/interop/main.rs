@@ -21,6 +21,8 @@ mod socketio;
 mod socketio_cases;
 mod socketio_client;
 mod socketio_client_cases;
+mod socketio_msgpack;
+mod socketio_msgpack_parser;
 mod socketio_parser;
 mod tls_clients;
 mod ws;

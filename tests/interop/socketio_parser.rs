@@ -12,7 +12,7 @@ use crate::node::NodePeer;
 
 /// A packet as JSON: `type` is the official parser's (0-4; binary forms
 /// are chosen by the encoders), bytes are `{"$bin": base64}`.
-fn cases() -> Vec<Value> {
+pub(crate) fn cases() -> Vec<Value> {
     let bin = |b: &[u8]| json!({ "$bin": B64.encode(b) });
     let ev = |nsp: &str, id: Option<u64>, data: Value| json!({"type": 2, "nsp": nsp, "id": id, "data": data});
     vec![
@@ -147,7 +147,7 @@ fn invalid() -> Vec<(Value, &'static str, DecodeError)> {
 }
 
 /// Replaces `{"$bin"}` by placeholders, collecting the bytes depth first.
-fn split_binary(v: &Value, out: &mut Vec<Bytes>) -> Value {
+pub(crate) fn split_binary(v: &Value, out: &mut Vec<Bytes>) -> Value {
     match v {
         Value::Object(m) if m.contains_key("$bin") => {
             out.push(B64.decode(m["$bin"].as_str().unwrap()).unwrap().into());
@@ -164,7 +164,7 @@ fn split_binary(v: &Value, out: &mut Vec<Bytes>) -> Value {
 }
 
 /// The reverse: placeholders become `{"$bin"}` again.
-fn join_binary(v: &Value, atts: &[Bytes]) -> Value {
+pub(crate) fn join_binary(v: &Value, atts: &[Bytes]) -> Value {
     match v {
         Value::Object(m) if m.get("_placeholder") == Some(&Value::Bool(true)) => {
             json!({"$bin": B64.encode(&atts[m["num"].as_u64().unwrap() as usize])})
@@ -179,7 +179,7 @@ fn join_binary(v: &Value, atts: &[Bytes]) -> Value {
     }
 }
 
-fn kind(ty: u64) -> Kind {
+pub(crate) fn kind(ty: u64) -> Kind {
     [
         Kind::Connect,
         Kind::Disconnect,
@@ -189,7 +189,7 @@ fn kind(ty: u64) -> Kind {
     ][ty as usize]
 }
 
-fn ty(kind: Kind) -> u64 {
+pub(crate) fn ty(kind: Kind) -> u64 {
     match kind {
         Kind::Connect => 0,
         Kind::Disconnect => 1,

@@ -6,6 +6,8 @@ const { io, Manager } = require('socket.io-client');
 
 const [url, transports] = process.argv.slice(2);
 const base = { transports: transports.split(','), upgrade: transports.includes(','), reconnection: false, forceNew: true };
+// SIO_PARSER=msgpack: socket.io-msgpack-parser on this side (the server must use it too).
+if (process.env.SIO_PARSER === 'msgpack') base.parser = require('socket.io-msgpack-parser');
 const once = (s, ev) => new Promise((resolve) => s.once(ev, (...args) => resolve(args)));
 const timeout = setTimeout(() => { console.log('timeout'); process.exit(2); }, 20000);
 // A round trip on `sock`'s connection: whatever the server sent it before

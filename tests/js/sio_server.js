@@ -5,7 +5,8 @@ const { Server } = require('socket.io');
 
 const port = Number(process.argv[2] || 0);
 const httpServer = http.createServer();
-const io = new Server(httpServer);
+// SIO_PARSER=msgpack: socket.io-msgpack-parser (the clients must use it too).
+const io = new Server(httpServer, process.env.SIO_PARSER === 'msgpack' ? { parser: require('socket.io-msgpack-parser') } : {});
 
 io.of('/').use((socket, next) => {
   if (socket.handshake.auth && socket.handshake.auth.token === 'ok') return next();

@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use engineio::client::Client;
 use engineio::{ClientEvent, Payload};
-use socketio_proto::{ClientNamespaces, Decoder, Kind, NamespaceEvent, NamespaceState, Packet};
+use socketio_proto::{
+    ClientNamespaces, Decoder, Kind, NamespaceEvent, NamespaceState, Packet, Parser,
+};
 use socketio_runtime::dispatch::feed;
 use socketio_runtime::{Acks, TransportReason};
 use tokio::sync::mpsc;
@@ -58,7 +60,7 @@ impl Conn {
     ) -> Conn {
         Conn {
             url: url.to_owned(),
-            decoder: Decoder::new(options.decoder.clone()),
+            decoder: Decoder::with_parser(options.decoder.clone(), options.parser),
             open_wanted: options.auto_connect,
             options,
             commands,
@@ -228,7 +230,7 @@ impl Conn {
 
     /// Runs one connection until it ends; returns why it ended.
     async fn connected(&mut self, client: &mut Client) -> DisconnectReason {
-        self.decoder = Decoder::new(self.options.decoder.clone());
+        self.decoder = Decoder::with_parser(self.options.decoder.clone(), self.options.parser);
         // Each namespace again, its CONNECT built now: the auth function
         // called anew, and the recovery's pid and offset.
         let wanted: Vec<Socket> = self
@@ -239,7 +241,7 @@ impl Conn {
             .collect();
         for s in wanted {
             if let Ok(p) = self.namespaces.connect(s.nsp(), s.connect_payload()) {
-                send(client, &p).await;
+                send(client, self.decoder.parser(), &p, true).await;
             }
         }
         loop {
@@ -312,12 +314,12 @@ impl Conn {
                 }
                 // Offline, the CONNECT goes with the next connection.
                 if let (Some(p), Some(c)) = (self.want(&nsp, client.is_some()), client) {
-                    send(c, &p).await;
+                    send(c, self.decoder.parser(), &p, true).await;
                 }
             }
             Some(Command::Leave(nsp)) => {
                 if let (Some(p), Some(c)) = (self.leave(&nsp), client) {
-                    send(c, &p).await;
+                    send(c, self.decoder.parser(), &p, true).await;
                 }
             }
             Some(Command::Emit {
@@ -326,7 +328,7 @@ impl Conn {
                 volatile,
                 compress,
             }) => match client.filter(|_| self.is_joined(&nsp)) {
-                Some(c) => send_with(c, &packet, compress).await,
+                Some(c) => send(c, self.decoder.parser(), &packet, compress).await,
                 None if !volatile => self.hold(nsp, packet, compress),
                 None => {}
             },
@@ -342,7 +344,7 @@ impl Conn {
                     acks.insert(id, deadline, ack);
                 }
                 match client.filter(|_| self.is_joined(&nsp)) {
-                    Some(c) => send_with(c, &packet, compress).await,
+                    Some(c) => send(c, self.decoder.parser(), &packet, compress).await,
                     None => self.hold(nsp, packet, compress),
                 }
             }
@@ -444,7 +446,7 @@ impl Conn {
             .get_mut(nsp)
             .and_then(|q| q.next_try(now, || socket.next_ack_id()));
         if let Some(p) = next {
-            send(client, &p).await;
+            send(client, self.decoder.parser(), &p, true).await;
         }
         self.sync_queues();
     }
@@ -567,7 +569,7 @@ impl Conn {
         let waiting = std::mem::take(&mut self.buffer);
         for (n, packet, compress) in waiting {
             if n == nsp {
-                send_with(client, &packet, compress).await;
+                send(client, self.decoder.parser(), &packet, compress).await;
             } else {
                 self.buffer.push_back((n, packet, compress));
             }
@@ -584,12 +586,24 @@ fn connect_pid(p: &Packet) -> Option<String> {
     Some(answer.get("pid")?.as_str()?.to_owned())
 }
 
-async fn send(client: &Client, p: &Packet) {
-    send_with(client, p, true).await
-}
-
-/// Sends `p` (text, then attachments) with socket.io's `compress` flag.
-async fn send_with(client: &Client, p: &Packet, compress: bool) {
+/// Sends `p` (text, then attachments; or one MessagePack message) with
+/// socket.io's `compress` flag.
+async fn send(client: &Client, parser: Parser, p: &Packet, compress: bool) {
+    match parser.encode_binary(p) {
+        None => {}
+        Some(Ok(message)) => {
+            let _ = client
+                .send_with(Payload::Binary(message.into()), compress)
+                .await;
+            return;
+        }
+        Some(Err(_e)) => {
+            // Only a payload nesting past 128 levels: nothing to send.
+            #[cfg(feature = "tracing")]
+            tracing::warn!(error = %_e, "packet not sent");
+            return;
+        }
+    }
     let _ = client
         .send_with(Payload::Text(p.encode().into()), compress)
         .await;

@@ -86,6 +86,8 @@
 //! # Features
 //!
 //! - `tls`: `https://` and `wss://`.
+//! - `msgpack`: the MessagePack parser, `socket.io-msgpack-parser`'s wire
+//!   form ([`ClientOptions::parser`]).
 //! - `tracing` (default): a warning through `tracing` for each event whose
 //!   arguments do not fit a listener's type (also heard by
 //!   [`Socket::on_mismatch`]). This workspace's runtime crate turns it on
@@ -130,7 +132,7 @@ pub use engineio::client::tls;
 pub use error::{AckError, ConnectError, DisconnectReason, EmitError, TransportsError};
 pub use manager::Manager;
 pub use socket::{AckSender, Socket, SocketFlags};
-pub use socketio_proto::{Binary, DecoderConfig, Packet};
+pub use socketio_proto::{Binary, DecoderConfig, Packet, Parser};
 pub use socketio_runtime::ListenerId;
 
 /// A manager of `url` and its socket of the main namespace `/`, with the
@@ -219,6 +221,10 @@ pub struct ClientOptions {
     pub max_early_events: usize,
     /// Limits on binary attachments from the server.
     pub decoder: DecoderConfig,
+    /// How packets go on the wire: [`Parser::Json`] (the default), or
+    /// `Parser::MsgPack` (feature `msgpack`; the server must use it too,
+    /// socket.io's `parser: require("socket.io-msgpack-parser")`).
+    pub parser: Parser,
 }
 
 impl Default for ClientOptions {
@@ -238,6 +244,7 @@ impl Default for ClientOptions {
             max_buffered: 1024,
             max_early_events: 10_000,
             decoder: DecoderConfig::default(),
+            parser: Parser::Json,
         }
     }
 }
@@ -406,6 +413,12 @@ impl ClientOptions {
     /// [`decoder`](Self::decoder).
     pub fn decoder(mut self, decoder: DecoderConfig) -> Self {
         self.decoder = decoder;
+        self
+    }
+
+    /// [`parser`](Self::parser).
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
         self
     }
 }

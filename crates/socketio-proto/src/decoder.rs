@@ -5,6 +5,7 @@ use ws_frame::Utf8Bytes;
 
 use crate::error::DecodeError;
 use crate::packet::{Packet, parse_text};
+use crate::parser::Parser;
 
 /// Limits on what a peer may make the decoder hold.
 #[derive(Clone, Debug)]
@@ -68,6 +69,7 @@ impl TextMessage for Bytes {
 #[derive(Debug, Default)]
 pub struct Decoder {
     config: DecoderConfig,
+    parser: Parser,
     /// A binary packet waiting for attachments, how many, and their bytes so far.
     partial: Option<(Packet, usize, usize)>,
     ready: Option<Packet>,
@@ -76,15 +78,34 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder with the given limits.
     pub fn new(config: DecoderConfig) -> Self {
+        Decoder::with_parser(config, Parser::Json)
+    }
+
+    /// A decoder for `parser`'s wire form. With [`Parser::MsgPack`] every
+    /// packet is one binary message and a text message is a peer error
+    /// ([`DecodeError::TextWithMsgPack`]); the attachment limits do not
+    /// apply (bytes travel inside the packet, bounded by the transport's
+    /// message limit).
+    pub fn with_parser(config: DecoderConfig, parser: Parser) -> Self {
         Decoder {
             config,
+            parser,
             partial: None,
             ready: None,
         }
     }
 
+    /// The parser this decoder reads.
+    pub fn parser(&self) -> Parser {
+        self.parser
+    }
+
     /// A text message. It is copied nowhere: the payload is a slice of it.
     pub fn handle_text(&mut self, text: impl TextMessage) -> Result<(), DecodeError> {
+        #[cfg(feature = "msgpack")]
+        if self.parser == Parser::MsgPack {
+            return Err(DecodeError::TextWithMsgPack);
+        }
         if self.partial.is_some() {
             return Err(DecodeError::UnexpectedText);
         }
@@ -100,6 +121,11 @@ impl Decoder {
 
     /// A binary message: the next attachment of the waiting packet.
     pub fn handle_binary(&mut self, data: Bytes) -> Result<(), DecodeError> {
+        #[cfg(feature = "msgpack")]
+        if self.parser == Parser::MsgPack {
+            self.ready = Some(crate::msgpack_parser::decode(&data)?);
+            return Ok(());
+        }
         let Some((packet, expected, size)) = &mut self.partial else {
             return Err(DecodeError::UnexpectedBinary);
         };

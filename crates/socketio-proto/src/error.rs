@@ -60,6 +60,22 @@ pub enum DecodeError {
         /// The configured limit.
         max: usize,
     },
+    /// MessagePack parser: a packet is one MessagePack value.
+    #[cfg(feature = "msgpack")]
+    #[error("not one MessagePack value: {0}")]
+    MsgPack(#[from] crate::msgpack::DecodeError),
+    /// MessagePack parser: every packet is a binary message.
+    #[error("text message where the MessagePack parser takes only binary ones")]
+    TextWithMsgPack,
+    /// MessagePack parser: a packet is an object (a map).
+    #[error("packet is not an object")]
+    NotAnObject,
+    /// MessagePack parser: `type` is an integer from 0 to 4.
+    #[error("invalid packet type")]
+    InvalidPacketType,
+    /// MessagePack parser: `nsp` is a string starting with `/`.
+    #[error("invalid namespace")]
+    InvalidNamespace,
 }
 
 impl DecodeError {
@@ -85,4 +101,8 @@ pub enum BuildError {
     /// A namespace starts with `/`.
     #[error("namespace {0:?} does not start with '/'")]
     InvalidNamespace(String),
+    /// MessagePack parser: the payload nests deeper than it can be read
+    /// back (128 levels).
+    #[error("payload nests too deeply to encode")]
+    TooDeep,
 }

@@ -604,6 +604,27 @@ fn parse_u64(digits: &[u8]) -> Option<u64> {
 }
 
 impl Packet {
+    /// A packet another decoder checked: `data` is valid JSON fitting
+    /// `kind`, `event` its name, `attachments` what its placeholders name.
+    #[cfg(feature = "msgpack")]
+    pub(crate) fn from_decoded(
+        kind: Kind,
+        nsp: String,
+        id: Option<u64>,
+        data: Option<Json>,
+        event: Option<String>,
+        attachments: Vec<Bytes>,
+    ) -> Packet {
+        Packet {
+            kind,
+            nsp,
+            id,
+            data,
+            event,
+            attachments,
+        }
+    }
+
     pub(crate) fn push_attachment(&mut self, b: Bytes) {
         self.attachments.push(b);
     }

@@ -159,7 +159,9 @@ pub mod classic;
 pub mod cluster_message;
 #[cfg(feature = "emitter")]
 pub mod emitter;
-pub mod msgpack;
+/// The MessagePack value codec, shared with socketio-proto's MessagePack
+/// parser (notepack.io's habits; see there).
+pub use socketio_proto::msgpack;
 pub mod packet;
 // What only the adapters use (subscribing, counting) is idle in an
 // emitter-only build.

@@ -9,6 +9,8 @@
 //! cargo run -p socketio-server --example protocol_suite_server [ADDR]
 //! cargo run -p socketio-server --all-features --example protocol_suite_server -- \
 //!     [ADDR] --tls CERT_PEM KEY_PEM    # the same over https and wss
+//! cargo run -p socketio-server --features msgpack --example protocol_suite_server -- \
+//!     [ADDR] --msgpack                 # the same with the MessagePack parser
 //! ```
 
 use std::time::Duration;
@@ -50,6 +52,8 @@ fn args() -> (String, Option<(String, String)>) {
                 (Some(cert), Some(key)) => tls = Some((cert, key)),
                 _ => usage(),
             }
+        } else if a == "--msgpack" {
+            // Read by `msgpack()`.
         } else if a.starts_with('-') {
             usage()
         } else {
@@ -60,7 +64,7 @@ fn args() -> (String, Option<(String, String)>) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: protocol_suite_server [ADDR] [--tls CERT_PEM KEY_PEM]");
+    eprintln!("usage: protocol_suite_server [ADDR] [--tls CERT_PEM KEY_PEM] [--msgpack]");
     std::process::exit(2)
 }
 
@@ -92,6 +96,18 @@ async fn bind(
     Server::bind(addr, options).await
 }
 
+/// `--msgpack`: socket.io-msgpack-parser's wire form instead of JSON.
+#[cfg(feature = "msgpack")]
+fn msgpack(options: &mut ServerOptions) {
+    options.parser = socketio_server::Parser::MsgPack;
+}
+
+#[cfg(not(feature = "msgpack"))]
+fn msgpack(_: &mut ServerOptions) {
+    eprintln!("--msgpack needs the `msgpack` feature: cargo run --features msgpack ...");
+    std::process::exit(2);
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     // `RUST_LOG=socketio_server=debug,engineio=debug` shows sessions,
@@ -108,6 +124,9 @@ async fn main() -> std::io::Result<()> {
     options.engine.session.max_payload = 1_000_000;
     options.engine.cors = Some(engineio::server::Cors::any());
     options.connect_timeout = Duration::from_millis(1000);
+    if std::env::args().any(|a| a == "--msgpack") {
+        msgpack(&mut options);
+    }
     let server = bind(&addr, options, tls).await?;
     setup(&server.of("/"), true);
     setup(&server.of("/custom"), false);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use engineio::server::Context;
 use engineio::{Payload, Prepared};
-use socketio_proto::Packet;
+use socketio_proto::{BuildError, Packet, Parser};
 
 /// What other tasks ask of a connection.
 pub(crate) enum Command {
@@ -22,7 +22,8 @@ pub(crate) enum Command {
 }
 
 /// A packet's wire form, encoded once however many sockets it goes to: its
-/// text, then its attachments.
+/// text, then its attachments (JSON parser), or its one binary message
+/// (MessagePack parser).
 #[derive(Clone, Debug)]
 pub(crate) struct Wire {
     text: Prepared,
@@ -33,7 +34,20 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
-    pub(crate) fn new(p: &Packet) -> Wire {
+    /// Fails only with the MessagePack parser, for a payload nesting
+    /// deeper than it reads back ([`BuildError::TooDeep`]).
+    pub(crate) fn new(p: &Packet, parser: Parser) -> Result<Wire, BuildError> {
+        match parser.encode_binary(p) {
+            None => Ok(Wire::json(p)),
+            Some(message) => Ok(Wire {
+                text: Prepared::new(Payload::Binary(message?.into())),
+                attachments: None,
+                compress: true,
+            }),
+        }
+    }
+
+    fn json(p: &Packet) -> Wire {
         let attachments = p.attachments();
         Wire {
             // Written straight after the Engine.IO digit: one buffer.

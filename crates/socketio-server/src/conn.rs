@@ -11,7 +11,7 @@ use std::time::Instant;
 use base64::Engine as _;
 use engineio::server::{Context, Handler, SessionInfo, SessionSender};
 use engineio::{CloseReason, Payload};
-use socketio_proto::{Decoder, Json, Kind, Packet};
+use socketio_proto::{Decoder, Json, Kind, Packet, Parser};
 use socketio_runtime::dispatch::feed;
 use socketio_runtime::{TransportReason, now};
 
@@ -45,7 +45,10 @@ pub(crate) struct Conn {
 impl Conn {
     pub(crate) fn new(registry: Arc<Registry>, info: SessionInfo<Command>) -> Self {
         Conn {
-            decoder: Decoder::new(registry.options().decoder.clone()),
+            decoder: Decoder::with_parser(
+                registry.options().decoder.clone(),
+                registry.options().parser,
+            ),
             connect_deadline: Some(now() + registry.options().connect_timeout),
             attachment_deadline: None,
             registry,
@@ -78,7 +81,7 @@ impl Conn {
             "namespace connection refused"
         );
         self.registry.counters.connect_refused();
-        send_refusal(ctx, nsp, e);
+        send_refusal(ctx, self.parser(), nsp, e);
     }
 
     /// Refuses a join because a limit was hit (reported as a warning).
@@ -90,11 +93,17 @@ impl Conn {
             "namespace connection refused: limit hit"
         );
         self.registry.counters.connect_refused();
-        send_refusal(ctx, nsp, e);
+        send_refusal(ctx, self.parser(), nsp, e);
     }
 
-    fn write(ctx: &mut Context<'_>, p: &Packet) {
-        Wire::new(p).send(ctx);
+    fn parser(&self) -> Parser {
+        self.registry.options().parser
+    }
+
+    fn write(ctx: &mut Context<'_>, parser: Parser, p: &Packet) {
+        if let Ok(wire) = Wire::new(p, parser) {
+            wire.send(ctx);
+        }
     }
 
     fn on_packet(&mut self, ctx: &mut Context<'_>, p: Packet) {
@@ -320,14 +329,18 @@ impl Conn {
             // meanwhile waits behind them, up to a bound.
             self.replay_cap =
                 self.replay.len() + missed.len() + self.registry.options().engine.command_queue;
-            self.replay.extend(missed.iter().map(Wire::new));
+            let parser = self.parser();
+            self.replay
+                .extend(missed.iter().filter_map(|p| Wire::new(p, parser).ok()));
         }
         let accepted = match socket.pid() {
             Some(pid) => serde_json::json!({ "sid": socket.id(), "pid": pid }),
             None => serde_json::json!({ "sid": socket.id() }),
         };
         if let Ok(packet) = Packet::connect(&nsp, Json::from_value(&accepted).ok()) {
-            self.out(ctx, Wire::new(&packet));
+            if let Ok(wire) = Wire::new(&packet, self.parser()) {
+                self.out(ctx, wire);
+            }
         }
         ns.insert(&socket);
         #[cfg(feature = "tracing")]
@@ -407,9 +420,9 @@ enum Restore {
     Done(Box<RestoredSession>),
 }
 
-fn send_refusal(ctx: &mut Context<'_>, nsp: &str, e: &ConnectError) {
+fn send_refusal(ctx: &mut Context<'_>, parser: Parser, nsp: &str, e: &ConnectError) {
     if let Ok(packet) = Packet::connect_error_message(nsp, &e.message, e.data.as_ref()) {
-        Conn::write(ctx, &packet);
+        Conn::write(ctx, parser, &packet);
     }
 }
 
@@ -472,7 +485,9 @@ impl Handler for Conn {
             Command::Disconnect(nsp) => {
                 if let Some(s) = self.sockets.remove(&nsp) {
                     if let Ok(p) = Packet::disconnect(&nsp) {
-                        self.out(ctx, Wire::new(&p));
+                        if let Ok(wire) = Wire::new(&p, self.parser()) {
+                            self.out(ctx, wire);
+                        }
                     }
                     s.finish(DisconnectReason::ServerNamespaceDisconnect);
                 }
@@ -489,9 +504,10 @@ impl Handler for Conn {
                 // As the official server's disconnect(true): each namespace
                 // is told first (its client does not reconnect), then the
                 // connection closes.
+                let parser = self.parser();
                 for (nsp, s) in self.sockets.drain() {
                     if let Ok(p) = Packet::disconnect(&nsp) {
-                        Self::write(ctx, &p);
+                        Self::write(ctx, parser, &p);
                     }
                     s.finish(DisconnectReason::ServerNamespaceDisconnect);
                 }

@@ -29,6 +29,8 @@
 //!   axum 0.8;
 //! - `axum`: the peer address from axum's `ConnectInfo<SocketAddr>`;
 //! - `tls`: [`Server::bind_tls`] with rustls;
+//! - `msgpack`: the MessagePack parser, `socket.io-msgpack-parser`'s wire
+//!   form ([`ServerOptions::parser`]);
 //! - `tracing` (default): diagnostics through `tracing`, see below;
 //! - `http-compression` (default, as the official server's
 //!   `httpCompression`): long-polling responses of 1024 bytes or more go
@@ -131,6 +133,7 @@ pub use recovery::{RecoveryOptions, RestoredSession, SessionState, append_offset
 pub use socket::{AckSender, Socket, SocketFlags};
 pub use socketio_proto::Binary;
 pub use socketio_proto::Packet;
+pub use socketio_proto::Parser;
 pub use socketio_runtime::ListenerId;
 
 /// TLS for [`Server::bind_tls`]: the rustls this crate uses, and a
@@ -190,6 +193,12 @@ pub struct ServerOptions {
     /// [`SlowClient::Disconnect`]. Either way nothing waits and nothing
     /// grows: the queue is the bound.
     pub slow_client: SlowClient,
+    /// How packets go on the wire: [`Parser::Json`] (the default, as
+    /// socket.io's), or `Parser::MsgPack` (feature `msgpack`, socket.io's
+    /// `parser: require("socket.io-msgpack-parser")`). Every client must
+    /// use the same; one that does not fails to join (its first packet is
+    /// a parse error, which closes its connection).
+    pub parser: Parser,
 }
 
 /// What happens when a client cannot keep up with what is sent to it.
@@ -217,6 +226,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("ack_timeout", &self.ack_timeout)
             .field("max_waiting_joins", &self.max_waiting_joins)
             .field("max_waiting_checks", &self.max_waiting_checks)
+            .field("parser", &self.parser)
             .finish_non_exhaustive()
     }
 }
@@ -236,6 +246,7 @@ impl Default for ServerOptions {
             max_waiting_joins: 16,
             max_waiting_checks: 256,
             ack_timeout: Duration::from_secs(30),
+            parser: Parser::Json,
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use socketio_proto::Packet;
+use socketio_proto::{Packet, Parser};
 use socketio_runtime::{lock, read, write};
 use tokio::sync::mpsc;
 
@@ -44,6 +44,7 @@ pub(crate) enum Middleware {
 pub(crate) struct NsConfig {
     pub(crate) ack_timeout: Duration,
     pub(crate) recovery: Option<RecoveryOptions>,
+    pub(crate) parser: Parser,
 }
 
 /// Runs the middleware chain in order; the data the checks stored.
@@ -113,6 +114,11 @@ impl Namespace {
         }));
         ns.0.adapter.init(LocalNamespace(Arc::downgrade(&ns.0)));
         ns
+    }
+
+    /// The server's parser: how packets to this namespace's sockets are encoded.
+    pub(crate) fn parser(&self) -> Parser {
+        self.0.config.parser
     }
 
     pub(crate) fn from_inner(inner: Arc<NsInner>) -> Namespace {
@@ -384,7 +390,7 @@ impl Namespace {
             self.0.adapter.broadcast(&packet, opts);
         }
         let recipients = self.recipients(opts);
-        let n = hand_over(&packet, opts, &recipients);
+        let n = hand_over(&packet, self.parser(), opts, &recipients);
         // Listeners run outside the lock: one may emit again.
         drop(guard);
         notify_outgoing(&packet, &recipients);
@@ -415,7 +421,7 @@ impl Namespace {
     /// that `opts` selects; returns how many took it.
     pub(crate) fn deliver(&self, packet: &Packet, opts: &BroadcastOptions) -> usize {
         let recipients = self.recipients(opts);
-        let n = hand_over(packet, opts, &recipients);
+        let n = hand_over(packet, self.parser(), opts, &recipients);
         notify_outgoing(packet, &recipients);
         n
     }
@@ -443,7 +449,10 @@ impl Namespace {
                 }
             });
         }
-        let wire = Wire::new(&packet).compress(compress_flag(opts));
+        let Ok(wire) = Wire::new(&packet, self.parser()) else {
+            return (0, rx);
+        };
+        let wire = wire.compress(compress_flag(opts));
         for s in &recipients {
             s.outgoing(&packet);
             let _ = s.send_wire(wire.clone(), opts.volatile);
@@ -472,8 +481,16 @@ impl Namespace {
 
 /// Queues `packet`, encoded once, for each of `recipients`; returns how
 /// many took it.
-fn hand_over(packet: &Packet, opts: &BroadcastOptions, recipients: &[Socket]) -> usize {
-    let wire = Wire::new(packet).compress(compress_flag(opts));
+fn hand_over(
+    packet: &Packet,
+    parser: Parser,
+    opts: &BroadcastOptions,
+    recipients: &[Socket],
+) -> usize {
+    let Ok(wire) = Wire::new(packet, parser) else {
+        return 0;
+    };
+    let wire = wire.compress(compress_flag(opts));
     recipients
         .iter()
         .filter(|s| s.send_wire(wire.clone(), opts.volatile).is_ok())
@@ -591,7 +608,7 @@ impl Broadcast {
             .iter()
             .map(|s| (s.clone(), s.expect_ack(id, deadline)))
             .collect();
-        let wire = Wire::new(&packet).compress(compress_flag(&self.opts));
+        let wire = Wire::new(&packet, self.ns.parser())?.compress(compress_flag(&self.opts));
         for s in &recipients {
             s.outgoing(&packet);
             let _ = s.send_wire(wire.clone(), self.opts.volatile);

@@ -57,6 +57,7 @@ impl Registry {
         NsConfig {
             ack_timeout: self.options.ack_timeout,
             recovery: self.options.connection_state_recovery.clone(),
+            parser: self.options.parser,
         }
     }
 

@@ -1,7 +1,12 @@
-//! MessagePack as Node's adapters write and read it (notepack.io 3).
+//! MessagePack as Node writes and reads it (notepack.io).
 //!
-//! Broadcasts, broadcast-with-ack requests and their acks cross Redis as
-//! MessagePack written by notepack.io. A Node receiver only needs valid
+//! One value codec for the two places Socket.IO speaks MessagePack: the
+//! MessagePack parser ([`Parser::MsgPack`](crate::Parser), whose packet
+//! rules are in [`crate::Packet::encode_msgpack`] and [`crate::Decoder`];
+//! notepack.io 2.2 there), and `socketio-redis`, where broadcasts,
+//! broadcast-with-ack requests and their acks cross Redis as MessagePack
+//! written by notepack.io 3. The two versions write the values Socket.IO
+//! payloads hold (JSON's, and bytes) alike. A Node receiver only needs valid
 //! MessagePack, but a Node *sender* has its own habits, and matching them
 //! byte for byte keeps the two sides indistinguishable on the wire: a number
 //! with no fraction is written as the smallest integer form (`-0` too, as
@@ -16,7 +21,8 @@
 //! turned into property names (`1` → `"1"`, `null` → `"null"`), the last of
 //! duplicate keys winning at the place of the first.
 //!
-//! Any process that can publish to the Redis cluster can send bytes here,
+//! Any peer (a client, or a process that can publish to the Redis cluster)
+//! can send bytes here,
 //! so decoding is built for hostile input: it never recurses (an explicit
 //! stack holds open containers), bounds nesting and the number of values
 //! ([`DecodeConfig`]), checks that a declared length fits in the bytes left
@@ -362,7 +368,7 @@ fn write_js_number(n: JsNumber, out: &mut String) {
 /// `Number.prototype.toString()` for `f`: the shortest digits that read back
 /// as `f`, in JavaScript's layout (`1e+21`, `1e-7`, `0.000001`,
 /// `123456789012345680000`).
-pub(crate) fn js_number_string(f: f64) -> String {
+pub fn js_number_string(f: f64) -> String {
     if f.is_nan() {
         return "NaN".to_owned();
     }
@@ -816,6 +822,7 @@ pub fn decode_with(input: &[u8], config: &DecodeConfig) -> Result<Value, DecodeE
         buf: input,
         pos: 0,
         owner: None,
+        flavour: Flavour::Notepack3,
     }
     .read(config)
 }
@@ -827,8 +834,35 @@ pub fn decode_bytes(input: &Bytes, config: &DecodeConfig) -> Result<Value, Decod
         buf: input,
         pos: 0,
         owner: Some(input),
+        flavour: Flavour::Notepack3,
     }
     .read(config)
+}
+
+/// Decodes one value as notepack.io 2.2 (the MessagePack parser's) reads
+/// extensions: type 0 through `ext 8/16/32` is an `ArrayBuffer` (here
+/// [`Value::Bin`]), `fixext 1` of type 0 is `undefined` (here
+/// `Value::Ext(0, empty)`, which nothing else decodes to), `fixext 8` of type
+/// 0 is its own `Date` form (here [`Value::Timestamp`]); type -1 is no
+/// timestamp, and every other extension is [`Value::Ext`] (`[type, Buffer]`).
+pub(crate) fn decode_notepack2(input: &Bytes, config: &DecodeConfig) -> Result<Value, DecodeError> {
+    Reader {
+        buf: input,
+        pos: 0,
+        owner: Some(input),
+        flavour: Flavour::Notepack2,
+    }
+    .read(config)
+}
+
+/// Which notepack.io's reading of extensions [`Reader`] follows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    /// 3.x, Node's adapters: type -1 is the timestamp extension.
+    Notepack3,
+    /// 2.2, socket.io-msgpack-parser: type 0 is undefined, a `Date` or an
+    /// `ArrayBuffer` by its form.
+    Notepack2,
 }
 
 struct Reader<'a> {
@@ -836,6 +870,7 @@ struct Reader<'a> {
     pos: usize,
     /// The buffer `buf` is, when byte strings may be slices of it.
     owner: Option<&'a Bytes>,
+    flavour: Flavour,
 }
 
 /// What one header read: a whole value, or the start of a container.
@@ -1009,7 +1044,7 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    fn ext(&mut self, n: usize) -> Result<Value, DecodeError> {
+    fn ext(&mut self, n: usize, fixed_size: bool) -> Result<Value, DecodeError> {
         let at = self.pos;
         // The type byte and the data must both be there.
         if n >= self.left() {
@@ -1017,6 +1052,23 @@ impl<'a> Reader<'a> {
         }
         let ty = self.u8()? as i8;
         let data = self.take(n)?;
+        if self.flavour == Flavour::Notepack2 {
+            let start = self.pos - n;
+            let bytes = match self.owner {
+                Some(owner) => owner.slice(start..self.pos),
+                None => Bytes::copy_from_slice(data),
+            };
+            return Ok(match (ty, n, fixed_size) {
+                (0, _, false) => Value::Bin(bytes),
+                (0, 1, true) => Value::Ext(0, Bytes::new()),
+                (0, 8, true) => {
+                    let hi = i64::from(i32::from_be_bytes(fixed(&data[..4])));
+                    let lo = i64::from(u32::from_be_bytes(fixed(&data[4..])));
+                    Value::Timestamp(Timestamp::from_millis(hi * (1 << 32) + lo))
+                }
+                _ => Value::Ext(ty, bytes),
+            });
+        }
         Ok(match (ty, n) {
             (-1, 4) => Value::Timestamp(Timestamp {
                 seconds: u32::from_be_bytes(fixed(data)).into(),
@@ -1072,15 +1124,15 @@ impl<'a> Reader<'a> {
             }
             0xc7 => {
                 let n = self.u8()?.into();
-                self.ext(n)?
+                self.ext(n, false)?
             }
             0xc8 => {
                 let n = self.u16()?;
-                self.ext(n)?
+                self.ext(n, false)?
             }
             0xc9 => {
                 let n = self.u32()?;
-                self.ext(n)?
+                self.ext(n, false)?
             }
             0xca => Value::F64(f32::from_be_bytes(self.array()?).into()),
             0xcb => Value::F64(f64::from_be_bytes(self.array()?)),
@@ -1092,11 +1144,11 @@ impl<'a> Reader<'a> {
             0xd1 => Value::Int(i16::from_be_bytes(self.array()?).into()),
             0xd2 => Value::Int(i32::from_be_bytes(self.array()?).into()),
             0xd3 => Value::Int(i64::from_be_bytes(self.array()?)),
-            0xd4 => self.ext(1)?,
-            0xd5 => self.ext(2)?,
-            0xd6 => self.ext(4)?,
-            0xd7 => self.ext(8)?,
-            0xd8 => self.ext(16)?,
+            0xd4 => self.ext(1, true)?,
+            0xd5 => self.ext(2, true)?,
+            0xd6 => self.ext(4, true)?,
+            0xd7 => self.ext(8, true)?,
+            0xd8 => self.ext(16, true)?,
             0xd9 => {
                 let n = self.u8()?.into();
                 self.str(n)?
@@ -1136,7 +1188,7 @@ fn property_name(key: Value) -> String {
 
 /// Duplicate keys resolved as a JavaScript object assignment does: the key
 /// stays where it first appeared, with the value of its last appearance.
-pub(crate) fn dedup_keys(mut entries: Vec<(String, Value)>) -> Vec<(String, Value)> {
+pub fn dedup_keys(mut entries: Vec<(String, Value)>) -> Vec<(String, Value)> {
     let n = entries.len();
     let mut dropped: Vec<bool> = Vec::new();
     if n <= 16 {
