@@ -25,6 +25,10 @@ pub enum DecodeError {
     /// The open packet must carry the handshake JSON.
     #[error("invalid handshake: {0}")]
     InvalidHandshake(String),
+    /// A v3 payload record's length is not decimal digits, runs past the
+    /// payload, or ends inside a character.
+    #[error("invalid record length in a v3 payload")]
+    InvalidLength,
     /// A payload holds more packets than `max_packets`.
     #[error("payload holds more than {0} packets")]
     TooManyPackets(usize),

@@ -91,5 +91,5 @@ mod transport;
 pub use client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
 pub use error::{CloseReason, DecodeError, RequestError, SessionClosed};
 pub use packet::{Handshake, Packet, Payload, Prepared};
-pub use server_session::{Event, ServerConfig, ServerSession, ServerTransmit};
+pub use server_session::{Event, ProtocolVersion, ServerConfig, ServerSession, ServerTransmit};
 pub use transport::Transport;
