@@ -154,7 +154,7 @@ async fn a_v3_client_is_refused_with_the_official_error_unless_allowed() {
         .await
         .unwrap();
     let addr = server.local_addr().to_string();
-    for eio in ["3", "2", ""] {
+    for eio in ["3", "2", "", "abc"] {
         let path = format!("/socket.io/?EIO={eio}&transport=polling");
         let (status, body, head) = request(&addr, "GET", &path, b"").await;
         assert_eq!(status, 400);
@@ -169,6 +169,28 @@ async fn a_v3_client_is_refused_with_the_official_error_unless_allowed() {
     let mut node = NodePeer::spawn("sio_v2_client.js", &[&url, "polling", "200", "refused"]);
     assert_eq!(node.line().await, "refused xhr poll error 400");
     assert!(node.success().await);
+}
+
+/// With v3 allowed, only `EIO=3` is v3: no `EIO`, or another value, is
+/// still refused (the official server would take those for v3 too).
+#[tokio::test]
+async fn only_eio_3_is_v3() {
+    let server = Server::bind("127.0.0.1:0", v3_options()).await.unwrap();
+    let addr = server.local_addr().to_string();
+    for q in [
+        "transport=polling",
+        "EIO=abc&transport=polling",
+        "EIO=2&transport=polling",
+    ] {
+        let (status, body, _) = request(&addr, "GET", &format!("/socket.io/?{q}"), b"").await;
+        assert_eq!(status, 400, "{q}");
+        assert_eq!(
+            body,
+            br#"{"code":5,"message":"Unsupported protocol version"}"#
+        );
+    }
+    let (status, _, _) = request(&addr, "GET", "/socket.io/?EIO=4&transport=polling", b"").await;
+    assert_eq!(status, 200);
 }
 
 /// The raw v3 wire: the handshake, the client's ping answered, a session

@@ -78,12 +78,15 @@ pub enum ProtocolVersion {
 }
 
 impl ProtocolVersion {
-    /// The revision an `EIO` query value asks for: `4` is v4, anything
-    /// else (or nothing) v3, as the official server reads it.
-    pub fn from_query(eio: Option<&str>) -> ProtocolVersion {
+    /// The revision an `EIO` query value asks for: `4` or `3`; `None` for
+    /// anything else. (The official server takes every value but `4`, or
+    /// none, for v3 when it allows v3; this one refuses them either way,
+    /// as the official protocol test suite expects of a server.)
+    pub fn from_query(eio: Option<&str>) -> Option<ProtocolVersion> {
         match eio {
-            Some("4") => ProtocolVersion::V4,
-            _ => ProtocolVersion::V3,
+            Some("4") => Some(ProtocolVersion::V4),
+            Some("3") => Some(ProtocolVersion::V3),
+            _ => None,
         }
     }
 }

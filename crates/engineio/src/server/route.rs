@@ -365,8 +365,11 @@ pub(super) async fn answer<H: Handler>(
             return now(refuse(opts, &head, ErrorCode::UnknownTransport, asked));
         }
     };
-    let protocol = ProtocolVersion::from_query(query(head.uri(), "EIO"));
-    if protocol == ProtocolVersion::V3 && !opts.session.allow_eio3 {
+    let protocol = match ProtocolVersion::from_query(query(head.uri(), "EIO")) {
+        Some(ProtocolVersion::V3) if !opts.session.allow_eio3 => None,
+        p => p,
+    };
+    let Some(protocol) = protocol else {
         let asked = || ErrorContext::Protocol(query_owned(head.uri(), "EIO"));
         return now(refuse(
             opts,
@@ -374,7 +377,7 @@ pub(super) async fn answer<H: Handler>(
             ErrorCode::UnsupportedProtocolVersion,
             asked,
         ));
-    }
+    };
     // A WebSocket request that is not a valid upgrade is refused before
     // anything else looks at it (allow_request may be costly), with the
     // official server's "Bad request".
