@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-/// A packet or payload from the peer breaks the Engine.IO v4 format. The
+/// A packet or payload from the peer breaks the Engine.IO format (v4, or v3
+/// on a v3 session). The
 /// protocol's reaction is to close the session with the reason
 /// `"parse error"` ([`DecodeError::close_reason`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

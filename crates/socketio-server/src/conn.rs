@@ -76,6 +76,11 @@ impl Conn {
 
     /// Refuses a join: CONNECT_ERROR with `e`'s message and data.
     fn refuse(&self, ctx: &mut Context<'_>, nsp: &str, e: &ConnectError) {
+        self.refuse_as(ctx, nsp, e, self.v3);
+    }
+
+    /// [`refuse`](Self::refuse); `v3`: in the v3 form (a string).
+    fn refuse_as(&self, ctx: &mut Context<'_>, nsp: &str, e: &ConnectError, v3: bool) {
         #[cfg(feature = "tracing")]
         tracing::info!(
             nsp,
@@ -83,7 +88,7 @@ impl Conn {
             "namespace connection refused"
         );
         self.registry.counters.connect_refused();
-        send_refusal(ctx, nsp, e, self.v3);
+        send_refusal(ctx, nsp, e, v3);
     }
 
     /// Refuses a join because a limit was hit (reported as a warning).
@@ -160,8 +165,8 @@ impl Conn {
     fn on_connect(&mut self, ctx: &mut Context<'_>, nsp: String, auth: Option<Json>) {
         let Some(ns) = self.registry.resolve(&nsp) else {
             // An object even for a v3 client, as socket.io sends it.
-            self.registry.counters.connect_refused();
-            return send_refusal(ctx, &nsp, &ConnectError::new("Invalid namespace"), false);
+            let e = ConnectError::new("Invalid namespace");
+            return self.refuse_as(ctx, &nsp, &e, false);
         };
         if self.sockets.contains_key(&nsp) || self.joining.contains(&nsp) {
             return;
