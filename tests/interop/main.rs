@@ -9,6 +9,7 @@ mod client_events;
 mod client_recovery;
 mod client_retry;
 mod cluster;
+mod eio3;
 mod engine_hooks;
 mod engineio;
 mod http_compression;

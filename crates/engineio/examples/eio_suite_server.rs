@@ -3,8 +3,10 @@
 //! 1 000 000, CORS origin `*`, and every message echoed back.
 //!
 //! ```sh
-//! cargo run -p engineio --example eio_suite_server [ADDR]
+//! cargo run -p engineio --example eio_suite_server [ADDR] [--allow-eio3]
 //! ```
+//!
+//! `--allow-eio3` serves Engine.IO v3 clients too (`allowEIO3`).
 //!
 //! The echo runs on each session's own task (a [`Handler`]), as the official
 //! server's `message` listener runs inside the request that brought the
@@ -32,10 +34,14 @@ impl Handler for Echo {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let eio3 = args.iter().any(|a| a == "--allow-eio3");
+    let addr = args
+        .into_iter()
+        .find(|a| !a.starts_with('-'))
         .unwrap_or_else(|| "127.0.0.1:3000".into());
     let mut options = ServerOptions::default();
+    options.session.allow_eio3 = eio3;
     options.session.ping_interval = Duration::from_millis(300);
     options.session.ping_timeout = Duration::from_millis(200);
     options.session.max_payload = 1_000_000;

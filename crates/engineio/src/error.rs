@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-/// A packet or payload from the peer breaks the Engine.IO v4 format. The
+/// A packet or payload from the peer breaks the Engine.IO format (v4, or v3
+/// on a v3 session). The
 /// protocol's reaction is to close the session with the reason
 /// `"parse error"` ([`DecodeError::close_reason`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +26,10 @@ pub enum DecodeError {
     /// The open packet must carry the handshake JSON.
     #[error("invalid handshake: {0}")]
     InvalidHandshake(String),
+    /// A v3 payload record's length is not decimal digits, runs past the
+    /// payload, or ends inside a character.
+    #[error("invalid record length in a v3 payload")]
+    InvalidLength,
     /// A payload holds more packets than `max_packets`.
     #[error("payload holds more than {0} packets")]
     TooManyPackets(usize),

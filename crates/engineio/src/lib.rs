@@ -9,6 +9,9 @@
 //!   noop; the text form and the WebSocket form;
 //! - [`payload`]: the HTTP long-polling payload, records separated by `\x1e`,
 //!   binary as `b` + base64, with a limit on the packet count;
+//!   [`payload::v3`]: the Engine.IO v3 forms, for servers that also serve
+//!   v3 clients ([`ServerConfig::allow_eio3`], off by default as Node's
+//!   `allowEIO3`; [`ProtocolVersion`]);
 //! - [`ServerSession`]: one session on the server, as a state machine:
 //!   handshake, heartbeat, polling, the upgrade to WebSocket, close;
 //! - [`ClientSession`]: the client's side: answering the heartbeat, probing
@@ -103,5 +106,5 @@ mod transport;
 pub use client_session::{ClientConfig, ClientEvent, ClientSession, Transmit};
 pub use error::{CloseReason, DecodeError, RequestError, SessionClosed};
 pub use packet::{Handshake, Packet, Payload, Prepared};
-pub use server_session::{Event, ServerConfig, ServerSession, ServerTransmit};
+pub use server_session::{Event, ProtocolVersion, ServerConfig, ServerSession, ServerTransmit};
 pub use transport::Transport;

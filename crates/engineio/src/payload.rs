@@ -7,6 +7,8 @@ use ws_frame::Utf8Bytes;
 use crate::error::DecodeError;
 use crate::packet::Packet;
 
+pub mod v3;
+
 /// The record separator between packets.
 pub const SEPARATOR: u8 = 0x1e;
 

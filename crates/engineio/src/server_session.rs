@@ -54,6 +54,41 @@ pub struct ServerConfig {
     pub allow_websocket: bool,
     /// Whether clients may use long-polling. Default true.
     pub allow_polling: bool,
+    /// Whether Engine.IO v3 clients (`EIO=3`, such as `socket.io-client`
+    /// 2.x) are served, as the official server's `allowEIO3`. Default
+    /// false, as in Node: such a client is refused with 400 and
+    /// `{"code":5,"message":"Unsupported protocol version"}`. See
+    /// [`ProtocolVersion::V3`] for what changes on the wire.
+    pub allow_eio3: bool,
+}
+
+/// The Engine.IO protocol revision a session speaks, chosen by the `EIO`
+/// query parameter of the request that opened it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProtocolVersion {
+    /// Engine.IO v3 (`socket.io-client` 2.x), served only with
+    /// [`ServerConfig::allow_eio3`]: payloads as in [`payload::v3`], and
+    /// the heartbeat reversed: the client pings, the server answers with a
+    /// pong and closes a session whose client sends no ping for
+    /// `ping_interval + ping_timeout`; the server sends no pings.
+    V3,
+    /// Engine.IO v4 (`EIO=4`).
+    V4,
+}
+
+impl ProtocolVersion {
+    /// The revision an `EIO` query value asks for: `4` or `3`; `None` for
+    /// anything else. (The official server takes every value but `4`, or
+    /// none, for v3 when it allows v3; this one refuses them either way,
+    /// as the official protocol test suite expects of a server.)
+    pub fn from_query(eio: Option<&str>) -> Option<ProtocolVersion> {
+        match eio {
+            Some("4") => Some(ProtocolVersion::V4),
+            Some("3") => Some(ProtocolVersion::V3),
+            _ => None,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -67,6 +102,7 @@ impl Default for ServerConfig {
             max_packets_per_post: 16_384,
             allow_websocket: true,
             allow_polling: true,
+            allow_eio3: false,
         }
     }
 }
@@ -170,11 +206,52 @@ pub struct ServerSession {
     heartbeat: Heartbeat,
     transmit: VecDeque<ServerTransmit>,
     events: VecDeque<Event>,
+    /// `Some` for a v3 session.
+    v3: Option<V3>,
+}
+
+/// What a v3 session keeps besides.
+#[derive(Clone, Copy, Debug)]
+struct V3 {
+    /// The client asked for binary as base64 (`b64=1`): no binary payloads
+    /// or frames.
+    base64: bool,
 }
 
 impl ServerSession {
     /// Opens a session on `transport`; the handshake is the first packet out.
     pub fn new(sid: String, config: ServerConfig, transport: Transport, now: Instant) -> Self {
+        Self::open(sid, config, transport, None, now)
+    }
+
+    /// Opens an Engine.IO v3 session ([`ProtocolVersion::V3`]) on
+    /// `transport`. `base64`: the opening request asked for binary as
+    /// base64 (`b64=1`), so binary goes as `b4` + base64 text on this
+    /// transport (a WebSocket the session upgrades to carries binary
+    /// frames, as the official clients' WebSockets ask).
+    pub fn new_v3(
+        sid: String,
+        config: ServerConfig,
+        transport: Transport,
+        base64: bool,
+        now: Instant,
+    ) -> Self {
+        Self::open(sid, config, transport, Some(V3 { base64 }), now)
+    }
+
+    fn open(
+        sid: String,
+        config: ServerConfig,
+        transport: Transport,
+        v3: Option<V3>,
+        now: Instant,
+    ) -> Self {
+        // v3: the client pings, so the server waits as a v4 client does.
+        let side = if v3.is_some() {
+            Side::Client
+        } else {
+            Side::Server
+        };
         let upgrades = match transport {
             Transport::Polling if config.allow_websocket => vec!["websocket".to_owned()],
             _ => Vec::new(),
@@ -188,7 +265,7 @@ impl ServerSession {
         };
         let mut s = ServerSession {
             sid,
-            heartbeat: Heartbeat::new(Side::Server, config.ping_interval, config.ping_timeout, now),
+            heartbeat: Heartbeat::new(side, config.ping_interval, config.ping_timeout, now),
             outbox: Outbox::new(config.max_buffered_packets),
             config,
             phase: match transport {
@@ -199,6 +276,7 @@ impl ServerSession {
             get_waiting: false,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
+            v3,
         };
         s.push(Packet::Open(handshake), true);
         s
@@ -207,6 +285,14 @@ impl ServerSession {
     /// The session id.
     pub fn sid(&self) -> &str {
         &self.sid
+    }
+
+    /// The protocol revision the session speaks.
+    pub fn protocol(&self) -> ProtocolVersion {
+        match self.v3 {
+            Some(_) => ProtocolVersion::V3,
+            None => ProtocolVersion::V4,
+        }
     }
 
     /// The active transport (the last one, once closed).
@@ -274,9 +360,11 @@ impl ServerSession {
     /// [`send_prepared`](Self::send_prepared) with the compress flag of
     /// [`send_with`](Self::send_with).
     pub fn send_prepared_with(&mut self, message: &Prepared, compress: bool) {
-        if self.phase == Phase::WebSocket {
-            self.transmit
-                .push_back(ServerTransmit::Ws(message.to_ws(), compress));
+        let msg = message.to_ws();
+        // v3 frames binary with a type byte; text is the same.
+        let shared = self.v3.is_none() || matches!(msg, ws_frame::Message::Text(_));
+        if self.phase == Phase::WebSocket && shared {
+            self.transmit.push_back(ServerTransmit::Ws(msg, compress));
         } else {
             self.push(Packet::Message(message.payload()), compress);
         }
@@ -298,11 +386,10 @@ impl ServerSession {
         match &self.phase {
             Phase::Lingering { answer, .. } if !self.get_waiting => {
                 // The GET the last packet waited for.
-                let mut body = BytesMut::new();
-                answer.encode_text(&mut body);
+                let body = self.encode_poll(std::slice::from_ref(answer));
                 // The transport's own packets carry no compress option.
                 self.transmit
-                    .push_back(ServerTransmit::PollResponse(body.freeze(), false));
+                    .push_back(ServerTransmit::PollResponse(body, false));
                 self.phase = Phase::Finished;
                 Ok(())
             }
@@ -341,7 +428,11 @@ impl ServerSession {
             Phase::WebSocket => return Err(RequestError::NotPolling),
             _ => return Err(RequestError::Closed),
         }
-        match payload::decode(body, self.config.max_packets_per_post) {
+        let decoded = match self.v3 {
+            None => payload::decode(body, self.config.max_packets_per_post),
+            Some(_) => payload::v3::decode(body, self.config.max_packets_per_post),
+        };
+        match decoded {
             Ok(packets) => {
                 for p in packets {
                     self.handle_packet(now, p);
@@ -391,7 +482,11 @@ impl ServerSession {
             Phase::Polling { probe: Some(p) } => Some(p),
             _ => return,
         };
-        let packet = match Packet::from_ws(msg) {
+        let decoded = match self.v3 {
+            None => Packet::from_ws(msg),
+            Some(_) => payload::v3::from_ws(msg),
+        };
+        let packet = match decoded {
             None => return,
             Some(Ok(p)) => p,
             Some(Err(_)) if probe.is_none() => {
@@ -512,6 +607,20 @@ impl ServerSession {
             return None;
         }
         self.get_waiting = false;
+        if let Some(v3) = self.v3 {
+            let mut compress = false;
+            let packets: Vec<Packet> = self
+                .outbox
+                .drain()
+                .map(|(p, c)| {
+                    compress |= c;
+                    p
+                })
+                .collect();
+            let mut body = BytesMut::new();
+            payload::v3::encode(&packets, !v3.base64, &mut body);
+            return Some(ServerTransmit::PollResponse(body.freeze(), compress));
+        }
         let mut body = BytesMut::new();
         let compress = self.outbox.take_payload(&mut body, usize::MAX);
         Some(ServerTransmit::PollResponse(body.freeze(), compress))
@@ -525,6 +634,14 @@ impl ServerSession {
     fn handle_packet(&mut self, now: Instant, packet: Packet) {
         match packet {
             Packet::Message(p) => self.events.push_back(Event::Message(p)),
+            // v3: the client's heartbeat, answered at once.
+            Packet::Ping(_) if self.v3.is_some() => {
+                self.heartbeat.handle_beat(now);
+                self.push(Packet::Pong(Default::default()), false);
+            }
+            // A pong to a v3 server, which never pings: the official
+            // server's "invalid heartbeat direction".
+            Packet::Pong(_) if self.v3.is_some() => self.end(CloseReason::TransportError, None),
             Packet::Pong(_) => self.heartbeat.handle_beat(now),
             // The client leaves: a pending GET is released with a noop, and
             // a GET sent at the same time that reaches us just after gets
@@ -542,9 +659,16 @@ impl ServerSession {
         self.phase = Phase::WebSocket;
         self.transport = Transport::WebSocket;
         self.answer_poll(Packet::Noop);
+        if let Some(v3) = &mut self.v3 {
+            v3.base64 = false;
+        }
+        let v3 = self.v3;
         for (p, compress) in self.outbox.drain() {
-            self.transmit
-                .push_back(ServerTransmit::Ws(p.to_ws(), compress));
+            let msg = match v3 {
+                None => p.to_ws(),
+                Some(v3) => payload::v3::to_ws(&p, v3.base64),
+            };
+            self.transmit.push_back(ServerTransmit::Ws(msg, compress));
         }
         self.events.push_back(Event::Upgraded);
     }
@@ -562,21 +686,36 @@ impl ServerSession {
     fn answer_poll(&mut self, packet: Packet) {
         if self.get_waiting {
             self.get_waiting = false;
-            let mut body = BytesMut::new();
-            packet.encode_text(&mut body);
+            let body = self.encode_poll(std::slice::from_ref(&packet));
             // The transport's own noop or close: no compress option in
             // engine.io either.
             self.transmit
-                .push_back(ServerTransmit::PollResponse(body.freeze(), false));
+                .push_back(ServerTransmit::PollResponse(body, false));
         }
+    }
+
+    /// `packets` as one polling payload of the session's protocol.
+    fn encode_poll(&self, packets: &[Packet]) -> Bytes {
+        let mut body = BytesMut::new();
+        match self.v3 {
+            None => payload::encode(packets, &mut body),
+            Some(v3) => {
+                payload::v3::encode(packets, !v3.base64, &mut body);
+            }
+        }
+        body.freeze()
     }
 
     /// Queues a packet on the active transport.
     fn push(&mut self, packet: Packet, compress: bool) {
         match self.phase {
-            Phase::WebSocket => self
-                .transmit
-                .push_back(ServerTransmit::Ws(packet.to_ws(), compress)),
+            Phase::WebSocket => {
+                let msg = match self.v3 {
+                    None => packet.to_ws(),
+                    Some(v3) => payload::v3::to_ws(&packet, v3.base64),
+                };
+                self.transmit.push_back(ServerTransmit::Ws(msg, compress));
+            }
             Phase::Polling { .. } => {
                 if let Err(Full) = self.outbox.push(packet, compress) {
                     self.end(CloseReason::TransportError, None);
@@ -630,5 +769,119 @@ impl ServerSession {
         self.outbox.clear();
         self.heartbeat.stop();
         self.events.push_back(Event::Closed(reason));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const I: Duration = Duration::from_millis(300);
+    const T: Duration = Duration::from_millis(200);
+
+    fn v3(transport: Transport, base64: bool, t0: Instant) -> ServerSession {
+        let config = ServerConfig {
+            ping_interval: I,
+            ping_timeout: T,
+            ..ServerConfig::default()
+        };
+        ServerSession::new_v3("s".into(), config, transport, base64, t0)
+    }
+
+    fn poll_body(s: &mut ServerSession) -> Option<Bytes> {
+        match s.poll_transmit()? {
+            ServerTransmit::PollResponse(b, _) => Some(b),
+            t => panic!("{t:?}"),
+        }
+    }
+
+    #[test]
+    fn a_v3_session_answers_pings_and_times_out_without_them() {
+        let t0 = Instant::now();
+        let mut s = v3(Transport::Polling, true, t0);
+        assert_eq!(s.protocol(), ProtocolVersion::V3);
+        s.handle_poll(t0).unwrap();
+        let open = poll_body(&mut s).unwrap();
+        assert!(open.starts_with(b"95:0{\"sid\":\"s\""), "{open:?}");
+        // The server never pings: nothing is due before I + T.
+        assert_eq!(s.poll_timeout(), Some(t0 + I + T));
+        s.handle_post(t0 + I, Bytes::from_static(b"1:2")).unwrap();
+        s.handle_poll(t0 + I).unwrap();
+        assert_eq!(poll_body(&mut s).unwrap(), "1:3");
+        assert_eq!(s.poll_timeout(), Some(t0 + I + I + T));
+        s.handle_poll(t0 + I + I).unwrap();
+        s.handle_timeout(t0 + I + I + T);
+        assert_eq!(poll_body(&mut s).unwrap(), "1:1");
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::PingTimeout))
+        );
+    }
+
+    #[test]
+    fn a_v3_session_encodes_binary_as_its_client_asked() {
+        let t0 = Instant::now();
+        for (base64, want) in [
+            (true, &b"6:b4AQID"[..]),
+            (false, &[1u8, 4, 255, 4, 1, 2, 3][..]),
+        ] {
+            let mut s = v3(Transport::Polling, base64, t0);
+            s.handle_poll(t0).unwrap();
+            let _ = poll_body(&mut s);
+            s.send(Payload::Binary(Bytes::from_static(&[1, 2, 3])));
+            s.handle_poll(t0).unwrap();
+            assert_eq!(poll_body(&mut s).unwrap(), want);
+        }
+        // A pong to a server that never pings: "invalid heartbeat direction".
+        let mut s = v3(Transport::Polling, true, t0);
+        s.handle_post(t0, Bytes::from_static(b"1:3")).unwrap();
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::TransportError))
+        );
+    }
+
+    #[test]
+    fn a_v3_session_upgrades_and_frames_binary_with_its_type() {
+        let t0 = Instant::now();
+        let mut s = v3(Transport::Polling, true, t0);
+        s.handle_poll(t0).unwrap();
+        let _ = poll_body(&mut s);
+        s.attach_websocket(t0).unwrap();
+        s.handle_ws_message(t0, ws_frame::Message::text("2probe"));
+        assert_eq!(
+            s.poll_transmit(),
+            Some(ServerTransmit::Ws(ws_frame::Message::text("3probe"), true))
+        );
+        s.send(Payload::Binary(Bytes::from_static(&[9])));
+        s.send_prepared(&Prepared::new(Payload::Binary(Bytes::from_static(&[8]))));
+        s.handle_ws_message(t0, ws_frame::Message::text("5"));
+        assert_eq!(s.poll_event(), Some(Event::Upgraded));
+        let frames: Vec<_> = std::iter::from_fn(|| s.poll_transmit()).collect();
+        assert_eq!(
+            frames,
+            [
+                ServerTransmit::Ws(ws_frame::Message::binary(vec![4u8, 9]), true),
+                ServerTransmit::Ws(ws_frame::Message::binary(vec![4u8, 8]), true),
+            ]
+        );
+        s.handle_ws_message(t0, ws_frame::Message::binary(vec![4u8, 7]));
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Message(Payload::Binary(Bytes::from_static(&[7]))))
+        );
+        s.handle_ws_message(t0 + I, ws_frame::Message::text("2"));
+        assert_eq!(
+            s.poll_transmit(),
+            Some(ServerTransmit::Ws(ws_frame::Message::text("3"), false))
+        );
+        s.send_prepared(&Prepared::new(Payload::Binary(Bytes::from_static(&[6]))));
+        assert_eq!(
+            s.poll_transmit(),
+            Some(ServerTransmit::Ws(
+                ws_frame::Message::binary(vec![4u8, 6]),
+                true
+            ))
+        );
     }
 }

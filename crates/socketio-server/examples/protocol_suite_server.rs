@@ -3,7 +3,8 @@
 //! connectTimeout 1000 ms, CORS origin `*`, namespaces `/` and `/custom`;
 //! emits `auth` with the CONNECT payload on connection, answers `message`
 //! with `message-back` (same arguments) and acks `message-with-ack` with its
-//! arguments.
+//! arguments. With `--allow-eio3`, Engine.IO v3 clients (socket.io-client
+//! 2.x) are served too (`allowEIO3`); the rest is unchanged.
 //!
 //! ```sh
 //! cargo run -p socketio-server --example protocol_suite_server [ADDR]
@@ -11,6 +12,7 @@
 //!     [ADDR] --tls CERT_PEM KEY_PEM    # the same over https and wss
 //! cargo run -p socketio-server --features msgpack --example protocol_suite_server -- \
 //!     [ADDR] --msgpack                 # the same with the MessagePack parser
+//! cargo run -p socketio-server --example protocol_suite_server -- [ADDR] --allow-eio3
 //! ```
 
 use std::time::Duration;
@@ -42,12 +44,14 @@ fn setup(ns: &Namespace, echo: bool) {
     });
 }
 
-/// `[ADDR] [--tls CERT_PEM KEY_PEM]`
-fn args() -> (String, Option<(String, String)>) {
+/// `[ADDR] [--tls CERT_PEM KEY_PEM] [--allow-eio3]`
+fn args() -> (String, Option<(String, String)>, bool) {
     let mut args = std::env::args().skip(1);
-    let (mut addr, mut tls) = ("127.0.0.1:3000".to_owned(), None);
+    let (mut addr, mut tls, mut eio3) = ("127.0.0.1:3000".to_owned(), None, false);
     while let Some(a) = args.next() {
-        if a == "--tls" {
+        if a == "--allow-eio3" {
+            eio3 = true;
+        } else if a == "--tls" {
             match (args.next(), args.next()) {
                 (Some(cert), Some(key)) => tls = Some((cert, key)),
                 _ => usage(),
@@ -60,11 +64,13 @@ fn args() -> (String, Option<(String, String)>) {
             addr = a;
         }
     }
-    (addr, tls)
+    (addr, tls, eio3)
 }
 
 fn usage() -> ! {
-    eprintln!("usage: protocol_suite_server [ADDR] [--tls CERT_PEM KEY_PEM] [--msgpack]");
+    eprintln!(
+        "usage: protocol_suite_server [ADDR] [--tls CERT_PEM KEY_PEM] [--msgpack] [--allow-eio3]"
+    );
     std::process::exit(2)
 }
 
@@ -116,13 +122,14 @@ async fn main() -> std::io::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let (addr, tls) = args();
+    let (addr, tls, eio3) = args();
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut options = ServerOptions::default();
     options.engine.session.ping_interval = Duration::from_millis(300);
     options.engine.session.ping_timeout = Duration::from_millis(200);
     options.engine.session.max_payload = 1_000_000;
     options.engine.cors = Some(engineio::server::Cors::any());
+    options.engine.session.allow_eio3 = eio3;
     options.connect_timeout = Duration::from_millis(1000);
     if std::env::args().any(|a| a == "--msgpack") {
         msgpack(&mut options);

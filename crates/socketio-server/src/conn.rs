@@ -40,6 +40,10 @@ pub(crate) struct Conn {
     connect_deadline: Option<Instant>,
     /// When a binary packet still waiting for attachments is given up on.
     attachment_deadline: Option<Instant>,
+    /// The client speaks Engine.IO v3, so Socket.IO v4 (socket.io-client
+    /// 2.x): joined to `/` at once, CONNECT answered without a sid, the
+    /// namespace's query for auth, refusals as a string.
+    v3: bool,
 }
 
 impl Conn {
@@ -60,6 +64,7 @@ impl Conn {
             replay: VecDeque::new(),
             replay_cap: 0,
             replay_retry: None,
+            v3: false,
         }
     }
 
@@ -74,6 +79,11 @@ impl Conn {
 
     /// Refuses a join: CONNECT_ERROR with `e`'s message and data.
     fn refuse(&self, ctx: &mut Context<'_>, nsp: &str, e: &ConnectError) {
+        self.refuse_as(ctx, nsp, e, self.v3);
+    }
+
+    /// [`refuse`](Self::refuse); `v3`: in the v3 form (a string).
+    fn refuse_as(&self, ctx: &mut Context<'_>, nsp: &str, e: &ConnectError, v3: bool) {
         #[cfg(feature = "tracing")]
         tracing::info!(
             nsp,
@@ -81,7 +91,7 @@ impl Conn {
             "namespace connection refused"
         );
         self.registry.counters.connect_refused();
-        send_refusal(ctx, self.parser(), nsp, e);
+        send_refusal(ctx, self.parser(), nsp, e, v3);
     }
 
     /// Refuses a join because a limit was hit (reported as a warning).
@@ -93,7 +103,7 @@ impl Conn {
             "namespace connection refused: limit hit"
         );
         self.registry.counters.connect_refused();
-        send_refusal(ctx, self.parser(), nsp, e);
+        send_refusal(ctx, self.parser(), nsp, e, self.v3);
     }
 
     fn parser(&self) -> Parser {
@@ -107,8 +117,11 @@ impl Conn {
     }
 
     fn on_packet(&mut self, ctx: &mut Context<'_>, p: Packet) {
+        if self.v3 && p.nsp().contains('?') {
+            return self.on_v3_packet(ctx, p);
+        }
         match p.kind() {
-            Kind::Connect => self.on_connect(ctx, p),
+            Kind::Connect => self.on_connect(ctx, p.nsp().to_owned(), p.raw_data().cloned()),
             Kind::Disconnect => {
                 if let Some(s) = self.sockets.remove(p.nsp()) {
                     s.finish(DisconnectReason::ClientNamespaceDisconnect);
@@ -129,16 +142,46 @@ impl Conn {
         }
     }
 
-    fn on_connect(&mut self, ctx: &mut Context<'_>, p: Packet) {
-        let nsp = p.nsp().to_owned();
+    /// A v3 packet whose namespace carries a query (`0/admin?token=x,`):
+    /// the query is the CONNECT's auth, as socket.io reads it; other
+    /// packets go to the namespace without it.
+    fn on_v3_packet(&mut self, ctx: &mut Context<'_>, p: Packet) {
+        let (nsp, query) = p.nsp().split_once('?').unwrap_or((p.nsp(), ""));
+        match p.kind() {
+            Kind::Connect => {
+                let auth = Json::from_value(&query_object(query)).ok();
+                self.on_connect(ctx, nsp.to_owned(), auth)
+            }
+            Kind::Event => {
+                if let Some(s) = self.sockets.get(nsp) {
+                    s.dispatch(&p);
+                }
+            }
+            Kind::Ack => {
+                if let Some(s) = self.sockets.get(nsp) {
+                    s.handle_ack(p);
+                }
+            }
+            Kind::Disconnect => {
+                if let Some(s) = self.sockets.remove(nsp) {
+                    s.finish(DisconnectReason::ClientNamespaceDisconnect);
+                }
+            }
+            Kind::ConnectError => {}
+        }
+    }
+
+    fn on_connect(&mut self, ctx: &mut Context<'_>, nsp: String, auth: Option<Json>) {
         let Some(ns) = self.registry.resolve(&nsp) else {
-            return self.refuse(ctx, &nsp, &ConnectError::new("Invalid namespace"));
+            // An object even for a v3 client, as socket.io sends it.
+            let e = ConnectError::new("Invalid namespace");
+            return self.refuse_as(ctx, &nsp, &e, false);
         };
         if self.sockets.contains_key(&nsp) || self.joining.contains(&nsp) {
             return;
         }
         let handshake = Handshake {
-            auth: p.raw_data().cloned(),
+            auth,
             request: self.request.clone(),
             address: self.remote,
             issued: std::time::SystemTime::now(),
@@ -307,8 +350,15 @@ impl Conn {
                 (socket, r.missed)
             }
             None => {
+                // socket.io names a v3 client's socket after its Engine.IO
+                // session, as socket.io-client 2.x does on its side.
+                let id = match (self.v3, nsp.as_str()) {
+                    (false, _) => new_id(),
+                    (true, "/") => ctx.sid().to_owned(),
+                    (true, nsp) => format!("{nsp}#{}", ctx.sid()),
+                };
                 let ids = Ids {
-                    id: new_id(),
+                    id,
                     pid: ns.recovery().is_some().then(new_id),
                     recovered: false,
                 };
@@ -334,10 +384,12 @@ impl Conn {
                 .extend(missed.iter().filter_map(|p| Wire::new(p, parser).ok()));
         }
         let accepted = match socket.pid() {
-            Some(pid) => serde_json::json!({ "sid": socket.id(), "pid": pid }),
-            None => serde_json::json!({ "sid": socket.id() }),
+            _ if self.v3 => None,
+            Some(pid) => Some(serde_json::json!({ "sid": socket.id(), "pid": pid })),
+            None => Some(serde_json::json!({ "sid": socket.id() })),
         };
-        if let Ok(packet) = Packet::connect(&nsp, Json::from_value(&accepted).ok()) {
+        let accepted = accepted.and_then(|a| Json::from_value(&a).ok());
+        if let Ok(packet) = Packet::connect(&nsp, accepted) {
             if let Ok(wire) = Wire::new(&packet, self.parser()) {
                 self.out(ctx, wire);
             }
@@ -420,10 +472,64 @@ enum Restore {
     Done(Box<RestoredSession>),
 }
 
-fn send_refusal(ctx: &mut Context<'_>, parser: Parser, nsp: &str, e: &ConnectError) {
+/// CONNECT_ERROR with `{"message", "data"}`; for a v3 client (`v3`), as
+/// socket.io sends it a refusal by a check: `data` if it is set (an
+/// object or a string), else the message, as a string (its ERROR packet).
+fn send_refusal(ctx: &mut Context<'_>, parser: Parser, nsp: &str, e: &ConnectError, v3: bool) {
+    if v3 {
+        let data = e
+            .data
+            .as_ref()
+            .filter(|d| d.is_object() || d.as_str().is_some_and(|s| !s.is_empty()))
+            .and_then(|d| Json::from_value(d).ok());
+        let data = data.or_else(|| Json::from_value(&e.message).ok());
+        if let Some(p) = data.and_then(|d| Packet::connect_error(nsp, d).ok()) {
+            Conn::write(ctx, parser, &p);
+        }
+        return;
+    }
     if let Ok(packet) = Packet::connect_error_message(nsp, &e.message, e.data.as_ref()) {
         Conn::write(ctx, parser, &packet);
     }
+}
+
+/// A query string as the object socket.io makes of it
+/// (`URLSearchParams`): each key's last value, percent-decoded, `+` as a
+/// space.
+fn query_object(query: &str) -> serde_json::Map<String, serde_json::Value> {
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (form_decode(k), serde_json::Value::String(form_decode(v)))
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a
+/// byte; a malformed escape stays as it is, bytes that are not UTF-8
+/// become U+FFFD.
+fn form_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn new_id() -> String {
@@ -459,6 +565,15 @@ impl Drop for Conn {
 
 impl Handler for Conn {
     type Command = Command;
+
+    async fn on_open(&mut self, ctx: &mut Context<'_>) {
+        if ctx.protocol() == engineio::ProtocolVersion::V3 {
+            // socket.io joins a v3 client to `/` without waiting for a
+            // CONNECT: socket.io-client 2.x sends none for it.
+            self.v3 = true;
+            self.on_connect(ctx, "/".to_owned(), None);
+        }
+    }
 
     async fn on_message(&mut self, ctx: &mut Context<'_>, msg: Payload) {
         if let Err(_e) = feed(&mut self.decoder, msg) {
@@ -572,5 +687,26 @@ impl Handler for Conn {
         for (_, s) in self.sockets.drain() {
             s.finish(reason);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_v3_namespace_query_reads_as_url_search_params() {
+        let q =
+            query_object("token=x&a=1&a=2&sp=a+b%20c&bad=%zz%4&empty=&flag&%C3%A9=%F0%9F%98%80");
+        assert_eq!(
+            serde_json::Value::Object(q),
+            serde_json::json!({
+                "token": "x", "a": "2", "sp": "a b c", "bad": "%zz%4",
+                "empty": "", "flag": "", "é": "😀"
+            })
+        );
+        assert!(query_object("").is_empty());
+        assert_eq!(form_decode("%"), "%");
+        assert_eq!(form_decode("%ff"), "\u{fffd}");
     }
 }

@@ -152,7 +152,10 @@ use registry::Registry;
 #[non_exhaustive]
 pub struct ServerOptions {
     /// The Engine.IO layer: heartbeat, `max_payload`, CORS, `allow_request`,
-    /// path (default `/socket.io/`).
+    /// path (default `/socket.io/`), and `session.allow_eio3` (socket.io's
+    /// `allowEIO3`, off by default): serve `socket.io-client` 2.x (Engine.IO
+    /// v3, Socket.IO v4 protocol), joined to `/` at once, a namespace's
+    /// query as its auth, refusals as a string.
     pub engine: engineio::server::ServerOptions,
     /// How long a new connection may take to join a namespace before it is
     /// closed. Default 45 s, as the official server.

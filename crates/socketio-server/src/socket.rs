@@ -348,7 +348,10 @@ impl Socket {
         compress: bool,
     ) -> Result<(), EmitError> {
         let packet = Packet::event(self.0.ns.name(), event, args)?;
-        match self.send_wire(Wire::new(&packet, self.0.ns.parser())?.compress(compress), true) {
+        match self.send_wire(
+            Wire::new(&packet, self.0.ns.parser())?.compress(compress),
+            true,
+        ) {
             Err(EmitError::Dropped) => Ok(()),
             r => r,
         }
@@ -693,7 +696,10 @@ impl Socket {
 
     fn send_packet_with(&self, packet: &Packet, compress: bool) -> Result<(), EmitError> {
         self.outgoing(packet);
-        self.send_wire(Wire::new(packet, self.0.ns.parser())?.compress(compress), false)
+        self.send_wire(
+            Wire::new(packet, self.0.ns.parser())?.compress(compress),
+            false,
+        )
     }
 
     /// Hands `wire` to the connection without waiting. When its queue is

@@ -105,6 +105,12 @@ impl Context<'_> {
         self.session.transport()
     }
 
+    /// The Engine.IO protocol revision the client speaks (v3 only with
+    /// [`ServerConfig::allow_eio3`](crate::ServerConfig::allow_eio3)).
+    pub fn protocol(&self) -> crate::ProtocolVersion {
+        self.session.protocol()
+    }
+
     /// Queues a message for the client.
     pub fn send(&mut self, payload: Payload) {
         self.tally.messages_out += 1;

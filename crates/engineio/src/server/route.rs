@@ -26,7 +26,8 @@ use super::{
     SessionSender,
 };
 use crate::http::{self, ReadError, Response};
-use crate::{ServerSession, Transport};
+use crate::payload::v3;
+use crate::{ProtocolVersion, ServerSession, Transport};
 
 /// The official error answers: HTTP 400 (403 for `Forbidden`) with
 /// `{"code": n, "message": "..."}`.
@@ -432,7 +433,11 @@ pub(super) async fn answer<H: Handler>(
             return now(refuse(opts, &head, ErrorCode::UnknownTransport, asked));
         }
     };
-    if query(head.uri(), "EIO") != Some("4") {
+    let protocol = match ProtocolVersion::from_query(query(head.uri(), "EIO")) {
+        Some(ProtocolVersion::V3) if !opts.session.allow_eio3 => None,
+        p => p,
+    };
+    let Some(protocol) = protocol else {
         let asked = || ErrorContext::Protocol(query_owned(head.uri(), "EIO"));
         return now(refuse(
             opts,
@@ -440,7 +445,7 @@ pub(super) async fn answer<H: Handler>(
             ErrorCode::UnsupportedProtocolVersion,
             asked,
         ));
-    }
+    };
     // A WebSocket request that is not a valid upgrade is refused before
     // anything else looks at it (allow_request may be costly), with the
     // official server's "Bad request".
@@ -526,9 +531,14 @@ pub(super) async fn answer<H: Handler>(
                     }
                     (None, Some(request)) => {
                         let ws = Some(ws);
-                        if let Err(Some(mut ws)) =
-                            open_session(&shared, Transport::WebSocket, ws, request, remote)
-                        {
+                        if let Err(Some(mut ws)) = open_session(
+                            &shared,
+                            Transport::WebSocket,
+                            ws,
+                            request,
+                            remote,
+                            protocol,
+                        ) {
                             // A shutdown began after the request was checked.
                             use futures_util::SinkExt;
                             let limit = shared.options.write_timeout;
@@ -566,7 +576,14 @@ pub(super) async fn answer<H: Handler>(
     let initial = session.is_none();
     let session = match session {
         Some(s) => s,
-        None => match open_session(shared, Transport::Polling, None, head.clone(), remote) {
+        None => match open_session(
+            shared,
+            Transport::Polling,
+            None,
+            head.clone(),
+            remote,
+            protocol,
+        ) {
             Ok(s) => s,
             Err(_) => return now(shutting_down()),
         },
@@ -597,7 +614,16 @@ pub(super) async fn answer<H: Handler>(
             match rx.await {
                 #[cfg(feature = "http-compression")]
                 Ok(Ok((body, compress))) => {
-                    Reply::hooked(compression.respond(body, compress).await, hooks)
+                    if v3::is_binary(&body) {
+                        // A v3 binary payload is told apart by its first byte.
+                        Reply::hooked(Response::new(200, "application/octet-stream", body), hooks)
+                    } else {
+                        Reply::hooked(compression.respond(body, compress).await, hooks)
+                    }
+                }
+                #[cfg(not(feature = "http-compression"))]
+                Ok(Ok((body, _))) if v3::is_binary(&body) => {
+                    Reply::hooked(Response::new(200, "application/octet-stream", body), hooks)
                 }
                 #[cfg(not(feature = "http-compression"))]
                 Ok(Ok((body, _))) => Reply::hooked(Response::text(200, body), hooks),
@@ -724,6 +750,7 @@ fn open_session<H: Handler>(
     ws: Option<WebSocketStream<BoxIo>>,
     request: ::http::Request<()>,
     remote_addr: SocketAddr,
+    protocol: ProtocolVersion,
 ) -> Result<SessionQueue<H::Command>, Refused> {
     let sid = new_sid();
     let cmds = Arc::new(Queue::new(shared.options.command_queue));
@@ -744,7 +771,15 @@ fn open_session<H: Handler>(
     #[cfg(feature = "tracing")]
     let entered = span.enter();
     let now = Instant::now().into_std();
-    let session = ServerSession::new(sid.clone(), shared.options.session.clone(), transport, now);
+    let config = shared.options.session.clone();
+    let session = match protocol {
+        ProtocolVersion::V3 => {
+            // `b64=1` (any value but empty, as Node reads it).
+            let base64 = query(request.uri(), "b64").is_some_and(|v| !v.is_empty());
+            ServerSession::new_v3(sid.clone(), config, transport, base64, now)
+        }
+        _ => ServerSession::new(sid.clone(), config, transport, now),
+    };
     let handler = (shared.make)(SessionInfo {
         sid: sid.clone(),
         request,
