@@ -340,11 +340,9 @@ impl ServerSession {
     /// Queues a message encoded once for many sessions: on WebSocket its
     /// bytes are shared, not copied.
     pub fn send_prepared(&mut self, message: &Prepared) {
-        let msg = message.to_ws();
         // v3 frames binary with a type byte; text is the same.
-        let shared = self.v3.is_none() || matches!(msg, ws_frame::Message::Text(_));
-        if self.phase == Phase::WebSocket && shared {
-            self.transmit.push_back(ServerTransmit::Ws(msg));
+        if self.phase == Phase::WebSocket && (self.v3.is_none() || message.is_text()) {
+            self.transmit.push_back(ServerTransmit::Ws(message.to_ws()));
         } else {
             self.push(Packet::Message(message.payload()));
         }
