@@ -80,7 +80,8 @@ pub struct Secure;
 enum Cmd<C> {
     Poll(oneshot::Sender<Result<Bytes, RequestError>>),
     Post(Bytes, oneshot::Sender<Result<(), RequestError>>),
-    AttachWs(Box<WebSocketStream<BoxIo>>),
+    /// The WebSocket, and whether its request asked for base64 (`b64`).
+    AttachWs(Box<WebSocketStream<BoxIo>>, bool),
     App(C),
 }
 
@@ -89,7 +90,7 @@ impl<C> std::fmt::Debug for Cmd<C> {
         f.write_str(match self {
             Cmd::Poll(_) => "Poll",
             Cmd::Post(..) => "Post",
-            Cmd::AttachWs(_) => "AttachWs",
+            Cmd::AttachWs(..) => "AttachWs",
             Cmd::App(_) => "App",
         })
     }
