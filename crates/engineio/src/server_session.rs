@@ -865,6 +865,32 @@ mod tests {
     }
 
     #[test]
+    fn a_v3_session_times_out_after_its_upgrade_without_pings() {
+        let t0 = Instant::now();
+        let mut s = v3(Transport::Polling, true, t0);
+        s.handle_poll(t0).unwrap();
+        let _ = poll_body(&mut s);
+        s.attach_websocket(t0).unwrap();
+        s.handle_ws_message(t0, ws_frame::Message::text("2probe"));
+        s.handle_ws_message(t0, ws_frame::Message::text("5"));
+        assert_eq!(s.poll_event(), Some(Event::Upgraded));
+        // A ping on the WebSocket moves the deadline; silence ends it there.
+        s.handle_ws_message(t0 + I, ws_frame::Message::text("2"));
+        assert_eq!(s.poll_timeout(), Some(t0 + I + I + T));
+        s.handle_timeout(t0 + I + I + T - Duration::from_millis(1));
+        assert_eq!(s.poll_event(), None);
+        s.handle_timeout(t0 + I + I + T);
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::PingTimeout))
+        );
+        let out: Vec<_> = std::iter::from_fn(|| s.poll_transmit()).collect();
+        assert_eq!(out.last(), Some(&ServerTransmit::CloseWebSocket));
+        assert!(s.is_finished());
+        assert_eq!(s.poll_timeout(), None);
+    }
+
+    #[test]
     fn a_v3_websocket_that_asked_for_base64_gets_binary_as_text() {
         let t0 = Instant::now();
         // Polling takes binary payloads; the WebSocket asked `b64=1`.
