@@ -299,3 +299,53 @@ async fn binary_payloads_both_ways() {
         ]
     );
 }
+
+async fn next_ws(ws: &mut ws_frame::WebSocketStream<tokio::net::TcpStream>) -> ws_frame::Message {
+    use futures_util::StreamExt;
+    tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
+
+/// A v3 client with `forceBase64` asks `b64=1` on its WebSocket's own
+/// request: after the upgrade from a polling session that took binary
+/// payloads, binary reaches it as `b4` + base64 text, as the official
+/// server sends it, not as a binary frame.
+#[tokio::test]
+async fn an_upgraded_websocket_that_asked_b64_gets_binary_as_text() {
+    use futures_util::SinkExt;
+    use ws_frame::Message;
+
+    let (url, _server, _reasons) = v3_server().await;
+    let addr = url.trim_start_matches("http://").to_owned();
+    // Polling that takes binary payloads.
+    let (_, body, _) = request(&addr, "GET", "/socket.io/?EIO=3&transport=polling", b"").await;
+    let packets = engineio::payload::v3::decode(body.into(), 16).unwrap();
+    let engineio::Packet::Open(open) = &packets[0] else {
+        panic!("{packets:?}")
+    };
+    let sid = open.sid.clone();
+    let ws_url = format!("ws://{addr}/socket.io/?EIO=3&transport=websocket&b64=1&sid={sid}");
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut ws, _) = ws_frame::connect(tcp, &ws_url).await.unwrap();
+    ws.send(Message::text("2probe")).await.unwrap();
+    assert_eq!(next_ws(&mut ws).await, Message::text("3probe"));
+    ws.send(Message::text("5")).await.unwrap();
+    // A binary event: its attachment comes back as text.
+    ws.send(Message::text(
+        r#"451-["echo",{"_placeholder":true,"num":0}]"#,
+    ))
+    .await
+    .unwrap();
+    ws.send(Message::binary(vec![4u8, 1, 2, 3])).await.unwrap();
+    loop {
+        match next_ws(&mut ws).await {
+            Message::Text(t) if t.as_str().starts_with("451-[\"echo-back\"") => break,
+            Message::Text(_) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(next_ws(&mut ws).await, Message::text("b4AQID"));
+}

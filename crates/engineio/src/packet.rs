@@ -47,6 +47,11 @@ impl Prepared {
         }
     }
 
+    /// Whether the message is text.
+    pub(crate) fn is_text(&self) -> bool {
+        matches!(self.0, ws_frame::Message::Text(_))
+    }
+
     /// The WebSocket message: `4` + text, or the bytes as a binary frame.
     pub fn to_ws(&self) -> ws_frame::Message {
         self.0.clone()

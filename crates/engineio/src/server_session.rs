@@ -213,9 +213,11 @@ pub struct ServerSession {
 /// What a v3 session keeps besides.
 #[derive(Clone, Copy, Debug)]
 struct V3 {
-    /// The client asked for binary as base64 (`b64=1`): no binary payloads
-    /// or frames.
+    /// The client asked for binary as base64 (`b64=1`) on the active
+    /// transport: no binary payloads or frames.
     base64: bool,
+    /// What the attached WebSocket's request asked, for after the upgrade.
+    ws_base64: bool,
 }
 
 impl ServerSession {
@@ -227,8 +229,8 @@ impl ServerSession {
     /// Opens an Engine.IO v3 session ([`ProtocolVersion::V3`]) on
     /// `transport`. `base64`: the opening request asked for binary as
     /// base64 (`b64=1`), so binary goes as `b4` + base64 text on this
-    /// transport (a WebSocket the session upgrades to carries binary
-    /// frames, as the official clients' WebSockets ask).
+    /// transport (a WebSocket the session upgrades to follows its own
+    /// request: [`attach_websocket_b64`](Self::attach_websocket_b64)).
     pub fn new_v3(
         sid: String,
         config: ServerConfig,
@@ -236,7 +238,11 @@ impl ServerSession {
         base64: bool,
         now: Instant,
     ) -> Self {
-        Self::open(sid, config, transport, Some(V3 { base64 }), now)
+        let v3 = V3 {
+            base64,
+            ws_base64: false,
+        };
+        Self::open(sid, config, transport, Some(v3), now)
     }
 
     fn open(
@@ -360,11 +366,10 @@ impl ServerSession {
     /// [`send_prepared`](Self::send_prepared) with the compress flag of
     /// [`send_with`](Self::send_with).
     pub fn send_prepared_with(&mut self, message: &Prepared, compress: bool) {
-        let msg = message.to_ws();
         // v3 frames binary with a type byte; text is the same.
-        let shared = self.v3.is_none() || matches!(msg, ws_frame::Message::Text(_));
-        if self.phase == Phase::WebSocket && shared {
-            self.transmit.push_back(ServerTransmit::Ws(msg, compress));
+        if self.phase == Phase::WebSocket && (self.v3.is_none() || message.is_text()) {
+            self.transmit
+                .push_back(ServerTransmit::Ws(message.to_ws(), compress));
         } else {
             self.push(Packet::Message(message.payload()), compress);
         }
@@ -456,6 +461,14 @@ impl ServerSession {
     /// A WebSocket arrived with this session's sid: the client wants to
     /// upgrade. `Err`: refuse it (close the WebSocket).
     pub fn attach_websocket(&mut self, now: Instant) -> Result<(), RequestError> {
+        self.attach_websocket_b64(now, false)
+    }
+
+    /// [`attach_websocket`](Self::attach_websocket) for a WebSocket whose
+    /// request asked for binary as base64 (`b64=1`, a v3 client with
+    /// `forceBase64`): once upgraded, a v3 session sends binary to it as
+    /// `b4` + base64 text, as the official server does. No effect on v4.
+    pub fn attach_websocket_b64(&mut self, now: Instant, base64: bool) -> Result<(), RequestError> {
         self.handle_timeout(now);
         match self.phase {
             Phase::Polling { probe: None } if self.config.allow_websocket => {
@@ -464,6 +477,9 @@ impl ServerSession {
                 self.transmit
                     .retain(|t| !matches!(t, ServerTransmit::CloseWebSocket));
                 let deadline = now + self.config.upgrade_timeout;
+                if let Some(v3) = &mut self.v3 {
+                    v3.ws_base64 = base64;
+                }
                 self.phase = Phase::Polling {
                     probe: Some(Probe::Attached { deadline }),
                 };
@@ -660,7 +676,7 @@ impl ServerSession {
         self.transport = Transport::WebSocket;
         self.answer_poll(Packet::Noop);
         if let Some(v3) = &mut self.v3 {
-            v3.base64 = false;
+            v3.base64 = v3.ws_base64;
         }
         let v3 = self.v3;
         for (p, compress) in self.outbox.drain() {
@@ -882,6 +898,55 @@ mod tests {
                 ws_frame::Message::binary(vec![4u8, 6]),
                 true
             ))
+        );
+    }
+
+    #[test]
+    fn a_v3_session_times_out_after_its_upgrade_without_pings() {
+        let t0 = Instant::now();
+        let mut s = v3(Transport::Polling, true, t0);
+        s.handle_poll(t0).unwrap();
+        let _ = poll_body(&mut s);
+        s.attach_websocket(t0).unwrap();
+        s.handle_ws_message(t0, ws_frame::Message::text("2probe"));
+        s.handle_ws_message(t0, ws_frame::Message::text("5"));
+        assert_eq!(s.poll_event(), Some(Event::Upgraded));
+        // A ping on the WebSocket moves the deadline; silence ends it there.
+        s.handle_ws_message(t0 + I, ws_frame::Message::text("2"));
+        assert_eq!(s.poll_timeout(), Some(t0 + I + I + T));
+        s.handle_timeout(t0 + I + I + T - Duration::from_millis(1));
+        assert_eq!(s.poll_event(), None);
+        s.handle_timeout(t0 + I + I + T);
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::PingTimeout))
+        );
+        let out: Vec<_> = std::iter::from_fn(|| s.poll_transmit()).collect();
+        assert_eq!(out.last(), Some(&ServerTransmit::CloseWebSocket));
+        assert!(s.is_finished());
+        assert_eq!(s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_v3_websocket_that_asked_for_base64_gets_binary_as_text() {
+        let t0 = Instant::now();
+        // Polling takes binary payloads; the WebSocket asked `b64=1`.
+        let mut s = v3(Transport::Polling, false, t0);
+        s.handle_poll(t0).unwrap();
+        let _ = poll_body(&mut s);
+        s.attach_websocket_b64(t0, true).unwrap();
+        s.handle_ws_message(t0, ws_frame::Message::text("2probe"));
+        let _ = s.poll_transmit();
+        s.send(Payload::Binary(Bytes::from_static(&[9])));
+        s.handle_ws_message(t0, ws_frame::Message::text("5"));
+        s.send_prepared(&Prepared::new(Payload::Binary(Bytes::from_static(&[8]))));
+        let frames: Vec<_> = std::iter::from_fn(|| s.poll_transmit()).collect();
+        assert_eq!(
+            frames,
+            [
+                ServerTransmit::Ws(ws_frame::Message::text("b4CQ=="), true),
+                ServerTransmit::Ws(ws_frame::Message::text("b4CA=="), true),
+            ]
         );
     }
 }

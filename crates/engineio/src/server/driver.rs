@@ -406,8 +406,9 @@ pub(super) async fn run_session<H: Handler>(
                                 taken = MAX_COMMANDS_PER_ROUND;
                             }
                         }
-                        Recv::Item(Cmd::AttachWs(new)) => {
-                            let attached = s.attach_websocket(Instant::now().into_std());
+                        Recv::Item(Cmd::AttachWs(new, base64)) => {
+                            let now = Instant::now().into_std();
+                            let attached = s.attach_websocket_b64(now, base64);
                             #[cfg(feature = "tracing")]
                             match &attached {
                                 Ok(()) => tracing::debug!("websocket probing to upgrade"),

@@ -84,7 +84,8 @@ type PollBody = (Bytes, bool);
 enum Cmd<C> {
     Poll(oneshot::Sender<Result<PollBody, RequestError>>),
     Post(Bytes, oneshot::Sender<Result<(), RequestError>>),
-    AttachWs(Box<WebSocketStream<BoxIo>>),
+    /// The WebSocket, and whether its request asked for base64 (`b64`).
+    AttachWs(Box<WebSocketStream<BoxIo>>, bool),
     App(C),
 }
 
@@ -93,7 +94,7 @@ impl<C> std::fmt::Debug for Cmd<C> {
         f.write_str(match self {
             Cmd::Poll(_) => "Poll",
             Cmd::Post(..) => "Post",
-            Cmd::AttachWs(_) => "AttachWs",
+            Cmd::AttachWs(..) => "AttachWs",
             Cmd::App(_) => "App",
         })
     }

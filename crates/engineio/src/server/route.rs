@@ -303,6 +303,12 @@ fn query_owned(uri: &::http::Uri, key: &str) -> String {
     query(uri, key).unwrap_or_default().to_owned()
 }
 
+/// A v3 client's `b64=1`: binary as base64 (any value but empty, as Node
+/// reads it).
+fn asks_base64(uri: &::http::Uri) -> bool {
+    query(uri, "b64").is_some_and(|v| !v.is_empty())
+}
+
 fn query<'a>(uri: &'a ::http::Uri, key: &str) -> Option<&'a str> {
     uri.query()?.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
@@ -507,6 +513,7 @@ pub(super) async fn answer<H: Handler>(
         // What the handler learns of the request that opened its session.
         let opens = session.is_none();
         let request = opens.then(|| head.clone());
+        let base64 = asks_base64(head.uri());
         let shared = shared.clone();
         // permessage-deflate, when the options accept it.
         #[cfg(feature = "deflate")]
@@ -527,7 +534,7 @@ pub(super) async fn answer<H: Handler>(
                 let ws = WebSocketStream::from_parts(io, conn, rest);
                 match (session, request) {
                     (Some(s), _) => {
-                        let _ = s.push(Cmd::AttachWs(Box::new(ws))).await;
+                        let _ = s.push(Cmd::AttachWs(Box::new(ws), base64)).await;
                     }
                     (None, Some(request)) => {
                         let ws = Some(ws);
@@ -774,8 +781,7 @@ fn open_session<H: Handler>(
     let config = shared.options.session.clone();
     let session = match protocol {
         ProtocolVersion::V3 => {
-            // `b64=1` (any value but empty, as Node reads it).
-            let base64 = query(request.uri(), "b64").is_some_and(|v| !v.is_empty());
+            let base64 = asks_base64(request.uri());
             ServerSession::new_v3(sid.clone(), config, transport, base64, now)
         }
         _ => ServerSession::new(sid.clone(), config, transport, now),
