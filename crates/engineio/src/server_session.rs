@@ -428,9 +428,17 @@ impl ServerSession {
     /// (413 for a body over `max_payload` is the transport's check).
     pub fn handle_post(&mut self, now: Instant, body: Bytes) -> Result<(), RequestError> {
         self.handle_timeout(now);
-        match self.phase {
+        match &self.phase {
             Phase::Polling { .. } => {}
             Phase::WebSocket => return Err(RequestError::NotPolling),
+            // Closed by the server, its close packet waiting for the next
+            // GET: the transport is still open, and Node takes the POST and
+            // drops its packets. A 400 would fail a client whose POST
+            // crossed the close.
+            Phase::Lingering {
+                answer: Packet::Close,
+                ..
+            } => return Ok(()),
             _ => return Err(RequestError::Closed),
         }
         let decoded = match self.v3 {
@@ -948,5 +956,28 @@ mod tests {
                 ServerTransmit::Ws(ws_frame::Message::text("b4CA=="), true),
             ]
         );
+    }
+
+    #[test]
+    fn a_post_crossing_a_server_close_is_taken_and_dropped() {
+        let t0 = Instant::now();
+        let mut s = ServerSession::new("s".into(), ServerConfig::default(), Transport::Polling, t0);
+        s.handle_poll(t0).unwrap();
+        while s.poll_transmit().is_some() {}
+        // The server closes with no GET waiting: the close waits for one.
+        s.close(t0);
+        assert_eq!(s.handle_post(t0, Bytes::from_static(b"3")), Ok(()));
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Closed(CloseReason::ForcedClose))
+        );
+        assert_eq!(s.poll_event(), None);
+        s.handle_poll(t0).unwrap();
+        assert!(matches!(
+            s.poll_transmit(),
+            Some(ServerTransmit::PollResponse(b, _)) if &b[..] == b"1"
+        ));
+        // Then the session is gone for every request.
+        assert!(s.handle_post(t0, Bytes::from_static(b"3")).is_err());
     }
 }
