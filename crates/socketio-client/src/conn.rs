@@ -598,7 +598,7 @@ async fn send(client: &Client, parser: Parser, p: &Packet, compress: bool) {
             return;
         }
         Some(Err(_e)) => {
-            // Only a payload nesting past 128 levels: nothing to send.
+            // Only a payload nesting past 125 levels: nothing to send.
             #[cfg(feature = "tracing")]
             tracing::warn!(error = %_e, "packet not sent");
             return;

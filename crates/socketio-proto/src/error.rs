@@ -102,7 +102,7 @@ pub enum BuildError {
     #[error("namespace {0:?} does not start with '/'")]
     InvalidNamespace(String),
     /// MessagePack parser: the payload nests deeper than it can be read
-    /// back (128 levels).
+    /// back (125 levels of arrays and objects).
     #[error("payload nests too deeply to encode")]
     TooDeep,
 }

@@ -30,8 +30,11 @@ impl Packet {
     /// (integral ones as the smallest integer, others as float64), object
     /// keys in the payload's order.
     ///
-    /// Fails only for a payload nesting deeper than 128 levels, which no
-    /// JSON reader of this crate takes back either.
+    /// Fails only for a payload nesting deeper than 125 levels of arrays
+    /// and objects, which the decoder (this crate's, at the other end)
+    /// would refuse: it reads at most 126 levels with the packet map, so
+    /// that bytes, a placeholder object more in JSON, stay within what the
+    /// JSON readers above take.
     pub fn encode_msgpack(&self) -> Result<Vec<u8>, BuildError> {
         let ty = match self.kind() {
             Kind::Connect => 0,
@@ -48,6 +51,10 @@ impl Packet {
                 .deserialize(&mut de)
                 .and_then(|v| de.end().map(|()| v))
                 .map_err(|_| BuildError::TooDeep)?;
+            // What the receiving decoder would refuse is not sent.
+            if 1 + depth_as_read(&value) > MAX_DEPTH {
+                return Err(BuildError::TooDeep);
+            }
             entries.push(("data".to_owned(), value));
         }
         entries.push(("nsp".to_owned(), Value::from(self.nsp())));

@@ -440,6 +440,12 @@ impl Namespace {
         let recipients = self.recipients(opts);
         let deadline = socketio_runtime::now() + timeout;
         let (tx, rx) = mpsc::channel(recipients.len().max(1));
+        // Encoded before any ack is awaited: a packet that cannot go leaves
+        // no wait behind.
+        let Ok(wire) = Wire::new(&packet, self.parser()) else {
+            return (0, rx);
+        };
+        let wire = wire.compress(compress_flag(opts));
         for s in &recipients {
             let wait = s.expect_ack(id, deadline);
             let tx = tx.clone();
@@ -449,10 +455,6 @@ impl Namespace {
                 }
             });
         }
-        let Ok(wire) = Wire::new(&packet, self.parser()) else {
-            return (0, rx);
-        };
-        let wire = wire.compress(compress_flag(opts));
         for s in &recipients {
             s.outgoing(&packet);
             let _ = s.send_wire(wire.clone(), opts.volatile);
@@ -602,13 +604,15 @@ impl Broadcast {
                 .broadcast_with_ack(&packet, &self.opts, timeout)
         };
         let packet = packet.with_id(id);
+        // Encoded before any ack is awaited: a packet that cannot go leaves
+        // no wait behind.
+        let wire = Wire::new(&packet, self.ns.parser())?.compress(compress_flag(&self.opts));
         let recipients = self.ns.recipients(&self.opts);
         let deadline = socketio_runtime::now() + timeout;
         let waits: Vec<_> = recipients
             .iter()
             .map(|s| (s.clone(), s.expect_ack(id, deadline)))
             .collect();
-        let wire = Wire::new(&packet, self.ns.parser())?.compress(compress_flag(&self.opts));
         for s in &recipients {
             s.outgoing(&packet);
             let _ = s.send_wire(wire.clone(), self.opts.volatile);

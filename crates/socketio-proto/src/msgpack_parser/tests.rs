@@ -201,3 +201,27 @@ fn nesting_is_bounded_so_that_the_payload_reads_back() {
         }))
     );
 }
+
+#[test]
+fn whatever_encodes_decodes() {
+    // Payloads nesting up to and past the limits: a packet the encoder
+    // writes is one the decoder reads back, or the encoder refuses it
+    // (never one that the peer's decoder takes for a parse error, closing
+    // the connection).
+    for levels in 118..134 {
+        for (innermost, extra) in [(serde_json::json!(1), 0), (serde_json::json!({"a": 1}), 1)] {
+            let mut v = innermost;
+            for _ in 0..levels {
+                v = serde_json::Value::Array(vec![v]);
+            }
+            // `["e", v]`: the data array, then `v`.
+            let depth = 1 + levels + extra;
+            let p = Packet::event("/", "e", &(v,)).unwrap();
+            match p.encode_msgpack() {
+                Ok(m) => assert_eq!(dec(&m).as_ref(), Ok(&p), "{depth} levels"),
+                Err(e) => assert!(matches!(e, BuildError::TooDeep), "{e}"),
+            }
+            assert_eq!(p.encode_msgpack().is_ok(), depth <= 125, "{depth} levels");
+        }
+    }
+}

@@ -209,7 +209,16 @@ async fn scenario(capture: Capture) {
     assert_eq!(e.field("reason"), Some("transport close"), "{e:#?}");
     assert_eq!(e.span("session").and_then(|s| s.get("sid")), Some(&sid));
 
-    // The counters saw the same.
+    // The counters saw the same. The session's counts join the totals when
+    // its task ends, after "session closed" is reported: wait for that.
+    let ended = async {
+        while server.metrics().engine.sessions_websocket != 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), ended)
+        .await
+        .unwrap_or_else(|_| panic!("the session's task in time: {:?}", server.metrics()));
     let m = server.metrics();
     assert_eq!(
         (m.sockets_total, m.sockets_open, m.connect_refused),
