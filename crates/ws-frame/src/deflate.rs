@@ -347,7 +347,13 @@ pub(crate) fn negotiate(
                 p.client_max_window_bits = own;
                 resp.push_str(&format!("; client_max_window_bits={own}"));
             }
-            Some(Some(v)) => p.client_max_window_bits = v,
+            // Echoed, so the client is bound to it: without the parameter
+            // in the response it may use a 15-bit window (§7.1.2.2), which
+            // a smaller decompressor could not follow.
+            Some(Some(v)) => {
+                p.client_max_window_bits = v;
+                resp.push_str(&format!("; client_max_window_bits={v}"));
+            }
             _ => {}
         }
         return Some((p, resp));
@@ -707,7 +713,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             r,
-            "permessage-deflate; client_no_context_takeover; server_max_window_bits=9"
+            "permessage-deflate; client_no_context_takeover; server_max_window_bits=9; \
+             client_max_window_bits=10"
         );
         assert_eq!(
             (p.server_max_window_bits, p.client_max_window_bits),
