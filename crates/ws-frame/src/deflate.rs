@@ -594,9 +594,14 @@ fn inflate_into(
     max: usize,
     check: &mut dyn FnMut(&[u8]) -> Result<(), ProtocolError>,
 ) -> Result<bool, ProtocolError> {
+    // The first piece is sized to the input (deflate expands at most 1032:1,
+    // but a frame usually far less): the room is zeroed before inflating into
+    // it, and a peer sending many tiny frames must not cost a chunk each.
+    let mut chunk = input.len().saturating_mul(4).clamp(256, INFLATE_CHUNK);
     loop {
         let len = out.len();
-        let room = max.saturating_sub(len).min(INFLATE_CHUNK);
+        let room = max.saturating_sub(len).min(chunk);
+        chunk = INFLATE_CHUNK;
         let (in0, out0) = (d.total_in(), d.total_out());
         let status = if room == 0 {
             // At the limit: one byte more, into a probe, says whether the
@@ -821,6 +826,31 @@ mod tests {
                 assert_eq!(&out[..], msg);
             }
         }
+    }
+
+    #[test]
+    fn tiny_fragments_do_not_each_zero_a_chunk() {
+        // A message sent as one-byte frames: each inflate call readies room
+        // for the output it may make, sized to its input, not a whole chunk.
+        let mut tx = Deflate::new(
+            Role::Client,
+            DeflateParams::default(),
+            &DeflateConfig::default(),
+        );
+        let z = tx.compress(b"hello hello hello hello").unwrap();
+        let mut rx = Deflate::new(
+            Role::Server,
+            DeflateParams::default(),
+            &DeflateConfig::default(),
+        );
+        let mut out = BytesMut::new();
+        for (i, b) in z.iter().enumerate() {
+            let fin = i + 1 == z.len();
+            rx.inflate(&[*b], fin, &mut out, 1 << 20, &mut |_| Ok(()))
+                .unwrap();
+            assert!(out.capacity() <= 1024, "{}", out.capacity());
+        }
+        assert_eq!(&out[..], b"hello hello hello hello");
     }
 
     #[test]
