@@ -66,9 +66,10 @@ pub struct DeflateConfig {
     /// context takeover compresses a stream of similar messages much better,
     /// at the cost of the state each connection keeps (see the module docs).
     pub no_context_takeover: bool,
-    /// The largest LZ77 window we compress with, as a power of two, 9-15.
-    /// Default 15. A server below 15 answers `server_max_window_bits` with it
-    /// (and `client_max_window_bits` when the client offered that); a client
+    /// The largest LZ77 window, as a power of two, 9-15, we compress with
+    /// (either role) and ask the peer to compress with. Default 15. A server
+    /// below 15 answers `server_max_window_bits` with it (and
+    /// `client_max_window_bits` when the client offered that); a client
     /// offers `server_max_window_bits` with it.
     pub max_window_bits: u8,
 }
@@ -462,7 +463,9 @@ impl Deflate {
             params,
             threshold: cfg.threshold,
             level: Compression::new(cfg.level.min(9)),
-            send_bits,
+            // A smaller window than agreed is always valid (§7.1.2); a
+            // client's is not otherwise bounded by its own setting.
+            send_bits: send_bits.min(cfg.max_window_bits.clamp(9, 15)),
             send_reset,
             recv_bits,
             recv_reset,
@@ -851,6 +854,17 @@ mod tests {
             assert!(out.capacity() <= 1024, "{}", out.capacity());
         }
         assert_eq!(&out[..], b"hello hello hello hello");
+    }
+
+    #[test]
+    fn a_client_compresses_within_its_own_window() {
+        let cfg = DeflateConfig {
+            max_window_bits: 9,
+            ..DeflateConfig::default()
+        };
+        // The server allowed 15 bits (no client_max_window_bits answered).
+        let d = Deflate::new(Role::Client, DeflateParams::default(), &cfg);
+        assert_eq!(d.send_bits, 9);
     }
 
     #[test]
