@@ -85,6 +85,8 @@ Sec-WebSocket-Extensions: "
         server.client_no_context_takeover
     );
     assert_eq!(client.server_max_window_bits, server.server_max_window_bits);
+    // The window the server inflates with is the one the client was told.
+    assert_eq!(client.client_max_window_bits, server.client_max_window_bits);
 }
 
 /// Frames cut from `data`: `[control, len, payload...]` each, masked as a

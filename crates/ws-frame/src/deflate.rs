@@ -66,9 +66,10 @@ pub struct DeflateConfig {
     /// context takeover compresses a stream of similar messages much better,
     /// at the cost of the state each connection keeps (see the module docs).
     pub no_context_takeover: bool,
-    /// The largest LZ77 window we compress with, as a power of two, 9-15.
-    /// Default 15. A server below 15 answers `server_max_window_bits` with it
-    /// (and `client_max_window_bits` when the client offered that); a client
+    /// The largest LZ77 window, as a power of two, 9-15, we compress with
+    /// (either role) and ask the peer to compress with. Default 15. A server
+    /// below 15 answers `server_max_window_bits` with it (and
+    /// `client_max_window_bits` when the client offered that); a client
     /// offers `server_max_window_bits` with it.
     pub max_window_bits: u8,
 }
@@ -347,7 +348,13 @@ pub(crate) fn negotiate(
                 p.client_max_window_bits = own;
                 resp.push_str(&format!("; client_max_window_bits={own}"));
             }
-            Some(Some(v)) => p.client_max_window_bits = v,
+            // Echoed, so the client is bound to it: without the parameter
+            // in the response it may use a 15-bit window (§7.1.2.2), which
+            // a smaller decompressor could not follow.
+            Some(Some(v)) => {
+                p.client_max_window_bits = v;
+                resp.push_str(&format!("; client_max_window_bits={v}"));
+            }
             _ => {}
         }
         return Some((p, resp));
@@ -456,7 +463,9 @@ impl Deflate {
             params,
             threshold: cfg.threshold,
             level: Compression::new(cfg.level.min(9)),
-            send_bits,
+            // A smaller window than agreed is always valid (§7.1.2); a
+            // client's is not otherwise bounded by its own setting.
+            send_bits: send_bits.min(cfg.max_window_bits.clamp(9, 15)),
             send_reset,
             recv_bits,
             recv_reset,
@@ -588,9 +597,14 @@ fn inflate_into(
     max: usize,
     check: &mut dyn FnMut(&[u8]) -> Result<(), ProtocolError>,
 ) -> Result<bool, ProtocolError> {
+    // The first piece is sized to the input (deflate expands at most 1032:1,
+    // but a frame usually far less): the room is zeroed before inflating into
+    // it, and a peer sending many tiny frames must not cost a chunk each.
+    let mut chunk = input.len().saturating_mul(4).clamp(256, INFLATE_CHUNK);
     loop {
         let len = out.len();
-        let room = max.saturating_sub(len).min(INFLATE_CHUNK);
+        let room = max.saturating_sub(len).min(chunk);
+        chunk = INFLATE_CHUNK;
         let (in0, out0) = (d.total_in(), d.total_out());
         let status = if room == 0 {
             // At the limit: one byte more, into a probe, says whether the
@@ -707,7 +721,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             r,
-            "permessage-deflate; client_no_context_takeover; server_max_window_bits=9"
+            "permessage-deflate; client_no_context_takeover; server_max_window_bits=9; \
+             client_max_window_bits=10"
         );
         assert_eq!(
             (p.server_max_window_bits, p.client_max_window_bits),
@@ -814,6 +829,42 @@ mod tests {
                 assert_eq!(&out[..], msg);
             }
         }
+    }
+
+    #[test]
+    fn tiny_fragments_do_not_each_zero_a_chunk() {
+        // A message sent as one-byte frames: each inflate call readies room
+        // for the output it may make, sized to its input, not a whole chunk.
+        let mut tx = Deflate::new(
+            Role::Client,
+            DeflateParams::default(),
+            &DeflateConfig::default(),
+        );
+        let z = tx.compress(b"hello hello hello hello").unwrap();
+        let mut rx = Deflate::new(
+            Role::Server,
+            DeflateParams::default(),
+            &DeflateConfig::default(),
+        );
+        let mut out = BytesMut::new();
+        for (i, b) in z.iter().enumerate() {
+            let fin = i + 1 == z.len();
+            rx.inflate(&[*b], fin, &mut out, 1 << 20, &mut |_| Ok(()))
+                .unwrap();
+            assert!(out.capacity() <= 1024, "{}", out.capacity());
+        }
+        assert_eq!(&out[..], b"hello hello hello hello");
+    }
+
+    #[test]
+    fn a_client_compresses_within_its_own_window() {
+        let cfg = DeflateConfig {
+            max_window_bits: 9,
+            ..DeflateConfig::default()
+        };
+        // The server allowed 15 bits (no client_max_window_bits answered).
+        let d = Deflate::new(Role::Client, DeflateParams::default(), &cfg);
+        assert_eq!(d.send_bits, 9);
     }
 
     #[test]

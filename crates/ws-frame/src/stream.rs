@@ -583,12 +583,15 @@ where
                 code: CloseCode::MANDATORY_EXTENSION,
                 reason: "unacceptable extension response".into(),
             };
-            if conn.close(Some(frame)).is_ok() {
+            let _ = conn.close(Some(frame));
+            // A server that stops reading must not hold us past the limit.
+            let goodbye = async {
                 while let Some(b) = conn.poll_transmit() {
-                    let _ = io.write_all(&b).await;
+                    io.write_all(&b).await?;
                 }
-            }
-            let _ = io.shutdown().await;
+                io.shutdown().await
+            };
+            let _ = tokio::time::timeout(hs.timeout, goodbye).await;
             return Err(e.into());
         }
         Ok(r) => r?,
