@@ -33,7 +33,7 @@
 //!   message sent with `compress: false`
 //!   ([`ServerSession::send_with`]) does not ask for it;
 //! - `deflate` (off by default): permessage-deflate on the WebSocket
-//!   ([`server::ServerOptions::per_message_deflate`], off unless set, as
+//!   (`server::ServerOptions::per_message_deflate`, off unless set, as
 //!   Node's `perMessageDeflate`; offered by the client); a message sent with
 //!   `compress: false` goes uncompressed;
 //! - `tracing` (off by default): the server's spans (per connection, per
