@@ -10,11 +10,15 @@ use libfuzzer_sys::fuzz_target;
 const MAX: usize = 1 << 16;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(accept) = std::str::from_utf8(data) {
-        if let Some(c) = ContentEncoding::negotiate(accept) {
-            let lower = accept.to_ascii_lowercase();
-            assert!(lower.contains(c.as_str()) || accept.contains('*'), "{accept:?}");
-        }
+    let negotiated = std::str::from_utf8(data)
+        .ok()
+        .and_then(|a| ContentEncoding::negotiate(a).map(|c| (a, c)));
+    if let Some((accept, c)) = negotiated {
+        let lower = accept.to_ascii_lowercase();
+        assert!(
+            lower.contains(c.as_str()) || accept.contains('*'),
+            "{accept:?}"
+        );
     }
     for c in [ContentEncoding::Gzip, ContentEncoding::Deflate] {
         if let Ok(out) = c.decode(data, MAX) {
