@@ -86,14 +86,20 @@
     allow(rustdoc::broken_intra_doc_links)
 )]
 
-#[cfg(feature = "client")]
+#[cfg(all(feature = "client", not(target_arch = "wasm32")))]
+pub mod client;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+#[path = "client/browser.rs"]
 pub mod client;
 mod client_session;
 #[cfg(feature = "http-compression")]
 pub mod compression;
 mod error;
 mod heartbeat;
-#[cfg(any(feature = "server", feature = "client"))]
+#[cfg(all(
+    any(feature = "server", feature = "client"),
+    not(target_arch = "wasm32")
+))]
 mod http;
 mod outbox;
 mod packet;
@@ -108,3 +114,23 @@ pub use error::{CloseReason, DecodeError, RequestError, SessionClosed};
 pub use packet::{Handshake, Packet, Payload, Prepared};
 pub use server_session::{Event, ProtocolVersion, ServerConfig, ServerSession, ServerTransmit};
 pub use transport::Transport;
+
+/// The clock the sessions read deadlines in: std's `Instant` on native
+/// targets; on wasm32 web-time's, the same API over the browser's
+/// `performance.now()` (std's `Instant::now` panics there).
+#[cfg(not(target_arch = "wasm32"))]
+pub use std::time::Instant;
+/// The clock the sessions read deadlines in: std's `Instant` on native
+/// targets; on wasm32 web-time's, the same API over the browser's
+/// `performance.now()` (std's `Instant::now` panics there).
+#[cfg(target_arch = "wasm32")]
+pub use web_time::Instant;
+
+#[cfg(all(feature = "tls", target_arch = "wasm32"))]
+compile_error!(
+    "engineio's `tls` feature is for native targets: in the browser, https:// and wss:// are the browser's own"
+);
+#[cfg(all(feature = "server", target_arch = "wasm32"))]
+compile_error!(
+    "engineio's `server` feature is for native targets; in the browser use `client` only (--no-default-features --features client)"
+);

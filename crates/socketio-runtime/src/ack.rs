@@ -5,13 +5,13 @@
 //! of the task that owns the connection (its `poll_timeout`): one mechanism,
 //! no timer per wait.
 
+use crate::rt::Instant;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
+use crate::rt::oneshot;
 use serde::Serialize;
 use socketio_proto::{BuildError, Packet, PendingAcks};
-use tokio::sync::oneshot;
 
 use crate::relay;
 

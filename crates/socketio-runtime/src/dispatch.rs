@@ -324,7 +324,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
 pub fn run_or_spawn(mut fut: BoxFuture) {
     let mut cx = Context::from_waker(Waker::noop());
     if fut.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(fut);
+        crate::rt::spawn(fut);
     }
 }
 

@@ -36,6 +36,7 @@ mod disconnect;
 pub mod dispatch;
 mod lock;
 pub mod relay;
+pub mod rt;
 
 pub use ack::{AckSender, AckSocket, Acks, Answered};
 pub use clock::now;
