@@ -89,6 +89,15 @@ fn options() -> ServerOptions {
     // The page is served by the test runner from another origin, and
     // sends credentials when the client's `with_credentials` is on.
     options.engine.cors = Some(engineio::server::Cors::any().with_credentials());
+    // No keep-alive: a browser would send its next request on a connection
+    // to the listener a restart stopped, still open and refusing new
+    // sessions with 503, instead of on a new connection to the new one.
+    options.engine.on_headers(|_, headers| {
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    });
     options
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use socketio_runtime::lock;
-use tokio::sync::mpsc;
+use socketio_runtime::rt::{self, mpsc};
 
 use crate::ClientOptions;
 use crate::command::Command;
@@ -110,7 +110,7 @@ impl Manager {
             auto_connect: options.auto_connect,
             auth: options.auth.clone(),
         });
-        tokio::spawn(Conn::new(url, options, rx, shared.clone()).run());
+        rt::spawn(Conn::new(url, options, rx, shared.clone()).run());
         Manager { shared }
     }
 
@@ -220,7 +220,7 @@ impl Manager {
     /// because emits fill the channel now).
     pub(crate) fn command_later(&self, cmd: Command) {
         let commands = self.shared.commands.clone();
-        tokio::spawn(async move {
+        rt::spawn(async move {
             // Closed: the shutdown fails every waiter itself.
             let _ = commands.send(cmd).await;
         });

@@ -10,8 +10,8 @@ use serde::de::{DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
 use socketio_proto::{Json, Packet};
 use socketio_runtime::ack::{self, NoAnswer};
 use socketio_runtime::dispatch::DisconnectFn;
+use socketio_runtime::rt::oneshot;
 use socketio_runtime::{AckSocket, Handlers, ListenerId, lock};
-use tokio::sync::oneshot;
 
 use crate::command::Command;
 use crate::error::{AckError, ConnectError, DisconnectReason, EmitError};

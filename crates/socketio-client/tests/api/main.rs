@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! socketio-client's integration tests, one binary.
 
 mod backoff;
