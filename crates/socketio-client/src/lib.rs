@@ -1,4 +1,4 @@
-//! A Socket.IO v5 client on tokio.
+//! A Socket.IO v5 client, on tokio and in the browser (wasm32).
 //!
 //! # Layer
 //!
@@ -100,6 +100,38 @@
 //!
 //! [`Socket::compress`]`(false)` marks an emit as not to be compressed by a
 //! WebSocket with permessage-deflate (socket.io-client's `compress`).
+//!
+//! # In the browser
+//!
+//! For `wasm32-unknown-unknown` the same API builds with no tokio: polling
+//! goes over `fetch`, the WebSocket is the browser's (binary as
+//! `ArrayBuffer`), timers are `setTimeout`, tasks `spawn_local`, the clock
+//! `performance.now()`; the Engine.IO session, reconnection, acks, buffer
+//! and recovery are the same code. Build with default features (not
+//! `tls`: the browser speaks TLS itself). What differs, because the
+//! browser owns the sockets (details in `engineio::client`'s docs):
+//! `extra_header`s go on polling requests only, and with WebSocket as the
+//! first transport they are an error; cookies are the browser's (sent
+//! cross-origin with `engine.with_credentials`); `http_compression` and
+//! permessage-deflate are the browser's. Handlers and their futures are
+//! still `Send` as natively, so they cannot hold an `Rc` or a DOM node:
+//! hand such work to `wasm_bindgen_futures::spawn_local` from the handler.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio_client::ClientOptions;
+//!
+//! let mut options = ClientOptions::default().auto_connect(false);
+//! # #[cfg(target_arch = "wasm32")]
+//! options.engine.with_credentials = true;
+//! let socket = socketio_client::connect("https://chat.example.com", options);
+//! socket.on("chat", |_socket, (text,): (String,), _ack| async move {
+//!     let _ = text; // update the page here
+//! });
+//! socket.connect().await?;
+//! socket.emit("chat", &("hello from Rust in the browser",))?;
+//! # Ok(()) }
+//! ```
 //!
 //! # What it does not do
 //!
