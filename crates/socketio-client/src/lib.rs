@@ -121,9 +121,13 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use socketio_client::ClientOptions;
 //!
+//! #[allow(unused_mut)]
 //! let mut options = ClientOptions::default().auto_connect(false);
-//! # #[cfg(target_arch = "wasm32")]
-//! options.engine.with_credentials = true;
+//! // Cookies to another origin (the server's CORS must allow credentials).
+//! #[cfg(target_arch = "wasm32")]
+//! {
+//!     options.engine.with_credentials = true;
+//! }
 //! let socket = socketio_client::connect("https://chat.example.com", options);
 //! socket.on("chat", |_socket, (text,): (String,), _ack| async move {
 //!     let _ = text; // update the page here
