@@ -623,7 +623,8 @@ fn jitter() -> f64 {
     js_sys::Math::random()
 }
 
-#[cfg(test)]
+// tokio-driven; natively only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use std::time::Duration;
 

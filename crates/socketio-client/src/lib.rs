@@ -114,8 +114,8 @@
 //! first transport they are an error; cookies are the browser's (sent
 //! cross-origin with `engine.with_credentials`); `http_compression` and
 //! permessage-deflate are the browser's. Handlers and their futures are
-//! still `Send` as natively, so they cannot hold an `Rc` or a DOM node:
-//! hand such work to `wasm_bindgen_futures::spawn_local` from the handler.
+//! bound by [`MaybeSend`]/[`MaybeSync`]: `Send`/`Sync` natively, nothing in
+//! the browser, so there they may hold an `Rc` or a DOM node.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -141,6 +141,9 @@
 //!
 //! The upgrade and transports are engineio's; this crate adds none.
 
+// In the browser handlers need not be `Send` (`MaybeSend`), so the shared
+// state holding them is not either, by design: one thread.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 // The TLS docs link to the re-exported module, there only with its feature.
 #![cfg_attr(not(feature = "tls"), allow(rustdoc::broken_intra_doc_links))]
 
@@ -169,7 +172,7 @@ pub use error::{AckError, ConnectError, DisconnectReason, EmitError, TransportsE
 pub use manager::Manager;
 pub use socket::{AckSender, Socket, SocketFlags};
 pub use socketio_proto::{Binary, DecoderConfig, Packet, Parser};
-pub use socketio_runtime::ListenerId;
+pub use socketio_runtime::{ListenerId, MaybeSend, MaybeSync};
 
 /// A manager of `url` and its socket of the main namespace `/`, with the
 /// options' `auth` (socket.io-client's `io(url, options)`). With

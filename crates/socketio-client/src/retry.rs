@@ -141,7 +141,8 @@ impl RetryQueue {
     }
 }
 
-#[cfg(test)]
+// tokio-driven; natively only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -35,6 +35,7 @@ mod clock;
 mod disconnect;
 pub mod dispatch;
 mod lock;
+mod maybe;
 pub mod relay;
 pub mod rt;
 
@@ -43,3 +44,4 @@ pub use clock::now;
 pub use disconnect::TransportReason;
 pub use dispatch::{Handlers, ListenerId};
 pub use lock::{lock, read, write};
+pub use maybe::{MaybeSend, MaybeSync};
