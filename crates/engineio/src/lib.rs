@@ -53,6 +53,14 @@
 //! [`on_connection_error`](server::ServerOptions::on_connection_error)
 //! (every refused request, with its official code and why).
 //!
+//! # In the browser
+//!
+//! On `wasm32-unknown-unknown` the `client` feature builds the client over
+//! the browser's `fetch` and `WebSocket`, with no tokio (see `client`'s
+//! docs there for what differs); `server` compiles to nothing there, and
+//! `tls` is refused (the browser speaks TLS itself). The sessions read
+//! time as [`Instant`]: std's natively, web-time's in the browser.
+//!
 //! # What it does not do
 //!
 //! The core has no sockets, no HTTP and no clock. There is no Socket.IO
@@ -77,12 +85,15 @@
 // The crate docs link to the tokio adapters; without their feature those
 // links have nothing to point at.
 #![cfg_attr(
-    not(all(
-        feature = "server",
-        feature = "client",
-        feature = "hyper",
-        feature = "tls"
-    )),
+    any(
+        not(all(
+            feature = "server",
+            feature = "client",
+            feature = "hyper",
+            feature = "tls"
+        )),
+        target_arch = "wasm32"
+    ),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
@@ -104,7 +115,9 @@ mod http;
 mod outbox;
 mod packet;
 pub mod payload;
-#[cfg(feature = "server")]
+// Native only: on wasm32 the feature (on by default) compiles to nothing,
+// so `--features client` with the defaults still builds for the browser.
+#[cfg(all(feature = "server", not(target_arch = "wasm32")))]
 pub mod server;
 mod server_session;
 mod transport;
@@ -129,8 +142,4 @@ pub use web_time::Instant;
 #[cfg(all(feature = "tls", target_arch = "wasm32"))]
 compile_error!(
     "engineio's `tls` feature is for native targets: in the browser, https:// and wss:// are the browser's own"
-);
-#[cfg(all(feature = "server", target_arch = "wasm32"))]
-compile_error!(
-    "engineio's `server` feature is for native targets; in the browser use `client` only (--no-default-features --features client)"
 );
