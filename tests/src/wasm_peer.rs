@@ -15,6 +15,10 @@
 //! - `never-ack`: never acknowledged, for ack timeouts;
 //! - `generation` (with an ack): how many times the server has restarted,
 //!   so a test sees that it talks to the new listener;
+//! - `cookie` (with an ack): the `Cookie` header of the session's
+//!   handshake (`""` without one); every session's first response sets
+//!   `sio_peer=1`, which a browser sends back cross-origin only with
+//!   credentials;
 //! - `upgrades` (with an ack): how many sessions have upgraded from
 //!   polling to WebSocket so far (the server's metrics), so a test sees
 //!   whether its session did.
@@ -142,6 +146,13 @@ fn options() -> ServerOptions {
     // The page is served by the test runner from another origin, and
     // sends credentials when the client's `with_credentials` is on.
     options.engine.cors = Some(engineio::server::Cors::any().with_credentials());
+    // A cookie the browser sends back only with credentials (cross-origin).
+    options.engine.on_initial_headers(|_, headers| {
+        headers.append(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_static("sio_peer=1; Path=/"),
+        );
+    });
     options
 }
 
@@ -175,6 +186,20 @@ fn setup(state: &Arc<State>) {
                     let _ = socket.emit("answer-was", &(answer,));
                 },
             );
+            socket.on("cookie", |socket, (): (), ack| {
+                let cookie = socket
+                    .handshake()
+                    .headers()
+                    .get(http::header::COOKIE)
+                    .and_then(|c| c.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(&(cookie,));
+                    }
+                }
+            });
             let upgrades_state = state.clone();
             socket.on("upgrades", move |_, (): (), ack| {
                 let upgrades = upgrades_state.server.metrics().engine.upgrades;

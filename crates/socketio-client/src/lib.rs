@@ -121,13 +121,10 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use socketio_client::ClientOptions;
 //!
-//! #[allow(unused_mut)]
-//! let mut options = ClientOptions::default().auto_connect(false);
+//! let options = ClientOptions::default().auto_connect(false);
 //! // Cookies to another origin (the server's CORS must allow credentials).
 //! #[cfg(target_arch = "wasm32")]
-//! {
-//!     options.engine.with_credentials = true;
-//! }
+//! let options = options.with_credentials(true);
 //! let socket = socketio_client::connect("https://chat.example.com", options);
 //! socket.on("chat", |_socket, (text,): (String,), _ack| async move {
 //!     let _ = text; // update the page here
@@ -164,6 +161,9 @@ pub use engineio::ClientConfig as EngineSessionConfig;
 pub use engineio::Transport;
 /// The Engine.IO client's settings, [`ClientOptions::engine`].
 pub use engineio::client::ClientOptions as EngineOptions;
+/// In the browser: the `mode` of polling requests (`engine.fetch_mode`).
+#[cfg(target_arch = "wasm32")]
+pub use engineio::client::FetchMode;
 /// TLS settings (with the `tls` feature): [`tls::ClientTls`] for
 /// [`ClientOptions::tls`], and the rustls it is built on.
 #[cfg(feature = "tls")]
@@ -366,6 +366,15 @@ impl ClientOptions {
     #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: tls::ClientTls) -> Self {
         self.engine.tls = Some(tls);
+        self
+    }
+
+    /// In the browser: polling requests send cookies and HTTP auth to
+    /// another origin (`withCredentials`, `engine.with_credentials`).
+    /// Default false.
+    #[cfg(target_arch = "wasm32")]
+    pub fn with_credentials(mut self, on: bool) -> Self {
+        self.engine.with_credentials = on;
         self
     }
 

@@ -352,3 +352,32 @@ async fn handlers_hold_non_send_values() {
     assert_eq!(*seen.borrow(), [9]);
     socket.manager().close();
 }
+
+/// `with_credentials`: the peer's cookie comes back on the next session's
+/// handshake (cross-origin: the page is served from another port); without
+/// it, never.
+#[wasm_bindgen_test]
+async fn with_credentials_sends_cookies() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let cookie = |options: ClientOptions| async move {
+        let socket = socketio_client::connect(url(), options);
+        joined(&socket).await;
+        let (cookie,): (String,) = within(
+            "the cookie",
+            socket.emit_with_ack("cookie", &(), Duration::from_secs(5)),
+        )
+        .await
+        .unwrap();
+        socket.manager().close();
+        cookie
+    };
+    // The first session's answer sets the cookie, if the browser takes it.
+    cookie(options(&["polling"]).with_credentials(true)).await;
+    assert_eq!(
+        cookie(options(&["polling"])).await,
+        "",
+        "sent without credentials"
+    );
+    let sent = cookie(options(&["polling"]).with_credentials(true)).await;
+    assert!(sent.contains("sio_peer=1"), "cookie {sent:?}");
+}

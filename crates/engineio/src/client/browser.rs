@@ -30,6 +30,9 @@
 //!   `websocket.max_message_size` still bounds each message received, and
 //!   `max_response_body` each poll response.
 //!
+//! URLs are absolute (`http(s)://host[:port]`): for the page's own server,
+//! start from `window.location().origin()`.
+//!
 //! The browser buffers what a WebSocket receives until the page's task
 //! takes it; this client hands each message to the session at once.
 
