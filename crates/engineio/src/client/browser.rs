@@ -307,6 +307,19 @@ fn js_error(e: JsValue) -> TransportError {
     TransportError::Io(std::io::Error::other(format!("{e:?}")))
 }
 
+/// Aborts its request when dropped: a poll the session no longer waits
+/// for (it closed, or timed out on the heartbeat) must not keep one of the
+/// few connections a browser opens to a host.
+struct AbortOnDrop(Option<web_sys::AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.abort();
+        }
+    }
+}
+
 /// One polling request: its answer's body, or why there is none.
 async fn request(
     fetch: Rc<Fetch>,
@@ -331,6 +344,10 @@ async fn request(
         init.set_body(&JsValue::from_str(text));
     }
     init.set_headers(&headers);
+    let abort = AbortOnDrop(web_sys::AbortController::new().ok());
+    if let Some(c) = &abort.0 {
+        init.set_signal(Some(&c.signal()));
+    }
     let request = Request::new_with_str_and_init(&url, &init).map_err(js_error)?;
     let global = js_sys::global();
     let promise = if let Some(window) = global.dyn_ref::<web_sys::Window>() {
@@ -364,6 +381,9 @@ async fn request(
     if bytes.length() as usize > fetch.max_body {
         return Err(TransportError::Response);
     }
+    // Answered: nothing left to abort.
+    let mut abort = abort;
+    abort.0 = None;
     Ok(bytes.to_vec().into())
 }
 
