@@ -3,6 +3,8 @@
 //! workspace's `package-lock.json`; the library holds what they share.
 
 use std::path::{Path, PathBuf};
+
+pub mod wasm_peer;
 use std::process::Stdio;
 
 pub mod ws_echo;
