@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 pub mod wasm_peer;
 use std::process::Stdio;
 
+pub mod ws_echo;
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

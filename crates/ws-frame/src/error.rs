@@ -205,6 +205,10 @@ pub enum UserError {
     /// Pre-encoded frames are unmasked, so only a server may send them.
     #[error("pre-encoded (unmasked) frames can only be sent by a server")]
     EncodedFrameOnClient,
+    /// A page cannot set the headers of its WebSocket request (the browser
+    /// client); the header named was given.
+    #[error("a browser WebSocket cannot send the header {0:?}")]
+    HeaderInBrowser(String),
 }
 
 /// Every error `ws-frame` returns.
@@ -223,6 +227,17 @@ pub enum Error {
     /// The transport ended before the close handshake (close code 1006).
     #[error("connection reset without a closing handshake")]
     AbnormalClosure,
+    /// The browser client's receive buffer would pass its limit
+    /// (`ConnectOptions::max_buffered_messages` or `max_buffered_bytes`):
+    /// the peer sent faster than the application read, and the browser
+    /// cannot hold the peer back. The connection was closed (1008).
+    #[error("receive buffer full: {messages} messages, {bytes} bytes unread")]
+    ReceiveBufferFull {
+        /// The messages that would have waited.
+        messages: usize,
+        /// The bytes that would have waited.
+        bytes: usize,
+    },
     /// The transport failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -235,4 +250,16 @@ pub enum Error {
     #[cfg(feature = "tls")]
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+}
+
+impl Error {
+    /// The close code this error closed the connection with, where it
+    /// did: a protocol violation's, or 1008 for a full receive buffer.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Error::Protocol(e) => Some(e.close_code()),
+            Error::ReceiveBufferFull { .. } => Some(CloseCode::POLICY),
+            _ => None,
+        }
+    }
 }

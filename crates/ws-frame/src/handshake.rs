@@ -447,6 +447,13 @@ impl ClientRequest {
         self.secure
     }
 
+    /// What the browser client needs: the path with its query, the
+    /// subprotocols offered, and the headers (which a page cannot send).
+    #[cfg(all(feature = "browser", target_arch = "wasm32"))]
+    pub(crate) fn browser_parts(&self) -> (&str, &[String], &HeaderMap) {
+        (&self.path, &self.protocols, &self.headers)
+    }
+
     /// The request head to write.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);

@@ -48,6 +48,31 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # In the browser
+//!
+//! On `wasm32-unknown-unknown` with the `browser` feature (and without the
+//! default `tokio`), [`connect_url`] opens the WebSocket through the
+//! browser's own `WebSocket` (binary as `ArrayBuffer`; the browser does the
+//! framing) and gives a [`BrowserWebSocket`]: the same futures `Stream` of
+//! [`Message`] and `Sink<Message>`, the same close codes and reasons, and
+//! connect failures and close events surfacing as errors and `None` as
+//! they do natively. So code written against `ws_frame` runs in both places:
+//!
+//! ```toml
+//! [target.'cfg(target_arch = "wasm32")'.dependencies]
+//! realtime-ws-frame = { version = "0.1", default-features = false, features = ["browser"] }
+//! ```
+//!
+//! The browser has no receive backpressure, so received messages wait in a
+//! buffer bounded in count and bytes (the connection is closed with 1008
+//! past it, and a message over [`Config::max_message_size`] with 1009), and
+//! sending waits while the browser's `bufferedAmount` is past
+//! [`Config::write_buffer_mark`]. The [`browser`] module says what else
+//! differs (pings are the browser's, no custom headers, close codes 1000
+//! and 3000-4999 only). On other targets the feature adds nothing. Its tests
+//! (`tests/browser.rs`) run in headless Chromium through the workspace's
+//! `tests/wasm` harness.
+//!
 //! # What it does not do
 //!
 //! No HTTP server or router (hand it a stream after your own routing), no
@@ -81,6 +106,7 @@
 //! | `tokio` | on | [`WebSocketStream`], [`accept`], [`connect`], [`connect_url`] |
 //! | `deflate` | off | permessage-deflate: [`deflate`], [`Config::deflate`] (flate2 on zlib-rs, pure Rust) |
 //! | `tls` | off | `wss://` in [`connect_url`], the [`tls`] module (rustls, ring) |
+//! | `browser` | off | on wasm32 only: [`connect_url`] and [`BrowserWebSocket`] over the browser's WebSocket (wasm-bindgen, web-sys) |
 //!
 //! Memory per connection with deflate: see the [`deflate`] module.
 //!
@@ -130,13 +156,26 @@
 //! assert_eq!(&server.poll_transmit().unwrap()[..], b"\x8a\x01?");
 //! ```
 
-// The crate docs link to the tokio adapters and the TLS module; without
-// their features those links have nothing to point at.
+// The crate docs link to the tokio adapters, the TLS module and the
+// browser client; without their features (and, for the browser client,
+// off wasm32) those links have nothing to point at.
 #![cfg_attr(
-    not(all(feature = "tls", feature = "deflate")),
+    not(all(
+        feature = "tls",
+        feature = "deflate",
+        feature = "browser",
+        target_arch = "wasm32"
+    )),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
+#[cfg(all(feature = "tokio", feature = "browser", target_arch = "wasm32"))]
+compile_error!(
+    "on wasm32, ws-frame's `browser` feature replaces `tokio`: depend on it with default-features = false"
+);
+
+#[cfg(all(feature = "browser", target_arch = "wasm32"))]
+pub mod browser;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
@@ -163,3 +202,6 @@ pub use error::{Error, HandshakeError, ProtocolError, UserError};
 pub use message::{CloseCode, CloseFrame, Message, Utf8Bytes};
 #[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
 pub use stream::{WebSocketStream, accept, accept_with, connect, connect_with};
+
+#[cfg(all(feature = "browser", target_arch = "wasm32"))]
+pub use browser::{BrowserWebSocket, ConnectOptions, connect_request, connect_url};
