@@ -177,7 +177,8 @@ pub use socketio_runtime::{ListenerId, MaybeSend, MaybeSync};
 /// A manager of `url` and its socket of the main namespace `/`, with the
 /// options' `auth` (socket.io-client's `io(url, options)`). With
 /// `auto_connect` (the default) it is joining already; else await
-/// [`Socket::connect`]. Must be called on a tokio runtime.
+/// [`Socket::connect`]. Natively it must be called on a tokio runtime; in
+/// the browser anywhere (it spawns on the page's event loop).
 pub fn connect(url: &str, options: ClientOptions) -> Socket {
     Manager::new(url, options).socket("/", None)
 }

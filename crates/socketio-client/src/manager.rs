@@ -96,7 +96,8 @@ impl Manager {
     /// A manager of the server at `url` (`http://host:port`, or `https://`
     /// with the `tls` feature). It connects at once unless
     /// `options.auto_connect` is off; then at the first
-    /// [`Socket::connect`]. Must be called on a tokio runtime.
+    /// [`Socket::connect`]. Natively it must be called on a tokio runtime; in
+    /// the browser anywhere (it spawns on the page's event loop).
     pub fn new(url: &str, options: ClientOptions) -> Manager {
         let (tx, rx) = mpsc::channel(options.max_buffered.max(1));
         let shared = Arc::new(ManagerShared {
