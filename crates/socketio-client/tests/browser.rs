@@ -381,3 +381,30 @@ async fn with_credentials_sends_cookies() {
     let sent = cookie(options(&["polling"]).with_credentials(true)).await;
     assert!(sent.contains("sio_peer=1"), "cookie {sent:?}");
 }
+
+/// A browser WebSocket cannot carry custom headers: with WebSocket first,
+/// `extra_header` is an error, not silently dropped; over polling they go.
+#[wasm_bindgen_test]
+async fn extra_headers_on_websocket_are_refused() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let refused = socketio_client::connect(
+        url(),
+        options(&["websocket"])
+            .reconnection(false)
+            .extra_header("x-token", "secret"),
+    );
+    let r = within("the refusal", refused.connect()).await;
+    match r {
+        Err(socketio_client::ConnectError::Transport(message)) => {
+            assert!(message.contains("custom headers"), "{message}")
+        }
+        other => panic!("connected with headers on a browser WebSocket: {other:?}"),
+    }
+    let polling = socketio_client::connect(
+        url(),
+        options(&["polling"]).extra_header("x-token", "secret"),
+    );
+    joined(&polling).await;
+    ack_round_trip(&polling).await;
+    polling.manager().close();
+}
