@@ -112,7 +112,7 @@
 //! browser owns the sockets (details in `engineio::client`'s docs):
 //! `extra_header`s go on polling requests only, and with WebSocket as the
 //! first transport they are an error; cookies are the browser's (sent
-//! cross-origin with `engine.with_credentials`); `http_compression` and
+//! cross-origin with `.with_credentials(true)`); `http_compression` and
 //! permessage-deflate are the browser's. Handlers and their futures are
 //! bound by [`MaybeSend`]/[`MaybeSync`]: `Send`/`Sync` natively, nothing in
 //! the browser, so there they may hold an `Rc` or a DOM node.
