@@ -385,3 +385,31 @@ pub(crate) async fn drain(ws: &mut super::Ws) {
     })
     .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Target, parse_head};
+
+    #[test]
+    fn transport_is_replaced_not_added() {
+        let t = Target::parse("ws://127.0.0.1:3301/socket.io/?EIO=4&transport=polling");
+        assert_eq!(t.addr.to_string(), "127.0.0.1:3301");
+        assert_eq!(
+            t.with_transport("websocket"),
+            "/socket.io/?EIO=4&transport=websocket"
+        );
+        let bare = Target::parse("http://127.0.0.1:3301/socket.io/");
+        assert_eq!(
+            bare.with_transport("polling"),
+            "/socket.io/?transport=polling"
+        );
+    }
+
+    #[test]
+    fn head_gives_status_length_and_close() {
+        let r = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nConnection: close\r\n\r\nok";
+        assert_eq!(parse_head(r), Some((200, r.len() - 2, 2, true)));
+        // Not complete yet: more to read.
+        assert_eq!(parse_head(&r[..20]), None);
+    }
+}

@@ -27,12 +27,15 @@ use super::{Args, Ws, cpu_snapshot, memory_kib, report, sio_connect};
 /// address (`connect_with` moves to 127.0.0.(1 + i / 20 000)).
 const PER_SOURCE: usize = 20_000;
 
-/// Keeps `ws` open, answering heartbeats, counting broadcasts; sends the
-/// time of each to `seen` if given.
+/// A delivery: the broadcast's round number, and when it arrived.
+type Seen = (u64, Instant);
+
+/// Keeps `ws` open, answering heartbeats, counting broadcasts; sends each
+/// one's round and time to `seen` if given.
 async fn hold(
     mut ws: Ws,
     count: Arc<AtomicU64>,
-    seen: Option<tokio::sync::mpsc::UnboundedSender<Instant>>,
+    seen: Option<tokio::sync::mpsc::UnboundedSender<Seen>>,
 ) {
     while let Some(Ok(m)) = ws.next().await {
         let Message::Text(t) = m else { continue };
@@ -40,10 +43,11 @@ async fn hold(
             if ws.send(Message::text("3")).await.is_err() {
                 break;
             }
-        } else if t.as_str().starts_with("42[\"bcast\"") {
+        } else if let Some(round) = t.as_str().strip_prefix("42[\"bcast\",") {
             count.fetch_add(1, Ordering::Relaxed);
             if let Some(seen) = &seen {
-                let _ = seen.send(Instant::now());
+                let round = round.trim_end_matches(']').parse().unwrap_or(u64::MAX);
+                let _ = seen.send((round, Instant::now()));
             }
         }
     }
@@ -125,7 +129,15 @@ pub(crate) async fn soak(a: &Args) {
         let round_end = tokio::time::Instant::from_std(t + Duration::from_millis(950));
         while left > 0 {
             tokio::select! {
-                s = seen_rx.recv() => { last = s; left -= 1; }
+                // A late delivery of an earlier round does not count.
+                s = seen_rx.recv() => match s {
+                    Some((round, at)) if Some(round) == rounds.checked_sub(1) => {
+                        last = Some(at);
+                        left -= 1;
+                    }
+                    Some(_) => {}
+                    None => break,
+                },
                 m = emitter.next() => match m {
                     Some(Ok(Message::Text(t))) if t == "2" => {
                         emitter.send(Message::text("3")).await.expect("pong");
