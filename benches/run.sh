@@ -15,10 +15,25 @@
 #     socketioxide with socketioxide-redis, broadcast to 1000 receivers, half
 #     on each node, the emitter on the first (one at a time, and in bursts
 #     of 16): deliveries/s, and latency on the emitter's node and across
-#     Redis on the other.
-# Results: target/bench/results.jsonl and target/bench/table.md.
+#     Redis on the other;
+#   Socket.IO over long-polling only (poll): echo with ack at 64 and 1000
+#     clients, broadcast to 1000 polling clients, the same three servers;
+#   connection setup (setup): full Socket.IO connects per second (polling
+#     handshake, CONNECT, upgrade, first ack), WebSocket handshakes per
+#     second (the four WebSocket servers), and 10 000 connect/disconnect
+#     cycles against ours with its RSS before and after;
+#   the client as load source (client): our socketio-client vs rust_socketio
+#     vs Node socket.io-client emitting with ack over 1 and 64 sockets, all
+#     against our server: emits/s and the client's memory per socket;
+#   memory soak (soak): 20 000 idle Socket.IO connections (fewer where the
+#     open-file limit is lower), a broadcast a second for SOAK_MINUTES (10),
+#     the server's RSS every 10 s, flat or not.
+# Results: target/bench/results.jsonl, target/bench/table.md, and charts
+# (target/bench/*.png, benches/charts.py; PUBLISH=1 copies them to
+# docs/img/bench/ for docs/benchmarks.md).
 #   benches/run.sh        # SECS=3 a measurement, REPEAT=3 of each (medians)
-#   SECTIONS=cluster benches/run.sh   # some sections only: ws, sio, cluster
+#   SECTIONS=cluster benches/run.sh   # some sections only: ws, sio, cluster,
+#                                     # poll, setup, client, soak
 # With two or more cores the server under test runs on core 0 and the load
 # generator on core 1 (taskset), so every server, Node included, gets one
 # core to itself (tokio sizes its worker pool to the affinity mask: one
@@ -29,7 +44,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${SECS:-3}"
 REPEAT="${REPEAT:-3}"
-SECTIONS="${SECTIONS:-ws sio cluster}"
+SECTIONS="${SECTIONS:-ws sio cluster poll setup client soak}"
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 OUT=target/bench; mkdir -p "$OUT"; rm -f "$OUT"/*.log
 : > "$OUT/results.jsonl"; : > "$OUT/failed.txt"; : > "$OUT/loadgen.log"
@@ -37,8 +52,9 @@ OUT=target/bench; mkdir -p "$OUT"; rm -f "$OUT"/*.log
 # --bin: with an --example filter, cargo builds no other target of the
 # packages named.
 BUILD=(-p loadgen --bin loadgen)
-section ws && BUILD+=(-p realtime-ws-frame --example autobahn_server --features realtime-ws-frame/deflate)
-section sio && BUILD+=(-p socketio-server --example bench_server)
+{ section ws || section setup; } && BUILD+=(-p realtime-ws-frame --example autobahn_server --features realtime-ws-frame/deflate)
+{ section sio || section poll || section setup || section client || section soak; } &&
+  BUILD+=(-p socketio-server --example bench_server)
 if section cluster; then
   if command -v redis-server >/dev/null; then
     BUILD+=(-p socketio-redis --example cluster_node)
@@ -192,8 +208,97 @@ socketioxide-redis 3325 3326 $PEERS/socketioxide_redis_bench 127.0.0.1:{port} $R
 compare measure_cluster
 fi
 
+SIO_SERVERS="socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301
+socketioxide 3302 $PEERS/socketioxide_bench 127.0.0.1:3302
+node-socket.io 3303 node benches/peers/sio_bench.js 3303"
+WS_SERVERS="ws-frame 9301 ./target/release/examples/autobahn_server 127.0.0.1:9301
+tokio-tungstenite 9302 $PEERS/tungstenite_echo 127.0.0.1:9302
+fastwebsockets 9303 $PEERS/fastwebsockets_echo 127.0.0.1:9303
+node-ws 9304 node benches/peers/ws_echo.js 9304"
+
+if section poll; then
+URL_PATH="/socket.io/?EIO=4&transport=polling"
+SCENARIOS="sio-poll-echo --conns 64 --size 32
+sio-poll-echo --conns 1000 --size 32
+sio-poll-broadcast --conns 1000 --rounds 100"
+SERVERS=$SIO_SERVERS compare measure
+fi
+
+if section setup; then
+URL_PATH="/socket.io/?EIO=4&transport=polling"
+SCENARIOS="sio-connect --conns 64" SERVERS=$SIO_SERVERS compare measure
+URL_PATH=/
+SCENARIOS="ws-connect --conns 64" SERVERS=$WS_SERVERS compare measure
+# Memory after connects and disconnects, once, ours: it does not drift.
+URL_PATH="/socket.io/?EIO=4&transport=polling"
+SCENARIOS="sio-cycles --conns 64 --cycles ${CYCLES:-10000} --warmup 1000" REPEAT=1 \
+  SERVERS="socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301" compare measure
+fi
+
+# One client-emit measurement: our server on a fresh process, the load
+# source (cmd, which takes loadgen's flags) against it.
+measure_source() { # name scenario port cmd...
+  local name=$1 scenario=$2 port=$3; shift 3
+  port_free "$port"
+  "${SRV_PIN[@]}" ./target/release/examples/bench_server "127.0.0.1:$port" >> "$OUT/socketio-server.log" 2>&1 & local pid=$!
+  SERVER=$pid
+  if ! wait_port "$port" || ! kill -0 $pid 2>/dev/null; then echo "socketio-server did not start" >&2; exit 1; fi
+  local args=${scenario#* }
+  # shellcheck disable=SC2086
+  if line=$("${LG_PIN[@]}" "$@" --url "http://127.0.0.1:$port/" --secs "$SECS" $args --pid $pid 2>> "$OUT/loadgen.log"); then
+    echo "$line" | sed "s/^{/{\"server\":\"$name\",/" | tee -a "$OUT/results.jsonl" >&2
+  else
+    echo "$name: $scenario FAILED (target/bench/loadgen.log)" | tee -a "$OUT/failed.txt" >&2
+  fi
+  kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+  SERVER=
+}
+
+if section client; then
+SCENARIOS="client-emit --conns 1
+client-emit --conns 64"
+SERVERS="socketio-client 3331 $LG client-emit
+rust_socketio 3332 $PEERS/rust_socketio_load
+node-socket.io-client 3333 node benches/peers/sio_client_load.js"
+compare measure_source
+fi
+
+if section soak; then
+# 20 000 connections need as many open files in the server: raise the soft
+# limit as far as the hard one allows, and hold fewer connections where it
+# stops short (a container's hard limit of 20 000 leaves room for 19 936).
+hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=25000
+ulimit -n "$(( hard < 25000 ? hard : 25000 ))" 2>/dev/null || true
+SOAK_CONNS=${SOAK_CONNS:-$(( $(ulimit -n) >= 20064 ? 20000 : $(ulimit -n) - 64 ))}
+URL_PATH="/socket.io/?EIO=4&transport=websocket"
+SCENARIOS="sio-soak --conns $SOAK_CONNS --minutes ${SOAK_MINUTES:-10} --procs 2" REPEAT=1 \
+  SERVERS="socketio-server 3301 ./target/release/examples/bench_server 127.0.0.1:3301" compare measure
+fi
+
 echo "pinned: ${SRV_PIN[*]:-no}" >&2
 python3 benches/table.py "$OUT/results.jsonl" | tee "$OUT/table.md"
 if [ -s "$OUT/failed.txt" ]; then
   { echo; echo "Failed:"; sed 's/^/- /' "$OUT/failed.txt"; } | tee -a "$OUT/table.md"
+fi
+# Charts from the same rows: matplotlib, from the distribution where it is
+# missing (Debian/Ubuntu: python3-matplotlib, for the distribution's
+# python3, which a python3 earlier on PATH, pyenv's say, may not be).
+charts_python() {
+  local py
+  for py in python3 /usr/bin/python3; do
+    "$py" -c 'import matplotlib' 2>/dev/null && { echo "$py"; return 0; }
+  done
+  return 1
+}
+if ! charts_python >/dev/null && command -v apt-get >/dev/null; then
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y -q python3-matplotlib >/dev/null || true
+fi
+if PY=$(charts_python); then
+  "$PY" benches/charts.py "$OUT/results.jsonl" "$OUT"
+  if [ "${PUBLISH:-0}" = 1 ]; then
+    mkdir -p docs/img/bench && cp "$OUT"/*.png docs/img/bench/
+  fi
+else
+  echo "no matplotlib: no charts (apt-get install python3-matplotlib)" | tee -a "$OUT/failed.txt" >&2
 fi

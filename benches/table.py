@@ -20,7 +20,7 @@ import statistics
 import sys
 from collections import OrderedDict
 
-OURS = {"ws-frame", "socketio-server", "socketio-redis"}
+OURS = {"ws-frame", "socketio-server", "socketio-redis", "socketio-client"}
 
 
 FIELDS = ("mode", "conns", "size", "binary", "batch", "burst", "deflate", "json")
@@ -46,6 +46,9 @@ def label(k):
         return f"broadcast to {r['conns']}{burst}"
     if r["mode"] == "sio-cluster-broadcast":
         return f"broadcast to {r['conns']} over two nodes{burst}"
+    second = round_two_label(r)
+    if second:
+        return second
     return f"idle {r['conns']} conns"
 
 
@@ -78,8 +81,9 @@ def main():
         ("WebSocket echo", ("ws-echo",)),
         ("Socket.IO", ("sio-echo", "sio-broadcast", "sio-idle")),
         ("Socket.IO cluster: two nodes on one Redis", ("sio-cluster-broadcast",)),
+        *ROUND_TWO_SECTIONS,
     ):
-        group = [r for r in rows if r["mode"] in modes]
+        group = [r for r in rows if r["mode"] in modes and r["mode"] not in MEMORY_MODES]
         if not group:
             continue
         servers = list(OrderedDict.fromkeys(r["server"] for r in group))
@@ -99,7 +103,7 @@ def main():
                     cells.append("-")
                     continue
                 v = r["bytes_per_conn"] if idle else r["per_sec"]
-                if k[0] in ("sio-broadcast", "sio-cluster-broadcast"):
+                if k[0] in ("sio-broadcast", "sio-cluster-broadcast", "sio-poll-broadcast"):
                     cells.append(f"{v:,.0f}/s (p50 {r['p50_us'] / 1000:.1f} ms)")
                 elif idle:
                     cells.append(f"{v / 1024:.1f} KiB/conn")
@@ -117,30 +121,106 @@ def main():
                     ratios.append(f"**{(theirs / mine if idle else mine / theirs):.2f}x**")
             print(f"| {label(k)} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
         cpu_rows = [k for k in OrderedDict.fromkeys(key(r) for r in group) if k[0] != "sio-idle"]
-        if cpu_rows and any("server_user_us" in r for r in group):
-            print(f"\n#### {title}: server CPU per message, user + kernel (µs)\n")
+        # The client rows are about the load source: its CPU, not the server's.
+        user_f, sys_f, whose = ("server_user_us", "server_sys_us", "server")
+        if modes == ("client-emit",):
+            user_f, sys_f, whose = ("loadgen_user_us", "loadgen_sys_us", "client")
+        if cpu_rows and any(user_f in r for r in group):
+            print(f"\n#### {title}: {whose} CPU per message, user + kernel (µs)\n")
             print(head.replace("| vs ", "| user vs ", len(peers)))
             print("|" + "---|" * (1 + len(servers) + len(peers)))
             for k in cpu_rows:
                 cells, mine = [], None
                 for s in servers:
                     r = by.get((s,) + k)
-                    if r is None or "server_user_us" not in r:
+                    if r is None or user_f not in r:
                         cells.append("-")
                         continue
                     lg = f", lg {r['lg_busy']:.0f}%" if "lg_busy" in r else ""
-                    cells.append(f"{r['server_user_us']:.2f} + {r['server_sys_us']:.2f} ({r['busy']:.0f}%{lg})")
+                    cells.append(f"{r[user_f]:.2f} + {r[sys_f]:.2f} ({r['busy']:.0f}%{lg})")
                     if s in ours:
-                        mine = r["server_user_us"]
+                        mine = r[user_f]
                 ratios = []
                 for p in peers:
                     r = by.get((p,) + k)
-                    theirs = None if r is None else r.get("server_user_us")
+                    theirs = None if r is None else r.get(user_f)
                     ratios.append("-" if not mine or not theirs else f"**{theirs / mine:.2f}x**")
                 print(f"| {label(k)} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
 
         if any("remote_p50_us" in r for r in group):
             latency_table(title, group, ours, by)
+    round_two_tables(rows)
+
+
+# The second round's scenarios (benches/loadgen: polling, setup,
+# client_load, soak): their rate tables, and the memory tables of their own.
+ROUND_TWO_SECTIONS = (
+    ("Socket.IO over long-polling only", ("sio-poll-echo", "sio-poll-broadcast")),
+    ("Socket.IO connection setup (polling handshake, CONNECT, upgrade, first ack)", ("sio-connect",)),
+    ("WebSocket opening handshakes", ("ws-connect",)),
+    ("Socket.IO client as the load source, against socketio-server", ("client-emit",)),
+)
+MEMORY_MODES = ("sio-cycles", "sio-soak")
+
+
+def round_two_label(r):
+    if r["mode"] == "sio-poll-echo":
+        return f"polling echo+ack {r['conns']} conns"
+    if r["mode"] == "sio-poll-broadcast":
+        return f"broadcast to {r['conns']} polling clients"
+    if r["mode"] == "sio-connect":
+        return f"Socket.IO connects, {r['conns']} at once"
+    if r["mode"] == "ws-connect":
+        return f"WebSocket handshakes, {r['conns']} at once"
+    if r["mode"] == "client-emit":
+        return f"emit+ack over {r['conns']} socket{'s' if r['conns'] > 1 else ''}"
+    if r["mode"] == "sio-cycles":
+        return f"connect/disconnect cycles, {r['conns']} at once"
+    if r["mode"] == "sio-soak":
+        return f"{r['conns']:,} idle conns, a broadcast a second"
+    return None
+
+
+def round_two_tables(rows):
+    """The client's memory per socket, and the server's RSS over connect
+    cycles and over the soak."""
+    client = [r for r in rows if r["mode"] == "client-emit" and "client_bytes_per_conn" in r]
+    if client:
+        print("\n#### Socket.IO client: memory per socket (RSS growth over connecting / sockets)\n")
+        print("| sockets | " + " | ".join(OrderedDict.fromkeys(r["server"] for r in client)) + " |")
+        servers = list(OrderedDict.fromkeys(r["server"] for r in client))
+        print("|" + "---|" * (1 + len(servers)))
+        for conns in sorted({r["conns"] for r in client}):
+            cells = []
+            for s in servers:
+                r = next((r for r in client if r["server"] == s and r["conns"] == conns), None)
+                if r is None:
+                    cells.append("-")
+                    continue
+                cell = f"{r['client_bytes_per_conn'] / 1024:.1f} KiB"
+                if "client_marginal_bytes_per_conn" in r:
+                    cell += f" ({r['client_marginal_bytes_per_conn'] / 1024:.1f} KiB each past the first)"
+                cells.append(cell)
+            print(f"| {conns} | " + " | ".join(cells) + " |")
+    cycles = [r for r in rows if r["mode"] == "sio-cycles"]
+    if cycles:
+        print("\n#### Connect/disconnect cycles: server RSS (target: end within 5% of warm)\n")
+        print("| case | server | cycles | cycles/s | fresh | after warm-up | end | end vs warm |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in cycles:
+            print(f"| {label(key(r))} | {r['server']} | {r['count']:,.0f} | {r['per_sec']:,.0f}"
+                  f" | {r['rss_fresh_kib'] / 1024:.1f} MiB"
+                  f" | {r['rss_warm_kib'] / 1024:.1f} MiB | {r['rss_end_kib'] / 1024:.1f} MiB"
+                  f" | **{r['growth_pct']:+.1f}%** |")
+    soak = [r for r in rows if r["mode"] == "sio-soak"]
+    if soak:
+        print("\n#### Memory soak: server RSS (flat: last window within 5% of the first)\n")
+        print("| case | server | minutes | delivered / expected | round p99 | RSS first window | RSS last window | change | flat |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in soak:
+            print(f"| {label(key(r))} | {r['server']} | {r['minutes']:g} | {r['delivered']:,.0f} / {r['expected']:,.0f}"
+                  f" | {r['p99_us'] / 1000:.1f} ms | {r['rss_first_kib'] / 1024:.1f} MiB"
+                  f" | {r['rss_last_kib'] / 1024:.1f} MiB | **{r['growth_pct']:+.1f}%** | {'yes' if r['flat'] else 'no'} |")
 
 
 def latency_table(title, group, ours, by):

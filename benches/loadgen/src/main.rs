@@ -8,7 +8,19 @@
 //! loadgen sio-broadcast --url ... --conns 1000 [--rounds 20] [--burst 1] [--pid PID]
 //! loadgen sio-idle  --url ... --conns 10000 [--pid PID]
 //! loadgen sio-cluster-broadcast --url NODE_A --url2 NODE_B --conns 1000 [--rounds 20] [--burst 1] [--pid PID_A --pid PID_B] [--redis-pid PID]
+//! loadgen sio-poll-echo --url http://127.0.0.1:3000/socket.io/?EIO=4&transport=polling --conns 64 [--size 32] [--pid PID]
+//! loadgen sio-poll-broadcast --url ...transport=polling --conns 1000 [--rounds 20] [--pid PID]
+//! loadgen sio-connect --url ...transport=polling --conns 64 [--pid PID]    (--conns: connects under way at once)
+//! loadgen ws-connect --url ws://127.0.0.1:9001/ --conns 64 [--pid PID]
+//! loadgen sio-cycles --url ...transport=polling --conns 64 --cycles 10000 [--warmup 1000] [--settle 2] [--pid PID]
+//! loadgen client-emit --url http://127.0.0.1:3000/ --conns 64 [--size 32] [--pid PID]
+//! loadgen sio-soak --url ...transport=websocket --conns 20000 [--minutes 10] [--sample-secs 10] [--procs 2] [--pid PID]
 //! ```
+//!
+//! The second group is in modules of its own: [`polling`] (Socket.IO over
+//! long-polling only), [`setup`] (connection setup), [`client_load`] (our
+//! Socket.IO client as the load source), [`soak`] (idle connections and a
+//! broadcast a second, for minutes).
 //!
 //! Echo is closed-loop: each connection sends `--batch` messages in one
 //! write (Socket.IO: events with acks) and waits for every answer before the
@@ -35,6 +47,11 @@
 //! of B minus the median of A is what the hop through Redis adds
 //! (`hop_p50_us`). `--redis-pid` adds Redis's CPU time per broadcast.
 
+mod client_load;
+mod polling;
+mod setup;
+mod soak;
+
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -60,6 +77,18 @@ struct Args {
     json: bool,
     pids: Vec<u32>,
     redis_pid: Option<u32>,
+    /// `sio-cycles`: cycles measured, after `warmup` unmeasured ones, with
+    /// `settle` seconds before each RSS reading.
+    cycles: usize,
+    warmup: usize,
+    settle: u64,
+    /// `sio-soak`: how long, how often RSS is read, over how many processes.
+    minutes: f64,
+    sample_secs: u64,
+    procs: usize,
+    /// `sio-hold`: the index of its first connection (which picks its
+    /// source address).
+    first: usize,
 }
 
 fn parse_args() -> Args {
@@ -78,6 +107,13 @@ fn parse_args() -> Args {
         json: false,
         pids: Vec::new(),
         redis_pid: None,
+        cycles: 10_000,
+        warmup: 1_000,
+        settle: 2,
+        minutes: 10.0,
+        sample_secs: 10,
+        procs: 2,
+        first: 0,
     };
     let mut it = std::env::args().skip(1);
     a.mode = it.next().unwrap_or_default();
@@ -97,6 +133,13 @@ fn parse_args() -> Args {
             "--burst" => a.burst = value().parse::<usize>().unwrap_or(1).max(1),
             "--pid" => a.pids.extend(value().parse::<u32>().ok()),
             "--redis-pid" => a.redis_pid = value().parse().ok(),
+            "--cycles" => a.cycles = value().parse().unwrap_or(10_000),
+            "--warmup" => a.warmup = value().parse().unwrap_or(1_000),
+            "--settle" => a.settle = value().parse().unwrap_or(2),
+            "--minutes" => a.minutes = value().parse().unwrap_or(10.0),
+            "--sample-secs" => a.sample_secs = value().parse().unwrap_or(10),
+            "--procs" => a.procs = value().parse().unwrap_or(2),
+            "--first" => a.first = value().parse().unwrap_or(0),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -622,6 +665,14 @@ async fn main() {
             drop(conns);
         }
         "sio-cluster-broadcast" => cluster_broadcast(&a).await,
+        "sio-poll-echo" => polling::echo(&a).await,
+        "sio-poll-broadcast" => polling::broadcast(&a).await,
+        "sio-connect" => setup::sio_connects(&a).await,
+        "ws-connect" => setup::ws_connects(&a).await,
+        "sio-cycles" => setup::sio_cycles(&a).await,
+        "client-emit" => client_load::emit(&a).await,
+        "sio-soak" => soak::soak(&a).await,
+        "sio-hold" => soak::hold_child(&a).await,
         other => {
             eprintln!("unknown mode {other:?}; see the crate docs");
             std::process::exit(2);
