@@ -202,8 +202,11 @@ fn wasm_bindgen_cli() -> PathBuf {
     }
     let install = |locked: bool| {
         let mut cmd = Command::new(cargo());
+        // Without the default rustls: the runner speaks plain HTTP to the
+        // local chromedriver, and ring is the longest part of the build.
         cmd.args([
             "install",
+            "--no-default-features",
             "--version",
             &version,
             "wasm-bindgen-cli",
