@@ -14,7 +14,14 @@
 //!   `answer-was` with its arguments (or `"no answer"`);
 //! - `never-ack`: never acknowledged, for ack timeouts;
 //! - `generation` (with an ack): how many times the server has restarted,
-//!   so a test sees that it talks to the new listener.
+//!   so a test sees that it talks to the new listener;
+//! - `cookie` (with an ack): the `Cookie` header of the session's
+//!   handshake (`""` without one); every session's first response sets
+//!   `sio_peer=1`, which a browser sends back cross-origin only with
+//!   credentials;
+//! - `upgrades` (with an ack): how many sessions have upgraded from
+//!   polling to WebSocket so far (the server's metrics), so a test sees
+//!   whether its session did.
 //!
 //! Namespace `/second`: emits `welcome` with `"/second"` on connect;
 //! `ack-me` as on `/`.
@@ -25,12 +32,13 @@
 //! the same port is listened on again with the same namespaces.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use socketio_server::{Server, ServerOptions};
-use tokio::sync::Mutex;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 /// A running peer.
 pub struct WasmPeer {
@@ -39,10 +47,18 @@ pub struct WasmPeer {
     state: Arc<State>,
 }
 
+/// One `socketio-server` for the peer's whole life; its listener and the
+/// TCP connections are the peer's own, so that a restart can cut every
+/// one of them (the server's own shutdown lets idle keep-alive
+/// connections live on, answering 503, and a browser reuses those).
 struct State {
     addr: SocketAddr,
-    server: Mutex<Option<Server>>,
+    server: Server,
     restarts: AtomicU64,
+    /// The accept loop, while listening.
+    accept: Mutex<Option<JoinHandle<()>>>,
+    /// Each connection's relay between its socket and the server.
+    conns: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl WasmPeer {
@@ -56,12 +72,51 @@ impl WasmPeer {
         self.state.restarts.load(Ordering::SeqCst)
     }
 
-    /// Stops listening and closes every connection.
-    pub async fn stop(&self) {
-        if let Some(server) = self.state.server.lock().await.take() {
-            server.shutdown(Duration::from_millis(500)).await;
+    /// Stops listening and cuts every connection.
+    pub fn stop(&self) {
+        self.state.go_down();
+    }
+}
+
+impl Drop for WasmPeer {
+    fn drop(&mut self) {
+        self.state.go_down();
+    }
+}
+
+impl State {
+    fn listen(self: &Arc<Self>, listener: TcpListener) {
+        let state = self.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((tcp, remote)) = listener.accept().await {
+                let _ = tcp.set_nodelay(true);
+                let (ours, theirs) = tokio::io::duplex(256 * 1024);
+                state.server.serve_io(theirs, remote);
+                let relay = tokio::spawn(async move {
+                    let (mut tcp, mut ours) = (tcp, ours);
+                    let _ = tokio::io::copy_bidirectional(&mut tcp, &mut ours).await;
+                });
+                let mut conns = lock(&state.conns);
+                conns.retain(|c| !c.is_finished());
+                conns.push(relay);
+            }
+        });
+        *lock(&self.accept) = Some(accept);
+    }
+
+    /// Closes the listener and every connection at once, as a crash would.
+    fn go_down(&self) {
+        if let Some(accept) = lock(&self.accept).take() {
+            accept.abort();
+        }
+        for c in lock(&self.conns).drain(..) {
+            c.abort();
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Starts the peer on `addr` (`127.0.0.1:0` for any free port).
@@ -70,17 +125,19 @@ impl WasmPeer {
 ///
 /// When `addr` cannot be bound.
 pub async fn start_sio_peer(addr: &str) -> WasmPeer {
-    let server = Server::bind(addr, options())
+    let listener = TcpListener::bind(addr)
         .await
         .unwrap_or_else(|e| panic!("binding the wasm peer to {addr}: {e}"));
-    let addr = server.local_addr();
+    let addr = listener.local_addr().expect("a bound address");
     let state = Arc::new(State {
         addr,
-        server: Mutex::new(None),
+        server: Server::new(options()),
         restarts: AtomicU64::new(0),
+        accept: Mutex::new(None),
+        conns: Mutex::new(Vec::new()),
     });
-    setup(&server, &state);
-    *state.server.lock().await = Some(server);
+    setup(&state);
+    state.listen(listener);
     WasmPeer { addr, state }
 }
 
@@ -89,12 +146,19 @@ fn options() -> ServerOptions {
     // The page is served by the test runner from another origin, and
     // sends credentials when the client's `with_credentials` is on.
     options.engine.cors = Some(engineio::server::Cors::any().with_credentials());
+    // A cookie the browser sends back only with credentials (cross-origin).
+    options.engine.on_initial_headers(|_, headers| {
+        headers.append(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_static("sio_peer=1; Path=/"),
+        );
+    });
     options
 }
 
-fn setup(server: &Server, state: &Arc<State>) {
+fn setup(state: &Arc<State>) {
     for name in ["/", "/second"] {
-        let ns = server.of(name);
+        let ns = state.server.of(name);
         let state = state.clone();
         ns.on_connect(move |socket| {
             if name == "/second" {
@@ -122,6 +186,29 @@ fn setup(server: &Server, state: &Arc<State>) {
                     let _ = socket.emit("answer-was", &(answer,));
                 },
             );
+            socket.on("cookie", |socket, (): (), ack| {
+                let cookie = socket
+                    .handshake()
+                    .headers()
+                    .get(http::header::COOKIE)
+                    .and_then(|c| c.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(&(cookie,));
+                    }
+                }
+            });
+            let upgrades_state = state.clone();
+            socket.on("upgrades", move |_, (): (), ack| {
+                let upgrades = upgrades_state.server.metrics().engine.upgrades;
+                async move {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(&(upgrades,));
+                    }
+                }
+            });
             let state = state.clone();
             socket.on("generation", move |_, (): (), ack| {
                 let generation = state.restarts.load(Ordering::SeqCst);
@@ -133,8 +220,9 @@ fn setup(server: &Server, state: &Arc<State>) {
             });
         });
     }
+    let control = state.server.of("/control");
     let state = state.clone();
-    server.of("/control").on_connect(move |socket| {
+    control.on_connect(move |socket| {
         let state = state.clone();
         socket.on("restart", move |_, (down_ms,): (u64,), ack| {
             let state = state.clone();
@@ -152,20 +240,13 @@ fn setup(server: &Server, state: &Arc<State>) {
 async fn restart(state: Arc<State>, down: Duration) {
     // Let the ack leave first.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let mut slot = state.server.lock().await;
-    if let Some(server) = slot.take() {
-        server.shutdown(Duration::from_millis(500)).await;
-    }
+    state.go_down();
     tokio::time::sleep(down).await;
     state.restarts.fetch_add(1, Ordering::SeqCst);
     // The port may linger a moment after the old listener closed.
     for _ in 0..50 {
-        match Server::bind(state.addr, options()).await {
-            Ok(server) => {
-                setup(&server, &state);
-                *slot = Some(server);
-                return;
-            }
+        match TcpListener::bind(state.addr).await {
+            Ok(listener) => return state.listen(listener),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }

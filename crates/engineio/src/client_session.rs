@@ -1,7 +1,9 @@
 //! The client side of one Engine.IO session, without I/O.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::Instant;
 
 use bytes::{Bytes, BytesMut};
 

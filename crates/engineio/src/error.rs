@@ -115,6 +115,8 @@ pub enum RequestError {
 #[cfg(feature = "client")]
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+// The browser client reports fewer causes (the browser parses HTTP).
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub(crate) enum TransportError {
     /// Connecting, writing or reading failed.
     #[error("I/O: {0}")]

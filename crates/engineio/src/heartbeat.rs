@@ -6,7 +6,9 @@
 //! `interval + timeout` of the previous one (or of the handshake). One type
 //! with a [`Side`], as the two sessions share it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::Instant;
 
 /// Which end of the session keeps this heartbeat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -53,6 +53,14 @@
 //! [`on_connection_error`](server::ServerOptions::on_connection_error)
 //! (every refused request, with its official code and why).
 //!
+//! # In the browser
+//!
+//! On `wasm32-unknown-unknown` the `client` feature builds the client over
+//! the browser's `fetch` and `WebSocket`, with no tokio (see `client`'s
+//! docs there for what differs); `server` compiles to nothing there, and
+//! `tls` is refused (the browser speaks TLS itself). The sessions read
+//! time as [`Instant`]: std's natively, web-time's in the browser.
+//!
 //! # What it does not do
 //!
 //! The core has no sockets, no HTTP and no clock. There is no Socket.IO
@@ -77,28 +85,39 @@
 // The crate docs link to the tokio adapters; without their feature those
 // links have nothing to point at.
 #![cfg_attr(
-    not(all(
-        feature = "server",
-        feature = "client",
-        feature = "hyper",
-        feature = "tls"
-    )),
+    any(
+        not(all(
+            feature = "server",
+            feature = "client",
+            feature = "hyper",
+            feature = "tls"
+        )),
+        target_arch = "wasm32"
+    ),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
-#[cfg(feature = "client")]
+#[cfg(all(feature = "client", not(target_arch = "wasm32")))]
+pub mod client;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+#[path = "client/browser.rs"]
 pub mod client;
 mod client_session;
 #[cfg(feature = "http-compression")]
 pub mod compression;
 mod error;
 mod heartbeat;
-#[cfg(any(feature = "server", feature = "client"))]
+#[cfg(all(
+    any(feature = "server", feature = "client"),
+    not(target_arch = "wasm32")
+))]
 mod http;
 mod outbox;
 mod packet;
 pub mod payload;
-#[cfg(feature = "server")]
+// Native only: on wasm32 the feature (on by default) compiles to nothing,
+// so `--features client` with the defaults still builds for the browser.
+#[cfg(all(feature = "server", not(target_arch = "wasm32")))]
 pub mod server;
 mod server_session;
 mod transport;
@@ -108,3 +127,19 @@ pub use error::{CloseReason, DecodeError, RequestError, SessionClosed};
 pub use packet::{Handshake, Packet, Payload, Prepared};
 pub use server_session::{Event, ProtocolVersion, ServerConfig, ServerSession, ServerTransmit};
 pub use transport::Transport;
+
+/// The clock the sessions read deadlines in: std's `Instant` on native
+/// targets; on wasm32 web-time's, the same API over the browser's
+/// `performance.now()` (std's `Instant::now` panics there).
+#[cfg(not(target_arch = "wasm32"))]
+pub use std::time::Instant;
+/// The clock the sessions read deadlines in: std's `Instant` on native
+/// targets; on wasm32 web-time's, the same API over the browser's
+/// `performance.now()` (std's `Instant::now` panics there).
+#[cfg(target_arch = "wasm32")]
+pub use web_time::Instant;
+
+#[cfg(all(feature = "tls", target_arch = "wasm32"))]
+compile_error!(
+    "engineio's `tls` feature is for native targets: in the browser, https:// and wss:// are the browser's own"
+);

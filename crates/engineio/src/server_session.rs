@@ -4,7 +4,9 @@
 //! them are here, with the shared heartbeat and outbox in their own modules.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::Instant;
 
 use bytes::{Bytes, BytesMut};
 

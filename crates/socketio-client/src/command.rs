@@ -1,10 +1,12 @@
 //! What the handles (the manager and its sockets) ask of the manager's task.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use socketio_runtime::rt::Instant;
 
 use socketio_proto::Packet;
 use socketio_runtime::ack::AckSlot;
-use tokio::sync::oneshot;
+use socketio_runtime::rt::oneshot;
 
 use crate::error::AckError;
 

@@ -6,9 +6,9 @@
 //! (while waiting to reconnect, and while connecting): only whether a
 //! packet can go out now differs.
 
+use socketio_runtime::rt::{self, Instant, mpsc};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
 
 use engineio::client::Client;
 use engineio::{ClientEvent, Payload};
@@ -17,7 +17,6 @@ use socketio_proto::{
 };
 use socketio_runtime::dispatch::feed;
 use socketio_runtime::{Acks, TransportReason};
-use tokio::sync::mpsc;
 
 use crate::ClientOptions;
 use crate::command::Command;
@@ -80,7 +79,7 @@ impl Conn {
         // Without auto_connect: nothing until a socket asks.
         while !self.open_wanted && !self.closing {
             let deadline = self.poll_timeout();
-            tokio::select! {
+            socketio_runtime::select! {
                 cmd = self.commands.recv() => self.on_command(None, cmd).await,
                 () = sleep_until(deadline) => self.handle_timeout(),
             }
@@ -90,13 +89,10 @@ impl Conn {
             if attempt > 0 {
                 let listeners = self.shared.listeners().reconnect_attempt;
                 listeners.iter().for_each(|f| f(attempt));
-                let delay = self
-                    .options
-                    .backoff
-                    .delay(attempt - 1, rand::random::<f64>());
+                let delay = self.options.backoff.delay(attempt - 1, jitter());
                 #[cfg(feature = "tracing")]
                 tracing::debug!(attempt, ?delay, "reconnecting after a delay");
-                if self.offline(tokio::time::sleep(delay)).await.is_none() {
+                if self.offline(rt::sleep(delay)).await.is_none() {
                     break;
                 }
             }
@@ -106,7 +102,7 @@ impl Conn {
             engine.session.ping_events = true;
             let timeout = self.options.timeout;
             let opening = async move {
-                match tokio::time::timeout(timeout, Client::connect(&url, engine)).await {
+                match rt::timeout(timeout, Client::connect(&url, engine)).await {
                     Ok(Ok(client)) => Ok(client),
                     Ok(Err(engineio::client::ConnectError::Timeout)) | Err(_) => {
                         Err(ConnectError::Timeout)
@@ -217,7 +213,7 @@ impl Conn {
         let mut fut = std::pin::pin!(fut);
         loop {
             let deadline = self.poll_timeout();
-            tokio::select! {
+            socketio_runtime::select! {
                 out = &mut fut => return Some(out),
                 cmd = self.commands.recv() => self.on_command(None, cmd).await,
                 () = sleep_until(deadline) => self.handle_timeout(),
@@ -246,7 +242,7 @@ impl Conn {
         }
         loop {
             let deadline = self.poll_timeout();
-            tokio::select! {
+            socketio_runtime::select! {
                 event = client.recv() => match event {
                     Some(ClientEvent::Message(m)) => {
                         if let Err(_e) = feed(&mut self.decoder, m) {
@@ -282,14 +278,14 @@ impl Conn {
                             }
                         };
                         let wait = self.options.timeout.min(std::time::Duration::from_secs(5));
-                        let _ = tokio::time::timeout(wait, closed).await;
+                        let _ = rt::timeout(wait, closed).await;
                         return DisconnectReason::IoClientDisconnect;
                     }
-                }
+                },
                 () = sleep_until(deadline) => {
                     self.handle_timeout();
                     self.drain_all(client).await;
-                }
+                },
             }
         }
     }
@@ -612,14 +608,23 @@ async fn send(client: &Client, parser: Parser, p: &Packet, compress: bool) {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d.into()).await,
-        None => std::future::pending().await,
-    }
+use rt::sleep_until;
+
+/// The backoff's random factor in [0, 1).
+#[cfg(not(target_arch = "wasm32"))]
+fn jitter() -> f64 {
+    rand::random::<f64>()
 }
 
-#[cfg(test)]
+/// The backoff's random factor in [0, 1): only jitter, so the browser's
+/// `Math.random` does.
+#[cfg(target_arch = "wasm32")]
+fn jitter() -> f64 {
+    js_sys::Math::random()
+}
+
+// tokio-driven; natively only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! A Socket.IO v5 client on tokio.
+//! A Socket.IO v5 client, on tokio and in the browser (wasm32).
 //!
 //! # Layer
 //!
@@ -101,10 +101,46 @@
 //! [`Socket::compress`]`(false)` marks an emit as not to be compressed by a
 //! WebSocket with permessage-deflate (socket.io-client's `compress`).
 //!
+//! # In the browser
+//!
+//! For `wasm32-unknown-unknown` the same API builds with no tokio: polling
+//! goes over `fetch`, the WebSocket is the browser's (binary as
+//! `ArrayBuffer`), timers are `setTimeout`, tasks `spawn_local`, the clock
+//! `performance.now()`; the Engine.IO session, reconnection, acks, buffer
+//! and recovery are the same code. Build with default features (not
+//! `tls`: the browser speaks TLS itself). What differs, because the
+//! browser owns the sockets (details in `engineio::client`'s docs):
+//! `extra_header`s go on polling requests only, and with WebSocket as the
+//! first transport they are an error; cookies are the browser's (sent
+//! cross-origin with `.with_credentials(true)`); `http_compression` and
+//! permessage-deflate are the browser's. Handlers and their futures are
+//! bound by [`MaybeSend`]/[`MaybeSync`]: `Send`/`Sync` natively, nothing in
+//! the browser, so there they may hold an `Rc` or a DOM node.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio_client::ClientOptions;
+//!
+//! let options = ClientOptions::default().auto_connect(false);
+//! // Cookies to another origin (the server's CORS must allow credentials).
+//! #[cfg(target_arch = "wasm32")]
+//! let options = options.with_credentials(true);
+//! let socket = socketio_client::connect("https://chat.example.com", options);
+//! socket.on("chat", |_socket, (text,): (String,), _ack| async move {
+//!     let _ = text; // update the page here
+//! });
+//! socket.connect().await?;
+//! socket.emit("chat", &("hello from Rust in the browser",))?;
+//! # Ok(()) }
+//! ```
+//!
 //! # What it does not do
 //!
 //! The upgrade and transports are engineio's; this crate adds none.
 
+// In the browser handlers need not be `Send` (`MaybeSend`), so the shared
+// state holding them is not either, by design: one thread.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 // The TLS docs link to the re-exported module, there only with its feature.
 #![cfg_attr(not(feature = "tls"), allow(rustdoc::broken_intra_doc_links))]
 
@@ -125,6 +161,9 @@ pub use engineio::ClientConfig as EngineSessionConfig;
 pub use engineio::Transport;
 /// The Engine.IO client's settings, [`ClientOptions::engine`].
 pub use engineio::client::ClientOptions as EngineOptions;
+/// In the browser: the `mode` of polling requests (`engine.fetch_mode`).
+#[cfg(target_arch = "wasm32")]
+pub use engineio::client::FetchMode;
 /// TLS settings (with the `tls` feature): [`tls::ClientTls`] for
 /// [`ClientOptions::tls`], and the rustls it is built on.
 #[cfg(feature = "tls")]
@@ -133,12 +172,13 @@ pub use error::{AckError, ConnectError, DisconnectReason, EmitError, TransportsE
 pub use manager::Manager;
 pub use socket::{AckSender, Socket, SocketFlags};
 pub use socketio_proto::{Binary, DecoderConfig, Packet, Parser};
-pub use socketio_runtime::ListenerId;
+pub use socketio_runtime::{ListenerId, MaybeSend, MaybeSync};
 
 /// A manager of `url` and its socket of the main namespace `/`, with the
 /// options' `auth` (socket.io-client's `io(url, options)`). With
 /// `auto_connect` (the default) it is joining already; else await
-/// [`Socket::connect`]. Must be called on a tokio runtime.
+/// [`Socket::connect`]. Natively it must be called on a tokio runtime; in
+/// the browser anywhere (it spawns on the page's event loop).
 pub fn connect(url: &str, options: ClientOptions) -> Socket {
     Manager::new(url, options).socket("/", None)
 }
@@ -327,6 +367,15 @@ impl ClientOptions {
     #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: tls::ClientTls) -> Self {
         self.engine.tls = Some(tls);
+        self
+    }
+
+    /// In the browser: polling requests send cookies and HTTP auth to
+    /// another origin (`withCredentials`, `engine.with_credentials`).
+    /// Default false.
+    #[cfg(target_arch = "wasm32")]
+    pub fn with_credentials(mut self, on: bool) -> Self {
+        self.engine.with_credentials = on;
         self
     }
 

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use socketio_runtime::lock;
-use tokio::sync::mpsc;
+use socketio_runtime::rt::{self, mpsc};
+use socketio_runtime::{MaybeSend, MaybeSync, lock};
 
 use crate::ClientOptions;
 use crate::command::Command;
@@ -16,11 +16,11 @@ use crate::conn::Conn;
 use crate::error::{ConnectError, DisconnectReason, EmitError};
 use crate::socket::Socket;
 
-type CountFn = Arc<dyn Fn(u32) + Send + Sync>;
-type TextFn = Arc<dyn Fn(&str) + Send + Sync>;
-type DoneFn = Arc<dyn Fn() + Send + Sync>;
-type CloseFn = Arc<dyn Fn(DisconnectReason) + Send + Sync>;
-type ErrorFn = Arc<dyn Fn(&ConnectError) + Send + Sync>;
+type CountFn = socketio_runtime::shared_fn!(Fn(u32));
+type TextFn = socketio_runtime::shared_fn!(Fn(&str));
+type DoneFn = socketio_runtime::shared_fn!(Fn());
+type CloseFn = socketio_runtime::shared_fn!(Fn(DisconnectReason));
+type ErrorFn = socketio_runtime::shared_fn!(Fn(&ConnectError));
 
 /// The manager's listeners.
 #[derive(Clone, Default)]
@@ -96,7 +96,8 @@ impl Manager {
     /// A manager of the server at `url` (`http://host:port`, or `https://`
     /// with the `tls` feature). It connects at once unless
     /// `options.auto_connect` is off; then at the first
-    /// [`Socket::connect`]. Must be called on a tokio runtime.
+    /// [`Socket::connect`]. Natively it must be called on a tokio runtime; in
+    /// the browser anywhere (it spawns on the page's event loop).
     pub fn new(url: &str, options: ClientOptions) -> Manager {
         let (tx, rx) = mpsc::channel(options.max_buffered.max(1));
         let shared = Arc::new(ManagerShared {
@@ -110,7 +111,7 @@ impl Manager {
             auto_connect: options.auto_connect,
             auth: options.auth.clone(),
         });
-        tokio::spawn(Conn::new(url, options, rx, shared.clone()).run());
+        rt::spawn(Conn::new(url, options, rx, shared.clone()).run());
         Manager { shared }
     }
 
@@ -131,7 +132,7 @@ impl Manager {
     /// join and re-join (see [`Socket::set_auth_fn`]).
     pub fn socket_with_auth<F>(&self, nsp: &str, auth: F) -> Socket
     where
-        F: Fn() -> Option<serde_json::Value> + Send + Sync + 'static,
+        F: Fn() -> Option<serde_json::Value> + MaybeSend + MaybeSync + 'static,
     {
         let socket = self.socket_entry(nsp);
         socket.set_auth_fn(auth);
@@ -160,49 +161,49 @@ impl Manager {
     }
 
     /// Called each time the Engine.IO connection opens (`open`).
-    pub fn on_open<F: Fn() + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_open<F: Fn() + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.listeners).open.push(Arc::new(f));
     }
 
     /// Called each time the Engine.IO connection closes, with why
     /// (`close`).
-    pub fn on_close<F: Fn(DisconnectReason) + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_close<F: Fn(DisconnectReason) + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.listeners).close.push(Arc::new(f));
     }
 
     /// Called each time a connection attempt fails (`error`):
     /// [`ConnectError::Timeout`] past `ClientOptions::timeout`, else
     /// [`ConnectError::Transport`]. Reconnection goes on.
-    pub fn on_error<F: Fn(&ConnectError) + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_error<F: Fn(&ConnectError) + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.listeners).error.push(Arc::new(f));
     }
 
     /// Called for each heartbeat ping from the server (`ping`).
-    pub fn on_ping<F: Fn() + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_ping<F: Fn() + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.listeners).ping.push(Arc::new(f));
     }
 
     /// Called before each reconnection attempt, with its number (from 1).
-    pub fn on_reconnect_attempt<F: Fn(u32) + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_reconnect_attempt<F: Fn(u32) + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.listeners)
             .reconnect_attempt
             .push(Arc::new(f));
     }
 
     /// Called when a reconnection succeeded, with the attempt number.
-    pub fn on_reconnect<F: Fn(u32) + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_reconnect<F: Fn(u32) + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.listeners).reconnect.push(Arc::new(f));
     }
 
     /// Called when a reconnection attempt failed, with the reason.
-    pub fn on_reconnect_error<F: Fn(&str) + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_reconnect_error<F: Fn(&str) + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.listeners)
             .reconnect_error
             .push(Arc::new(f));
     }
 
     /// Called when `reconnection_attempts` ran out.
-    pub fn on_reconnect_failed<F: Fn() + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_reconnect_failed<F: Fn() + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.listeners)
             .reconnect_failed
             .push(Arc::new(f));
@@ -220,7 +221,7 @@ impl Manager {
     /// because emits fill the channel now).
     pub(crate) fn command_later(&self, cmd: Command) {
         let commands = self.shared.commands.clone();
-        tokio::spawn(async move {
+        rt::spawn(async move {
             // Closed: the shutdown fails every waiter itself.
             let _ = commands.send(cmd).await;
         });

@@ -6,10 +6,12 @@
 //! time and the ack ids, and sends what it returns.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use socketio_runtime::rt::Instant;
 
 use socketio_proto::Packet;
-use tokio::sync::oneshot;
+use socketio_runtime::rt::oneshot;
 
 use crate::error::AckError;
 
@@ -139,7 +141,8 @@ impl RetryQueue {
     }
 }
 
-#[cfg(test)]
+// tokio-driven; natively only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

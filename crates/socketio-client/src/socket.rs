@@ -10,16 +10,16 @@ use serde::de::{DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
 use socketio_proto::{Json, Packet};
 use socketio_runtime::ack::{self, NoAnswer};
 use socketio_runtime::dispatch::DisconnectFn;
-use socketio_runtime::{AckSocket, Handlers, ListenerId, lock};
-use tokio::sync::oneshot;
+use socketio_runtime::rt::oneshot;
+use socketio_runtime::{AckSocket, Handlers, ListenerId, MaybeSend, MaybeSync, lock};
 
 use crate::command::Command;
 use crate::error::{AckError, ConnectError, DisconnectReason, EmitError};
 use crate::manager::Manager;
 
-type ConnectFn = Arc<dyn Fn(Socket) + Send + Sync>;
-type ConnectErrorFn = Arc<dyn Fn(Socket, ConnectError) + Send + Sync>;
-type AuthFn = Arc<dyn Fn() -> Option<serde_json::Value> + Send + Sync>;
+type ConnectFn = socketio_runtime::shared_fn!(Fn(Socket));
+type ConnectErrorFn = socketio_runtime::shared_fn!(Fn(Socket, ConnectError));
+type AuthFn = socketio_runtime::shared_fn!(Fn() -> Option<serde_json::Value>);
 type Waiter = oneshot::Sender<Result<(), ConnectError>>;
 
 /// Answers an event the server sent with an ack id.
@@ -133,9 +133,9 @@ impl Socket {
     /// a `tracing` warning, with the `tracing` feature).
     pub fn on<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
-        T: DeserializeOwned + Send + 'static,
-        F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        T: DeserializeOwned + MaybeSend + 'static,
+        F: Fn(Socket, T, Option<AckSender>) -> Fut + MaybeSend + MaybeSync + 'static,
+        Fut: Future<Output = ()> + MaybeSend + 'static,
     {
         self.shared.handlers.on(event, handler)
     }
@@ -144,8 +144,8 @@ impl Socket {
     /// attachments included (for payloads of no fixed shape, or relaying).
     pub fn on_raw<F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
-        F: Fn(Socket, Packet) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        F: Fn(Socket, Packet) -> Fut + MaybeSend + MaybeSync + 'static,
+        Fut: Future<Output = ()> + MaybeSend + 'static,
     {
         self.shared.handlers.on_raw(event, handler)
     }
@@ -154,7 +154,7 @@ impl Socket {
     /// own listeners (`onAny`).
     pub fn on_any<F>(&self, f: F) -> ListenerId
     where
-        F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
+        F: Fn(&Socket, &str, &Packet) + MaybeSend + MaybeSync + 'static,
     {
         self.shared.handlers.on_any(f)
     }
@@ -163,7 +163,7 @@ impl Socket {
     /// already there (`prependAny`).
     pub fn prepend_any<F>(&self, f: F) -> ListenerId
     where
-        F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
+        F: Fn(&Socket, &str, &Packet) + MaybeSend + MaybeSync + 'static,
     {
         self.shared.handlers.prepend_any(f)
     }
@@ -174,7 +174,7 @@ impl Socket {
     /// warning.
     pub fn on_mismatch<F>(&self, f: F) -> ListenerId
     where
-        F: Fn(&Socket, &str, &serde_json::Error) + Send + Sync + 'static,
+        F: Fn(&Socket, &str, &serde_json::Error) + MaybeSend + MaybeSync + 'static,
     {
         self.shared.handlers.on_mismatch(f)
     }
@@ -182,9 +182,9 @@ impl Socket {
     /// Like [`on`](Self::on), for the next such event only (`once`).
     pub fn once<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
-        T: DeserializeOwned + Send + 'static,
-        F: Fn(Socket, T, Option<AckSender>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        T: DeserializeOwned + MaybeSend + 'static,
+        F: Fn(Socket, T, Option<AckSender>) -> Fut + MaybeSend + MaybeSync + 'static,
+        Fut: Future<Output = ()> + MaybeSend + 'static,
     {
         self.shared.handlers.once(event, handler)
     }
@@ -213,12 +213,15 @@ impl Socket {
     /// Called each time the namespace is joined (again, after a reconnect),
     /// after the events that came before the server's answer (with
     /// recovery, the missed ones).
-    pub fn on_connect<F: Fn(Socket) + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_connect<F: Fn(Socket) + MaybeSend + MaybeSync + 'static>(&self, f: F) {
         lock(&self.shared.on_connect).push(Arc::new(f));
     }
 
     /// Called each time the socket disconnects, with the reason.
-    pub fn on_disconnect<F: Fn(Socket, DisconnectReason) + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_disconnect<F: Fn(Socket, DisconnectReason) + MaybeSend + MaybeSync + 'static>(
+        &self,
+        f: F,
+    ) {
         lock(&self.shared.on_disconnect).push(Arc::new(f));
     }
 
@@ -227,7 +230,10 @@ impl Socket {
     /// data), and each time the connection cannot be opened (timeout,
     /// transport error) while the namespace is not joined, as
     /// socket.io-client's `connect_error`.
-    pub fn on_connect_error<F: Fn(Socket, ConnectError) + Send + Sync + 'static>(&self, f: F) {
+    pub fn on_connect_error<F: Fn(Socket, ConnectError) + MaybeSend + MaybeSync + 'static>(
+        &self,
+        f: F,
+    ) {
         lock(&self.shared.on_connect_error).push(Arc::new(f));
     }
 
@@ -401,7 +407,7 @@ impl Socket {
     /// manager goes on reconnecting (unless `reconnection` is off), and
     /// the namespace is joined when the connection comes back, except
     /// after a refusal.
-    pub fn connect(&self) -> impl Future<Output = Result<(), ConnectError>> + Send + 'static {
+    pub fn connect(&self) -> impl Future<Output = Result<(), ConnectError>> + MaybeSend + 'static {
         let (tx, rx) = oneshot::channel();
         if self.connected() {
             let _ = tx.send(Ok(()));
@@ -435,7 +441,7 @@ impl Socket {
     /// `Manager::on_reconnect_attempt`) and have this return the newest.
     pub fn set_auth_fn<F>(&self, f: F)
     where
-        F: Fn() -> Option<serde_json::Value> + Send + Sync + 'static,
+        F: Fn() -> Option<serde_json::Value> + MaybeSend + MaybeSync + 'static,
     {
         *lock(&self.shared.auth) = Auth::Fn(Arc::new(f));
     }

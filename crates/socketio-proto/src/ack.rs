@@ -2,9 +2,9 @@
 //!
 //! Time comes in as `now`; nothing here reads a clock.
 
+use crate::Instant;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::time::Instant;
 
 /// Acks waiting for an answer, keyed by the ids this type allocates (0, 1,
 /// 2, ... per socket, as the official client and server count).

@@ -112,6 +112,15 @@
 #![cfg_attr(not(feature = "msgpack"), allow(rustdoc::broken_intra_doc_links))]
 
 mod ack;
+
+/// The clock ack deadlines are read in: std's `Instant` on native targets,
+/// web-time's on wasm32 (the same type as `engineio::Instant`).
+#[cfg(not(target_arch = "wasm32"))]
+pub use std::time::Instant;
+/// The clock ack deadlines are read in: std's `Instant` on native targets,
+/// web-time's on wasm32 (the same type as `engineio::Instant`).
+#[cfg(target_arch = "wasm32")]
+pub use web_time::Instant;
 mod binary;
 mod decoder;
 mod error;

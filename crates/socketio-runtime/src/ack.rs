@@ -5,18 +5,19 @@
 //! of the task that owns the connection (its `poll_timeout`): one mechanism,
 //! no timer per wait.
 
+use crate::rt::Instant;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
+use crate::rt::oneshot;
 use serde::Serialize;
 use socketio_proto::{BuildError, Packet, PendingAcks};
-use tokio::sync::oneshot;
 
+use crate::MaybeSend;
 use crate::relay;
 
 /// A socket an acknowledgement can be sent on: each runtime's `Socket`.
-pub trait AckSocket: Clone + Send + 'static {
+pub trait AckSocket: Clone + MaybeSend + 'static {
     /// Why a send failed.
     type Error: From<BuildError>;
     /// The socket's namespace.
@@ -178,7 +179,8 @@ impl Acks {
     }
 }
 
-#[cfg(test)]
+// tokio-driven; natively only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use std::time::Duration;

@@ -15,25 +15,30 @@ use socketio_proto::{DecodeError, Decoder, Packet};
 
 use crate::ack::{AckSender, AckSocket, Answered};
 use crate::lock;
+use crate::{MaybeSend, MaybeSync};
 
 /// A handler's work, boxed.
+#[cfg(not(target_arch = "wasm32"))]
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A handler's future, boxed (not `Send` in the browser).
+#[cfg(target_arch = "wasm32")]
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 /// The handler of one event for sockets of type `S`: an error when the
 /// packet's arguments do not fit the handler's type (the mismatch
 /// listeners then hear of it).
 pub type EventFn<S> =
-    Arc<dyn Fn(S, &Packet, &Answered) -> Result<BoxFuture, serde_json::Error> + Send + Sync>;
+    crate::shared_fn!(Fn(S, &Packet, &Answered) -> Result<BoxFuture, serde_json::Error>);
 
 /// A catch-all listener: the socket, the event name, the whole packet.
-pub type AnyFn<S> = Arc<dyn Fn(&S, &str, &Packet) + Send + Sync>;
+pub type AnyFn<S> = crate::shared_fn!(Fn(&S, &str, &Packet));
 
 /// Hears of an event whose arguments did not fit its handler's type: the
 /// socket, the event name, why.
-pub type MismatchFn<S> = Arc<dyn Fn(&S, &str, &serde_json::Error) + Send + Sync>;
+pub type MismatchFn<S> = crate::shared_fn!(Fn(&S, &str, &serde_json::Error));
 
 /// Called when a socket disconnects, with the runtime's reason `R`.
-pub type DisconnectFn<S, R> = Arc<dyn Fn(S, R) + Send + Sync>;
+pub type DisconnectFn<S, R> = crate::shared_fn!(Fn(S, R));
 
 /// Names one listener, to remove it alone
 /// ([`Handlers::remove_listener`]): closures have no identity to compare,
@@ -126,7 +131,7 @@ impl<S> Handlers<S> {
     }
 }
 
-impl<S: Clone + Send + 'static> Handlers<S> {
+impl<S: Clone + MaybeSend + 'static> Handlers<S> {
     /// Adds a listener of `event`. Its arguments deserialize into `T` (see
     /// [`Packet::event_args`]); it gets an [`AckSender`] when the peer asked
     /// for an acknowledgement (each listener its own; the first answer
@@ -134,9 +139,9 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     pub fn on<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
         S: AckSocket,
-        T: DeserializeOwned + Send + 'static,
-        F: Fn(S, T, Option<AckSender<S>>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        T: DeserializeOwned + MaybeSend + 'static,
+        F: Fn(S, T, Option<AckSender<S>>) -> Fut + MaybeSend + MaybeSync + 'static,
+        Fut: Future<Output = ()> + MaybeSend + 'static,
     {
         let f: EventFn<S> = Arc::new(move |socket: S, packet: &Packet, answered: &Answered| {
             let args = packet.event_args::<T>()?;
@@ -153,9 +158,9 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     pub fn once<T, F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
         S: AckSocket,
-        T: DeserializeOwned + Send + 'static,
-        F: Fn(S, T, Option<AckSender<S>>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        T: DeserializeOwned + MaybeSend + 'static,
+        F: Fn(S, T, Option<AckSender<S>>) -> Fut + MaybeSend + MaybeSync + 'static,
+        Fut: Future<Output = ()> + MaybeSend + 'static,
     {
         let id = self.on(event, handler);
         lock(&self.lists).once.insert(id);
@@ -165,8 +170,8 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     /// Adds a listener of the raw packet of `event`.
     pub fn on_raw<F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
-        F: Fn(S, Packet) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        F: Fn(S, Packet) -> Fut + MaybeSend + MaybeSync + 'static,
+        Fut: Future<Output = ()> + MaybeSend + 'static,
     {
         let f: EventFn<S> = Arc::new(move |socket: S, packet: &Packet, _: &Answered| {
             Ok(Box::pin(handler(socket, packet.clone())) as BoxFuture)
@@ -188,7 +193,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     /// listeners (`onAny`).
     pub fn on_any<F>(&self, f: F) -> ListenerId
     where
-        F: Fn(&S, &str, &Packet) + Send + Sync + 'static,
+        F: Fn(&S, &str, &Packet) + MaybeSend + MaybeSync + 'static,
     {
         self.add(|l, id| {
             let any = l.any.get_or_insert_with(|| Arc::new([]));
@@ -200,7 +205,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     /// already there (`prependAny`).
     pub fn prepend_any<F>(&self, f: F) -> ListenerId
     where
-        F: Fn(&S, &str, &Packet) + Send + Sync + 'static,
+        F: Fn(&S, &str, &Packet) + MaybeSend + MaybeSync + 'static,
     {
         self.add(|l, id| {
             let any = l.any.get_or_insert_with(|| Arc::new([]));
@@ -213,7 +218,7 @@ impl<S: Clone + Send + 'static> Handlers<S> {
     /// unseen.
     pub fn on_mismatch<F>(&self, f: F) -> ListenerId
     where
-        F: Fn(&S, &str, &serde_json::Error) + Send + Sync + 'static,
+        F: Fn(&S, &str, &serde_json::Error) + MaybeSend + MaybeSync + 'static,
     {
         self.add(|l, id| {
             let list = l.mismatch.get_or_insert_with(|| Arc::new([]));
@@ -324,11 +329,12 @@ impl<S: Clone + Send + 'static> Handlers<S> {
 pub fn run_or_spawn(mut fut: BoxFuture) {
     let mut cx = Context::from_waker(Waker::noop());
     if fut.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(fut);
+        crate::rt::spawn(fut);
     }
 }
 
-#[cfg(test)]
+// tokio-driven; natively only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};

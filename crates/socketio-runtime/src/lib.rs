@@ -35,10 +35,13 @@ mod clock;
 mod disconnect;
 pub mod dispatch;
 mod lock;
+mod maybe;
 pub mod relay;
+pub mod rt;
 
 pub use ack::{AckSender, AckSocket, Acks, Answered};
 pub use clock::now;
 pub use disconnect::TransportReason;
 pub use dispatch::{Handlers, ListenerId};
 pub use lock::{lock, read, write};
+pub use maybe::{MaybeSend, MaybeSync};

@@ -183,24 +183,24 @@ pub mod mask;
 mod connection;
 #[cfg(feature = "deflate")]
 pub mod deflate;
-#[cfg(feature = "tokio")]
+#[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
 mod dial;
 mod error;
 mod message;
-#[cfg(feature = "tokio")]
+#[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
 mod stream;
-#[cfg(feature = "tls")]
+#[cfg(all(feature = "tls", not(target_arch = "wasm32")))]
 pub mod tls;
 mod utf8;
 
 pub use connection::{Config, Connection, EncodedFrame, MaskKeys, Role, State};
 #[cfg(feature = "deflate")]
 pub use deflate::{DeflateConfig, DeflateParams};
-#[cfg(feature = "tokio")]
+#[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
 pub use dial::{ConnectOptions, MaybeTlsStream, connect_request, connect_url};
 pub use error::{Error, HandshakeError, ProtocolError, UserError};
 pub use message::{CloseCode, CloseFrame, Message, Utf8Bytes};
-#[cfg(feature = "tokio")]
+#[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
 pub use stream::{WebSocketStream, accept, accept_with, connect, connect_with};
 
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]

@@ -15,5 +15,5 @@ async fn main() {
     let peer = realtime_interop::wasm_peer::start_sio_peer(&addr).await;
     println!("{}", peer.url());
     let _ = tokio::signal::ctrl_c().await;
-    peer.stop().await;
+    peer.stop();
 }
