@@ -17,10 +17,9 @@
 //! reports its size beside the official client's.
 //!
 //! The query string is the JS page's: `?name=..&room=..&transport=polling|websocket`
-//! (default: polling, then the upgrade). The page's code runs in one task
-//! (`spawn_local`): the client's listeners, which must be `Send`, only pass
-//! what they hear to it over a bounded channel, and it alone touches the
-//! DOM.
+//! (default: polling, then the upgrade). The client's listeners pass what
+//! they hear over a bounded channel to one task (`spawn_local`), which alone
+//! touches the DOM.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
