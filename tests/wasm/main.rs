@@ -18,6 +18,13 @@
 //!   chromium-driver`; `CHROMEDRIVER` and `CHROMIUM` name other binaries):
 //!   missing ones fail the test with that advice.
 //!
+//! A third test builds the Rust chat page (`examples/wasm-chat`, with
+//! `scripts/wasm-chat.sh`), starts `axum_app` serving it beside the
+//! official JS client's page, and has `tests/js/wasm_chat.js`
+//! (playwright-core, from the pinned npm packages) chat between the two in
+//! headless Chromium; the Rust page's screenshot lands at
+//! `<target>/wasm-chat.png`. It needs Node and npm as `tests/browser` does.
+//!
 //! The nested cargo builds in `<target>/wasm`, so it never waits on the
 //! lock of the cargo running this test. Every step has a deadline.
 
@@ -202,8 +209,11 @@ fn wasm_bindgen_cli() -> PathBuf {
     }
     let install = |locked: bool| {
         let mut cmd = Command::new(cargo());
+        // Without the default rustls: the runner speaks plain HTTP to the
+        // local chromedriver, and ring is the longest part of the build.
         cmd.args([
             "install",
+            "--no-default-features",
             "--version",
             &version,
             "wasm-bindgen-cli",
@@ -240,6 +250,13 @@ fn wasm_bindgen_cli() -> PathBuf {
     runner
 }
 
+/// One test of this file at a time: each compiles for wasm32 and runs a
+/// browser, on 2 cores.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The tests a suite's file declares.
 fn declared_tests(file: &str) -> usize {
     let text = std::fs::read_to_string(workspace_root().join(file))
@@ -263,9 +280,7 @@ fn passed(output: &str) -> Option<usize> {
 
 /// Runs one crate's `tests/browser.rs` for wasm32 in Chromium with `env`.
 fn run_suite(package: &str, file: &str, features: &[&str], env: &[(&str, String)]) {
-    // One suite at a time: each compiles and runs a browser on 2 cores.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = one_at_a_time();
     let tools = tools();
     let expected = declared_tests(file);
     assert!(expected > 0, "{file} declares no #[wasm_bindgen_test]");
@@ -324,4 +339,121 @@ fn ws_frame_browser_client_in_headless_chromium() {
         ],
     );
     drop(echo);
+}
+
+#[test]
+fn socketio_client_in_headless_chromium() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let peer = rt.block_on(realtime_interop::wasm_peer::start_sio_peer("127.0.0.1:0"));
+    run_suite(
+        "realtime-socketio-client",
+        "crates/socketio-client/tests/browser.rs",
+        &[],
+        &[("SIO_PEER_URL", peer.url())],
+    );
+    peer.stop();
+}
+
+/// `axum_app`, killed when dropped.
+struct App(std::process::Child);
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Installs the pinned Node packages when playwright-core is missing.
+fn ensure_node_modules() {
+    let root = workspace_root();
+    if root.join("node_modules/playwright-core").exists() {
+        return;
+    }
+    let mut cmd = Command::new("npm");
+    cmd.args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&root);
+    let out = run(cmd, "npm ci", Duration::from_secs(300));
+    assert!(
+        out.status.success(),
+        "npm ci failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rust_chat_page_chats_with_the_js_page_in_headless_chromium() {
+    let chromium = chromium();
+    let tools = tools();
+    ensure_node_modules();
+    let _turn = one_at_a_time();
+
+    // The page, as a person builds it (scripts/wasm-chat.sh), with the
+    // wasm-bindgen the harness installed.
+    let pkg = target_dir().join("wasm/wasm-chat-page");
+    let wasm_bindgen = tools.runner.with_file_name("wasm-bindgen");
+    let mut cmd = Command::new("bash");
+    cmd.arg(workspace_root().join("scripts/wasm-chat.sh"))
+        .current_dir(workspace_root())
+        .env("CARGO_TARGET_DIR", target_dir().join("wasm"))
+        .env("OUT_DIR", &pkg)
+        .env("WASM_BINDGEN", &wasm_bindgen);
+    let out = run(cmd, "scripts/wasm-chat.sh", SUITE_DEADLINE);
+    assert!(
+        out.status.success(),
+        "building the Rust chat page failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let app = realtime_interop::cargo_build(
+        "socketio-server",
+        "--example",
+        "axum_app",
+        &["--features", "hyper"],
+    );
+    // The official default heartbeat: only what the test does may drop a page.
+    let mut child = Command::new(app)
+        .args(["127.0.0.1:0", "--heartbeat", "25000,20000"])
+        .env("WASM_CHAT_DIR", &pkg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting axum_app");
+    let stdout = child.stdout.take().expect("piped");
+    let _app = App(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .expect("reading axum_app's first line");
+    let url = line
+        .trim()
+        .strip_prefix("axum_app: ")
+        .and_then(|u| u.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("unexpected first line from axum_app: {line}"))
+        .to_owned();
+
+    let shot = target_dir().join("wasm-chat.png");
+    let _ = std::fs::remove_file(&shot);
+    let mut cmd = Command::new("node");
+    cmd.arg(workspace_root().join("tests/js/wasm_chat.js"))
+        .arg(&url)
+        .env("CHROMIUM", &chromium)
+        .env("SCREENSHOTS", target_dir())
+        .current_dir(workspace_root());
+    let out = run(cmd, "wasm_chat.js", Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "wasm_chat.js failed ({}):\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok: serde_json::Value = stdout
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no result line from wasm_chat.js: {stdout}"));
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["latencies"].as_array().map(Vec::len), Some(8), "{ok}");
+    assert!(shot.exists(), "no screenshot at {}", shot.display());
+    eprintln!("wasm_chat.js: {ok}");
 }

@@ -16,6 +16,11 @@
 //! cargo run -p socketio-server --example axum_app -- [ADDR] --heartbeat 25000,20000
 //! ```
 //!
+//! `/rust/` serves the same chat page written in Rust (`examples/wasm-chat`:
+//! `socketio-client` compiled to wasm32), from `target/wasm-chat/` or the
+//! directory `WASM_CHAT_DIR` names; build it first with
+//! `scripts/wasm-chat.sh`. Both pages chat in the same rooms.
+//!
 //! `--heartbeat INTERVAL_MS,TIMEOUT_MS` replaces the suite's 300/200 ms
 //! (tight for a browser on a busy machine) with another heartbeat, such as
 //! the official default 25 s / 20 s.
@@ -105,6 +110,35 @@ fn browser_client() -> std::io::Result<Vec<u8>> {
     std::fs::read(file)
 }
 
+/// The Rust chat page's files (`scripts/wasm-chat.sh` writes them), read on
+/// each request so a rebuild needs no restart. Only these three names.
+async fn wasm_chat(file: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let kind = match file {
+        "index.html" => "text/html; charset=utf-8",
+        "wasm_chat.js" => "text/javascript",
+        // `application/wasm` lets the browser compile while it downloads.
+        "wasm_chat_bg.wasm" => "application/wasm",
+        _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
+    };
+    let dir = std::env::var_os("WASM_CHAT_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm-chat"),
+        PathBuf::from,
+    );
+    match std::fs::read(dir.join(file)) {
+        Ok(body) => ([(header::CONTENT_TYPE, kind)], body).into_response(),
+        Err(_) => (
+            axum::http::StatusCode::NOT_FOUND,
+            format!(
+                "{} not found: build the Rust chat page with scripts/wasm-chat.sh \
+                 (or set WASM_CHAT_DIR)\n",
+                dir.join(file).display()
+            ),
+        )
+            .into_response(),
+    }
+}
+
 /// `[ADDR] [--heartbeat INTERVAL_MS,TIMEOUT_MS]`
 fn args() -> (String, (u64, u64)) {
     let usage = || -> ! {
@@ -156,6 +190,20 @@ async fn main() -> std::io::Result<()> {
             get(|| async { Html(include_str!("../static/chat.html")) }),
         )
         .route("/health", get(|| async { "ok" }))
+        // The page imports `./wasm_chat.js`: it must be at a directory URL.
+        .route(
+            "/rust",
+            get(|| async { axum::response::Redirect::permanent("/rust/") }),
+        )
+        .route("/rust/", get(|| wasm_chat("index.html")))
+        .route(
+            "/rust/{file}",
+            get(
+                |axum::extract::Path(file): axum::extract::Path<String>| async move {
+                    wasm_chat(&file).await
+                },
+            ),
+        )
         .route(
             "/socket.io/socket.io.min.js",
             get(

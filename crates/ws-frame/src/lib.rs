@@ -50,8 +50,8 @@
 //!
 //! # In the browser
 //!
-//! On `wasm32-unknown-unknown` with the `browser` feature (and without the
-//! default `tokio`), [`connect_url`] opens the WebSocket through the
+//! On `wasm32-unknown-unknown` with the `browser` feature (`tokio` gives
+//! only the pure core there), [`connect_url`] opens the WebSocket through the
 //! browser's own `WebSocket` (binary as `ArrayBuffer`; the browser does the
 //! framing) and gives a [`BrowserWebSocket`]: the same futures `Stream` of
 //! [`Message`] and `Sink<Message>`, the same close codes and reasons, and
@@ -168,11 +168,6 @@
     )),
     allow(rustdoc::broken_intra_doc_links)
 )]
-
-#[cfg(all(feature = "tokio", feature = "browser", target_arch = "wasm32"))]
-compile_error!(
-    "on wasm32, ws-frame's `browser` feature replaces `tokio`: depend on it with default-features = false"
-);
 
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]
 pub mod browser;
