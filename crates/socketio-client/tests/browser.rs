@@ -324,6 +324,37 @@ async fn engineio_session_upgrades() {
     client.close().await;
 }
 
+/// An Engine.IO client dropped while on long-polling closes by POSTing its
+/// close packet and waiting for the answer; the page must go on meanwhile
+/// (a closed command channel once made that loop spin, freezing the page).
+#[wasm_bindgen_test]
+async fn dropped_polling_client_leaves_the_page_running() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let mut engine = engineio::client::ClientOptions::default();
+    engine.path = "/socket.io/".to_owned();
+    engine.session.upgrade = false;
+    let client = within(
+        "the Engine.IO handshake",
+        engineio::client::Client::connect(url(), engine),
+    )
+    .await
+    .expect("connected");
+    drop(client);
+    // Timers fire only if the session task yields to the page.
+    for _ in 0..5 {
+        within(
+            "a timer after the drop",
+            rt::sleep(Duration::from_millis(50)),
+        )
+        .await;
+    }
+    // And the page can still talk to the server.
+    let socket = socketio_client::connect(url(), options(&["polling"]));
+    joined(&socket).await;
+    ack_round_trip(&socket).await;
+    socket.manager().close();
+}
+
 /// In the browser, handlers may hold what is not `Send`: an `Rc`, kept
 /// across an await.
 #[wasm_bindgen_test]

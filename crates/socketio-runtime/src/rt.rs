@@ -67,9 +67,18 @@ mod imp {
         wasm_bindgen_futures::spawn_local(fut);
     }
 
-    /// Waits `duration` (`setTimeout`, cleared when dropped).
-    pub fn sleep(duration: Duration) -> gloo_timers::future::TimeoutFuture {
-        gloo_timers::future::sleep(duration)
+    /// `setTimeout` takes a signed 32-bit count of milliseconds: a longer
+    /// wait (`Duration::MAX` for "never") would fire at once or throw.
+    const MAX_TIMER: Duration = Duration::from_millis(i32::MAX as u64);
+
+    /// Waits `duration` (`setTimeout`, cleared when dropped), in steps the
+    /// browser's timer can take.
+    pub async fn sleep(mut duration: Duration) {
+        while duration > MAX_TIMER {
+            gloo_timers::future::sleep(MAX_TIMER).await;
+            duration -= MAX_TIMER;
+        }
+        gloo_timers::future::sleep(duration).await;
     }
 
     /// Waits until `deadline`; forever without one.
@@ -83,7 +92,7 @@ mod imp {
     /// `fut`'s output, or [`Elapsed`] past `duration`.
     pub async fn timeout<F: Future>(duration: Duration, fut: F) -> Result<F::Output, Elapsed> {
         let fut = std::pin::pin!(fut);
-        match futures_util::future::select(fut, sleep(duration)).await {
+        match futures_util::future::select(fut, std::pin::pin!(sleep(duration))).await {
             futures_util::future::Either::Left((out, _)) => Ok(out),
             futures_util::future::Either::Right(_) => Err(Elapsed),
         }

@@ -59,6 +59,19 @@ use crate::error::TransportError;
 use crate::packet::{Handshake, Payload};
 use crate::{CloseReason, Instant, Transport};
 
+/// `setTimeout` takes a signed 32-bit count of milliseconds: a longer wait
+/// (a server's ping interval, a user's `Duration::MAX`) would fire at once
+/// or throw, so it goes in steps.
+const MAX_TIMER: Duration = Duration::from_millis(i32::MAX as u64);
+
+async fn sleep(mut left: Duration) {
+    while left > MAX_TIMER {
+        gloo_timers::future::sleep(MAX_TIMER).await;
+        left -= MAX_TIMER;
+    }
+    gloo_timers::future::sleep(left).await;
+}
+
 pub use crate::error::SessionClosed;
 
 /// The `mode` of polling requests (`fetch`'s `RequestMode`).
@@ -193,7 +206,7 @@ impl Client {
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);
         wasm_bindgen_futures::spawn_local(run(target, options.clone(), cmd_rx, ev_tx));
-        let timeout = gloo_timers::future::sleep(options.connect_timeout);
+        let timeout = std::pin::pin!(sleep(options.connect_timeout));
         let first = futures_util::future::select(ev_rx.next(), timeout).await;
         match first {
             futures_util::future::Either::Left((Some(ClientEvent::Open(handshake)), _)) => {
@@ -543,6 +556,7 @@ async fn run(
     let mut get: Option<Request_> = None;
     let mut post: Option<Request_> = None;
     let mut ws: Option<BrowserWs> = None;
+    let mut cmds_done = false;
     loop {
         while let Some(t) = s.poll_transmit() {
             match t {
@@ -603,7 +617,12 @@ async fn run(
         }
         let mut timer = s
             .poll_timeout()
-            .map(|d| gloo_timers::future::sleep(d.saturating_duration_since(Instant::now())));
+            // Clamped: waking early only re-checks the deadline.
+            .map(|d| {
+                gloo_timers::future::sleep(
+                    d.saturating_duration_since(Instant::now()).min(MAX_TIMER),
+                )
+            });
         let wake = poll_fn(|cx| {
             if let Some(t) = timer.as_mut() {
                 if Pin::new(t).poll(cx).is_ready() {
@@ -625,12 +644,22 @@ async fn run(
                     return Poll::Ready(Wake::Post(r));
                 }
             }
+            // A closed channel answers at once, every time: once it has, it
+            // no longer counts, or a polling session's close (which waits
+            // for its POST) would spin and never yield to the page.
+            if cmds_done {
+                return Poll::Pending;
+            }
             cmds.poll_next_unpin(cx).map(Wake::Cmd)
         })
         .await;
         match wake {
             Wake::Cmd(Some(Cmd::Send(p, compress))) => s.send_with(p, compress),
-            Wake::Cmd(Some(Cmd::Close) | None) => s.close(),
+            Wake::Cmd(Some(Cmd::Close)) => s.close(),
+            Wake::Cmd(None) => {
+                cmds_done = true;
+                s.close();
+            }
             Wake::Get(r) => {
                 get = None;
                 match r {

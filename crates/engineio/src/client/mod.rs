@@ -553,6 +553,7 @@ async fn run(
     // WebSockets finishing their close handshake: a failed probe's, or the
     // session's own at its end.
     let mut closing = FuturesUnordered::new();
+    let mut cmds_done = false;
     loop {
         while let Some(t) = s.poll_transmit() {
             match t {
@@ -613,9 +614,16 @@ async fn run(
             return;
         }
         tokio::select! {
-            cmd = cmds.recv() => match cmd {
+            // A closed channel answers at once, every time: once it has, it
+            // is left out, or a polling session's close (which waits for its
+            // POST) would spin.
+            cmd = cmds.recv(), if !cmds_done => match cmd {
                 Some(Cmd::Send(p, compress)) => s.send_with(p, compress),
-                Some(Cmd::Close) | None => s.close(),
+                Some(Cmd::Close) => s.close(),
+                None => {
+                    cmds_done = true;
+                    s.close();
+                }
             },
             (conn, r) = maybe(&mut get_fut) => {
                 get_fut = None;
