@@ -173,6 +173,12 @@ fn setup(state: &Arc<State>) {
                 }
             });
             socket.on_raw("never-ack", |_, _| async move {});
+            // `n` events at once, for a client that does not read.
+            socket.on("flood", |socket, (n,): (u32,), _ack| async move {
+                for i in 0..n {
+                    let _ = socket.emit("flooded", &(i,));
+                }
+            });
             socket.on(
                 "ask-me",
                 |socket, (value,): (serde_json::Value,), _ack| async move {

@@ -355,6 +355,71 @@ async fn dropped_polling_client_leaves_the_page_running() {
     socket.manager().close();
 }
 
+/// What the browser's WebSocket received while the application did not
+/// read waits within `max_buffered_messages`: past it the WebSocket counts
+/// as lost ("transport close") instead of growing.
+#[wasm_bindgen_test]
+async fn unread_websocket_messages_are_bounded() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let mut engine = engineio::client::ClientOptions::default();
+    engine.path = "/socket.io/".to_owned();
+    engine.max_buffered_messages = 8;
+    let mut client = within(
+        "the Engine.IO handshake",
+        engineio::client::Client::connect(url(), engine),
+    )
+    .await
+    .expect("connected");
+    let text = |t: &str| engineio::Payload::Text(t.to_owned().into());
+    client.send(text("0")).await.expect("CONNECT sent");
+    // Joined, and on the WebSocket (polling has its own bound: one response
+    // at a time, within max_response_body).
+    let (mut joined, mut upgraded) = (false, false);
+    while !(joined && upgraded) {
+        match within("the namespace's CONNECT and the upgrade", client.recv()).await {
+            Some(engineio::ClientEvent::Message(engineio::Payload::Text(t)))
+                if t.as_str().starts_with('0') =>
+            {
+                joined = true
+            }
+            Some(engineio::ClientEvent::Upgraded) => upgraded = true,
+            Some(engineio::ClientEvent::Closed(r)) => panic!("closed before joining: {r}"),
+            Some(_) => {}
+            None => panic!("closed before joining"),
+        }
+    }
+    client
+        .send(text(r#"2["flood",300]"#))
+        .await
+        .expect("flood asked");
+    // Not reading while the flood arrives.
+    rt::sleep(Duration::from_millis(1500)).await;
+    let mut flooded = 0;
+    let reason = loop {
+        match within("the session's end", client.recv()).await {
+            Some(engineio::ClientEvent::Message(engineio::Payload::Text(t)))
+                if t.as_str().contains("flooded") =>
+            {
+                flooded += 1
+            }
+            Some(engineio::ClientEvent::Closed(reason)) => break reason,
+            Some(_) => {}
+            None => panic!("ended without a Closed event"),
+        }
+    };
+    assert_eq!(
+        reason,
+        // A lost WebSocket, as the official client names it.
+        engineio::CloseReason::TransportClose,
+        "{flooded} delivered"
+    );
+    assert!(
+        flooded < 300,
+        "all 300 messages were kept for a client that did not read"
+    );
+    wasm_bindgen_test::console_log!("{flooded} delivered, then closed: {reason}");
+}
+
 /// In the browser, handlers may hold what is not `Send`: an `Rc`, kept
 /// across an await.
 #[wasm_bindgen_test]

@@ -33,8 +33,11 @@
 //! URLs are absolute (`http(s)://host[:port]`): for the page's own server,
 //! start from `window.location().origin()`.
 //!
-//! The browser buffers what a WebSocket receives until the page's task
-//! takes it; this client hands each message to the session at once.
+//! The browser takes every message a WebSocket receives, read or not (it
+//! has no receive backpressure), so what waits for the session is bounded:
+//! [`ClientOptions::max_buffered_messages`] and
+//! [`ClientOptions::max_buffered_bytes`]; past either the WebSocket counts
+//! as lost ("transport close", then reconnection as for any other).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -125,6 +128,12 @@ pub struct ClientOptions {
     pub with_credentials: bool,
     /// The `mode` of polling requests. Default [`FetchMode::Cors`].
     pub fetch_mode: FetchMode,
+    /// WebSocket messages received and not yet taken by the session (the
+    /// application is not reading); past it the WebSocket counts as lost.
+    /// Default 16384.
+    pub max_buffered_messages: usize,
+    /// The bytes of those messages. Default 64 MiB.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for ClientOptions {
@@ -145,6 +154,8 @@ impl Default for ClientOptions {
             close_timeout: Duration::from_secs(5),
             with_credentials: false,
             fetch_mode: FetchMode::Cors,
+            max_buffered_messages: 16_384,
+            max_buffered_bytes: 64 << 20,
         }
     }
 }
@@ -422,10 +433,25 @@ struct BrowserWs {
 struct Inbox {
     queue: VecDeque<WsEvent>,
     waker: Option<Waker>,
+    /// Bytes of the messages in `queue`.
+    bytes: usize,
+    /// Past a limit: nothing more is kept.
+    overflowed: bool,
+}
+
+/// What may wait in an [`Inbox`].
+#[derive(Clone, Copy)]
+struct Limits {
+    message: usize,
+    messages: usize,
+    bytes: usize,
 }
 
 impl Inbox {
     fn push(&mut self, e: WsEvent) {
+        if self.overflowed {
+            return;
+        }
         self.queue.push_back(e);
         if let Some(w) = self.waker.take() {
             w.wake();
@@ -434,7 +460,7 @@ impl Inbox {
 }
 
 impl BrowserWs {
-    fn open(url: &str, max_message: usize) -> Result<BrowserWs, JsValue> {
+    fn open(url: &str, limits: Limits) -> Result<BrowserWs, JsValue> {
         let ws = web_sys::WebSocket::new(url)?;
         ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
         let inbox = Rc::new(RefCell::new(Inbox::default()));
@@ -449,7 +475,7 @@ impl BrowserWs {
             Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
                 let data = e.data();
                 let event = if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-                    if buffer.byte_length() as usize > max_message {
+                    if buffer.byte_length() as usize > limits.message {
                         WsEvent::Gone
                     } else {
                         WsEvent::Message(ws_frame::Message::binary(
@@ -457,7 +483,7 @@ impl BrowserWs {
                         ))
                     }
                 } else if let Some(text) = data.as_string() {
-                    if text.len() > max_message {
+                    if text.len() > limits.message {
                         WsEvent::Gone
                     } else {
                         WsEvent::Message(ws_frame::Message::text(text))
@@ -466,7 +492,19 @@ impl BrowserWs {
                     // A Blob: binaryType is arraybuffer, so never.
                     WsEvent::Gone
                 };
-                inbox.borrow_mut().push(event);
+                let mut inbox = inbox.borrow_mut();
+                if let WsEvent::Message(m) = &event {
+                    let len = m.payload().len();
+                    if inbox.queue.len() >= limits.messages
+                        || inbox.bytes.saturating_add(len) > limits.bytes
+                    {
+                        inbox.push(WsEvent::Gone);
+                        inbox.overflowed = true;
+                        return;
+                    }
+                    inbox.bytes += len;
+                }
+                inbox.push(event);
             })
         };
         let on_close = {
@@ -500,7 +538,12 @@ impl BrowserWs {
     fn poll_event(&self, cx: &mut std::task::Context<'_>) -> Poll<WsEvent> {
         let mut inbox = self.inbox.borrow_mut();
         match inbox.queue.pop_front() {
-            Some(e) => Poll::Ready(e),
+            Some(e) => {
+                if let WsEvent::Message(m) = &e {
+                    inbox.bytes -= m.payload().len();
+                }
+                Poll::Ready(e)
+            }
             None => {
                 inbox.waker = Some(cx.waker().clone());
                 Poll::Pending
@@ -551,7 +594,11 @@ async fn run(
         },
         max_body: options.max_response_body,
     });
-    let max_message = options.websocket.max_message_size;
+    let limits = Limits {
+        message: options.websocket.max_message_size,
+        messages: options.max_buffered_messages,
+        bytes: options.max_buffered_bytes,
+    };
     let mut s = ClientSession::new(options.session.clone());
     let mut get: Option<Request_> = None;
     let mut post: Option<Request_> = None;
@@ -586,7 +633,7 @@ async fn run(
                         target.ws_origin,
                         target.path(Transport::WebSocket, s.sid())
                     );
-                    match BrowserWs::open(&url, max_message) {
+                    match BrowserWs::open(&url, limits) {
                         Ok(w) => ws = Some(w),
                         Err(_) => {
                             ws = None;
