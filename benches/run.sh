@@ -6,7 +6,8 @@
 #     permessage-deflate, 16 KiB of JSON text at 64 connections, ws-frame vs
 #     Node ws (perMessageDeflate: true);
 #   Socket.IO: socketio-server vs socketioxide vs Node socket.io, echo with
-#     ack at 1, 64 and 1000 connections (one at a time, and in batches of 16),
+#     ack at 1, 64, 1000 and 10 000 connections (one at a time; at 64 and
+#     1000 also in batches of 16),
 #     broadcast to 1000 (one at a time, and in bursts of 16; 10 000 with
 #     FULL=1), RSS per connection of 10 000 left idle for 30 s (heartbeats
 #     answered), so idle-time housekeeping counts;
@@ -28,8 +29,8 @@
 #   memory soak (soak): 20 000 idle Socket.IO connections (fewer where the
 #     open-file limit is lower), a broadcast a second for SOAK_MINUTES (10),
 #     the server's RSS every 10 s, flat or not.
-# Results: target/bench/results.jsonl, target/bench/table.md, and charts
-# (target/bench/*.png, benches/charts.py; PUBLISH=1 copies them to
+# Results ($OUT, target/bench unless set): results.jsonl, table.md, and
+# charts (*.png, benches/charts.py; PUBLISH=1 copies them to
 # docs/img/bench/ for docs/benchmarks.md).
 #   benches/run.sh        # SECS=3 a measurement, REPEAT=3 of each (medians)
 #   SECTIONS=cluster benches/run.sh   # some sections only: ws, sio, cluster,
@@ -46,7 +47,7 @@ SECS="${SECS:-3}"
 REPEAT="${REPEAT:-3}"
 SECTIONS="${SECTIONS:-ws sio cluster poll setup client soak}"
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
-OUT=target/bench; mkdir -p "$OUT"; rm -f "$OUT"/*.log
+OUT="${OUT:-target/bench}"; mkdir -p "$OUT"; rm -f "$OUT"/*.log
 : > "$OUT/results.jsonl"; : > "$OUT/failed.txt"; : > "$OUT/loadgen.log"
 
 # --bin: with an --example filter, cargo builds no other target of the
@@ -186,6 +187,7 @@ sio-broadcast --conns 10000 --rounds 20"
 SCENARIOS="sio-echo --conns 1 --size 32
 sio-echo --conns 64 --size 32
 sio-echo --conns 1000 --size 32
+sio-echo --conns 10000 --size 32
 sio-echo --conns 64 --size 32 --batch 16
 sio-echo --conns 1000 --size 32 --batch 16
 $BCAST
