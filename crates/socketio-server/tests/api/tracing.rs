@@ -253,7 +253,16 @@ fn handler_events_carry_their_session_and_socket() {
         .enable_all()
         .build()
         .unwrap();
+    // With a single Dispatch in the process, tracing-core registers a
+    // callsite with the default of whichever thread reaches it first
+    // (tokio-rs/tracing#3611): another test's thread, with no subscriber,
+    // would cache "never" for the server's callsites process-wide, and this
+    // test would miss events. A second live Dispatch makes registration ask
+    // every registered one.
+    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
     tracing::subscriber::with_default(subscriber, || {
+        // Callsites registered while the two were being set up.
+        tracing::callsite::rebuild_interest_cache();
         rt.block_on(async {
             tokio::time::timeout(Duration::from_secs(20), scenario(capture))
                 .await
