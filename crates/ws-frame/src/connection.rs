@@ -632,9 +632,11 @@ impl Connection {
     /// If fewer than `n` bytes are waiting.
     pub fn advance_transmit(&mut self, mut n: usize) {
         if self.out_queue.is_empty() && n == self.out.len() {
-            // All written: start the buffer over rather than move the offset,
-            // so the next frame is appended without reclaiming the room.
-            self.out.clear();
+            // All written: let the buffer go. An idle connection holds none,
+            // and the next frame's comes from the allocator, likely memory
+            // another connection just freed and still in cache, rather than
+            // this connection's own, cold after it waited.
+            self.out = BytesMut::new();
             self.pong_at = None;
             return;
         }
@@ -821,6 +823,17 @@ impl Connection {
         };
         let mut hbuf = [0u8; MAX_HEADER_LEN];
         let hlen = header.encode(&mut hbuf);
+        let copied = if payload.len() > COALESCE_LIMIT {
+            0
+        } else {
+            payload.len()
+        };
+        // One allocation for header and payload when `out` starts empty.
+        if self.out.capacity() == 0 {
+            self.out = BytesMut::with_capacity(hlen + copied);
+        } else {
+            self.out.reserve(hlen + copied);
+        }
         self.out.extend_from_slice(&hbuf[..hlen]);
         match mask {
             None if payload.len() > COALESCE_LIMIT => self.push_chunk(payload),
