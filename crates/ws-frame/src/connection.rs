@@ -146,8 +146,8 @@ struct InFrame {
 /// }
 /// ```
 ///
-/// `handle_read` stops after the first frame that yields a message, so the
-/// messages waiting in the connection never pile up beyond one read's worth.
+/// `handle_read` stops after the first frame that yields a message, so at
+/// most one message waits in the connection.
 /// Sending: [`send`](Self::send), [`close`](Self::close),
 /// [`send_encoded`](Self::send_encoded).
 pub struct Connection {
@@ -161,7 +161,10 @@ pub struct Connection {
     fragmented: Option<OpCode>,
     assembly: BytesMut,
     utf8: Utf8Validator,
-    messages: VecDeque<Message>,
+    /// The message `handle_read` produced and `poll_message` has not yet
+    /// taken. One at most, since `handle_read` stops at it; inline rather
+    /// than in a queue so that taking it touches no other memory.
+    message: Option<Message>,
     /// Small frames, coalesced until the next chunk or poll.
     out: BytesMut,
     out_queue: VecDeque<Bytes>,
@@ -211,7 +214,7 @@ impl Connection {
             fragmented: None,
             assembly: BytesMut::new(),
             utf8: Utf8Validator::default(),
-            messages: VecDeque::new(),
+            message: None,
             out: BytesMut::new(),
             out_queue: VecDeque::new(),
             queued_len: 0,
@@ -280,6 +283,8 @@ impl Connection {
     }
 
     /// Consumes frames from the front of `buf`, bytes read from the transport.
+    /// A frame that ends `buf` takes its allocation with it, leaving `buf`
+    /// empty and without capacity.
     ///
     /// Stops when it has produced a message or needs more input. Bytes of a
     /// partial frame are unmasked and UTF-8 checked in place as they arrive,
@@ -292,8 +297,20 @@ impl Connection {
     /// On a peer violation the connection fails: the close frame with the
     /// matching code is queued, the state becomes [`State::Closed`], and the
     /// [`ProtocolError`] is returned.
+    #[inline]
     pub fn handle_read(&mut self, buf: &mut BytesMut) -> Result<(), Error> {
-        while self.messages.is_empty() {
+        // A runtime calls this whenever it may have input, most often with
+        // none (before each read, after each message): answer that without
+        // the frame machinery. With nothing buffered, no frame can advance:
+        // one of zero length ends in the call that read its header.
+        if self.message.is_some() || buf.is_empty() {
+            return Ok(());
+        }
+        self.read_frames(buf)
+    }
+
+    fn read_frames(&mut self, buf: &mut BytesMut) -> Result<(), Error> {
+        while self.message.is_none() {
             if self.read_closed {
                 buf.clear();
                 return Ok(());
@@ -353,7 +370,14 @@ impl Connection {
                 return Err(ProtocolError::InvalidUtf8);
             }
         }
-        let payload = buf.split_to(f.len);
+        // A frame that ends the buffer takes it whole: `split_to` would turn
+        // the buffer into a shared one, an allocation and an atomic count
+        // per message, to keep room the payload pins anyway.
+        let payload = if f.len == buf.len() {
+            std::mem::take(buf)
+        } else {
+            buf.split_to(f.len)
+        };
         self.finish_frame(f.header, payload)?;
         Ok(true)
     }
@@ -436,7 +460,7 @@ impl Connection {
             }
             OpCode::Text | OpCode::Binary if h.fin => {
                 let msg = self.data_message(h.opcode, payload.freeze())?;
-                self.messages.push_back(msg);
+                self.deliver(msg);
             }
             OpCode::Text | OpCode::Binary => {
                 self.fragmented = Some(h.opcode);
@@ -449,7 +473,7 @@ impl Connection {
                     let kind = self.fragmented.take().unwrap_or(OpCode::Binary);
                     let whole = std::mem::take(&mut self.assembly).freeze();
                     let msg = self.data_message(kind, whole)?;
-                    self.messages.push_back(msg);
+                    self.deliver(msg);
                 }
             }
             OpCode::Ping => {
@@ -457,9 +481,9 @@ impl Connection {
                 if self.state == State::Open {
                     self.answer_ping(payload.clone());
                 }
-                self.messages.push_back(Message::Ping(payload));
+                self.deliver(Message::Ping(payload));
             }
-            OpCode::Pong => self.messages.push_back(Message::Pong(payload.freeze())),
+            OpCode::Pong => self.deliver(Message::Pong(payload.freeze())),
             OpCode::Close => {
                 let frame = parse_close(payload.freeze())?;
                 if self.state == State::Open {
@@ -470,7 +494,7 @@ impl Connection {
                 self.state = State::Closed;
                 self.read_closed = true;
                 self.release_deflate();
-                self.messages.push_back(Message::Close(frame));
+                self.deliver(Message::Close(frame));
             }
         }
         Ok(())
@@ -504,7 +528,7 @@ impl Connection {
             self.inflating = false;
             let whole = std::mem::take(&mut self.assembly).freeze();
             let msg = self.data_message(kind, whole)?;
-            self.messages.push_back(msg);
+            self.deliver(msg);
         } else {
             self.fragmented = Some(kind);
         }
@@ -517,6 +541,13 @@ impl Connection {
         if let Some(d) = self.deflate.as_mut() {
             d.release();
         }
+    }
+
+    /// Holds a received message for `poll_message`. `handle_read` reads no
+    /// further frame while one waits, so the slot is free.
+    fn deliver(&mut self, msg: Message) {
+        debug_assert!(self.message.is_none());
+        self.message = Some(msg);
     }
 
     fn data_message(&mut self, kind: OpCode, payload: Bytes) -> Result<Message, ProtocolError> {
@@ -552,7 +583,7 @@ impl Connection {
     /// The next received message, if any.
     #[must_use]
     pub fn poll_message(&mut self) -> Option<Message> {
-        self.messages.pop_front()
+        self.message.take()
     }
 
     /// The next chunk of bytes to write to the transport, if any. Write the
@@ -574,6 +605,16 @@ impl Connection {
     /// [`advance_transmit`](Self::advance_transmit). An alternative to
     /// [`poll_transmit`](Self::poll_transmit); the two may be mixed.
     pub fn transmit_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        // The usual case, small frames only: one slice, no iterator chain.
+        if self.out_queue.is_empty() {
+            return match dst.first_mut() {
+                Some(slot) if !self.out.is_empty() => {
+                    *slot = IoSlice::new(&self.out);
+                    1
+                }
+                _ => 0,
+            };
+        }
         let queued = self.out_queue.iter().map(|b| &b[..]);
         let rest = (!self.out.is_empty()).then_some(&self.out[..]);
         let mut n = 0;
@@ -590,6 +631,15 @@ impl Connection {
     ///
     /// If fewer than `n` bytes are waiting.
     pub fn advance_transmit(&mut self, mut n: usize) {
+        if self.out_queue.is_empty() && n == self.out.len() {
+            // All written: let the buffer go. An idle connection holds none,
+            // and the next frame's comes from the allocator, likely memory
+            // another connection just freed and still in cache, rather than
+            // this connection's own, cold after it waited.
+            self.out = BytesMut::new();
+            self.pong_at = None;
+            return;
+        }
         while n > 0 {
             let Some(front) = self.out_queue.front_mut() else {
                 self.out.advance(n);
@@ -631,7 +681,7 @@ impl Connection {
 
     /// Whether [`poll_message`](Self::poll_message) has a message waiting.
     pub fn has_message(&self) -> bool {
-        !self.messages.is_empty()
+        self.message.is_some()
     }
 
     /// Queues a message. `Message::Close` starts the close handshake as
@@ -773,6 +823,17 @@ impl Connection {
         };
         let mut hbuf = [0u8; MAX_HEADER_LEN];
         let hlen = header.encode(&mut hbuf);
+        let copied = if payload.len() > COALESCE_LIMIT {
+            0
+        } else {
+            payload.len()
+        };
+        // One allocation for header and payload when `out` starts empty.
+        if self.out.capacity() == 0 {
+            self.out = BytesMut::with_capacity(hlen + copied);
+        } else {
+            self.out.reserve(hlen + copied);
+        }
         self.out.extend_from_slice(&hbuf[..hlen]);
         match mask {
             None if payload.len() > COALESCE_LIMIT => self.push_chunk(payload),

@@ -296,9 +296,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 ready!(Pin::new(&mut this.io).poll_read(cx, &mut read))?;
                 let got = read.filled();
                 let full = got.len() == STACK_READ;
-                if full {
-                    this.rbuf.reserve(READ_SIZE);
-                }
+                // One allocation of the final size, not a growth step.
+                this.rbuf = BytesMut::with_capacity(if full { READ_SIZE } else { got.len() });
                 this.rbuf.extend_from_slice(got);
                 if full {
                     this.read_available(cx, STACK_READ);

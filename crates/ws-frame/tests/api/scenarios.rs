@@ -393,3 +393,75 @@ fn text_changed_in_the_buffer_between_reads_is_checked_again() {
         (Ok(()), Some(Message::text("abé")))
     );
 }
+
+#[test]
+fn frames_are_taken_from_the_front_and_the_rest_stays() {
+    use bytes::BytesMut;
+    let mut s = server();
+    let third = client_frame(true, OpCode::Binary, &[3u8; 300]);
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(&client_frame(true, OpCode::Binary, b"one"));
+    buf.extend_from_slice(&client_frame(true, OpCode::Text, b"two"));
+    buf.extend_from_slice(&third[..100]);
+    s.handle_read(&mut buf).unwrap();
+    assert_eq!(s.poll_message(), Some(Message::binary(&b"one"[..])));
+    s.handle_read(&mut buf).unwrap();
+    assert_eq!(s.poll_message(), Some(Message::text("two")));
+    // Part of a frame: nothing yet, its payload bytes stay (the 8-byte
+    // header is consumed), and a call with nothing new changes nothing.
+    s.handle_read(&mut buf).unwrap();
+    s.handle_read(&mut buf).unwrap();
+    assert_eq!(s.poll_message(), None);
+    assert_eq!(buf.len(), 100 - 8);
+    buf.extend_from_slice(&third[100..]);
+    s.handle_read(&mut buf).unwrap();
+    let got = s.poll_message().unwrap();
+    assert_eq!(got, Message::binary(vec![3u8; 300]));
+    // The frame ended the buffer: the buffer is left empty, and what is
+    // read into it next does not touch the message.
+    assert!(buf.is_empty());
+    buf.extend_from_slice(&client_frame(true, OpCode::Binary, &[9u8; 300]));
+    s.handle_read(&mut buf).unwrap();
+    assert_eq!(got, Message::binary(vec![3u8; 300]));
+    assert_eq!(s.poll_message(), Some(Message::binary(vec![9u8; 300])));
+    s.handle_read(&mut buf).unwrap();
+    assert_eq!(s.poll_message(), None);
+}
+
+#[test]
+fn output_written_in_full_makes_room_for_the_next() {
+    use std::io::IoSlice;
+    let mut s = server();
+    let mut wire = Vec::new();
+    let write_all = |s: &mut Connection, wire: &mut Vec<u8>| {
+        let mut slices = [IoSlice::new(&[]); 4];
+        let n = s.transmit_slices(&mut slices);
+        let before = wire.len();
+        for sl in &slices[..n] {
+            wire.extend_from_slice(sl);
+        }
+        s.advance_transmit(wire.len() - before);
+        assert_eq!(s.transmit_len(), 0);
+    };
+    s.send(Message::binary(&b"ab"[..])).unwrap();
+    write_all(&mut s, &mut wire);
+    s.send(Message::text("cd")).unwrap();
+    // A large frame goes apart from the small ones around it.
+    s.send(Message::binary(vec![5u8; 5000])).unwrap();
+    s.send(Message::binary(&b"e"[..])).unwrap();
+    write_all(&mut s, &mut wire);
+    s.send(Message::text("f")).unwrap();
+    write_all(&mut s, &mut wire);
+    let (got, err) = feed(&mut client(), &wire);
+    assert!(err.is_none());
+    assert_eq!(
+        got,
+        [
+            Message::binary(&b"ab"[..]),
+            Message::text("cd"),
+            Message::binary(vec![5u8; 5000]),
+            Message::binary(&b"e"[..]),
+            Message::text("f"),
+        ]
+    );
+}
