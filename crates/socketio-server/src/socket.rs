@@ -42,7 +42,6 @@ struct SocketInner {
     session: SessionSender<Command>,
     handshake: Handshake,
     handlers: Handlers<Socket>,
-    on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     /// What few sockets use, made on first use: an idle connection pays
     /// one pointer for it.
     extras: OnceLock<Box<Extras>>,
@@ -58,9 +57,6 @@ struct SocketInner {
     connected: AtomicBool,
     slow_client: SlowClient,
     data: Mutex<http::Extensions>,
-    /// `socket.data`: what other nodes see of it.
-    json_data: Mutex<Option<serde_json::Value>>,
-    any_outgoing: Mutex<Vec<AnyFn>>,
     /// The server's counts of sockets and slow clients.
     counters: Arc<Counters>,
     /// Set once the socket is disconnected as too slow (counted once).
@@ -226,7 +222,7 @@ impl Socket {
     where
         F: Fn(Socket, DisconnectReason) + Send + Sync + 'static,
     {
-        lock(&self.0.on_disconnect).push(Arc::new(f));
+        lock(&self.extras().on_disconnect).push(Arc::new(f));
     }
 
     /// Called once when the socket is disconnecting, before it leaves its
@@ -259,13 +255,14 @@ impl Socket {
     /// [`fetch_sockets`](crate::Broadcast::fetch_sockets) (the typed values
     /// of [`insert`](Self::insert) stay on this node).
     pub fn set_data<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
-        *lock(&self.0.json_data) = Some(serde_json::to_value(value)?);
+        *lock(&self.extras().json_data) = Some(serde_json::to_value(value)?);
         Ok(())
     }
 
     /// `socket.data`, as set with [`set_data`](Self::set_data).
     pub fn data(&self) -> Option<serde_json::Value> {
-        lock(&self.0.json_data).clone()
+        let extras = self.0.extras.get()?;
+        lock(&extras.json_data).clone()
     }
 
     /// The socket as any node describes it in `fetchSockets`.
@@ -301,7 +298,7 @@ impl Socket {
     where
         F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
     {
-        lock(&self.0.any_outgoing).push(Arc::new(f));
+        lock(&self.extras().any_outgoing).push(Arc::new(f));
     }
 
     /// Emits `event` with `args` (a tuple, array or `Vec` of arguments; one
@@ -463,7 +460,11 @@ impl Socket {
 /// A socket's rarely used parts.
 #[derive(Default)]
 struct Extras {
+    on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     on_disconnecting: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
+    /// `socket.data`: what other nodes see of it.
+    json_data: Mutex<Option<serde_json::Value>>,
+    any_outgoing: Mutex<Vec<AnyFn>>,
     on_error: Mutex<Vec<ErrorFn>>,
     /// `socket.use`: checks each incoming event runs through first.
     packet_middleware: Mutex<Arc<[UseFn]>>,
@@ -529,7 +530,6 @@ impl Socket {
             session,
             handshake,
             handlers: Handlers::default(),
-            on_disconnect: Mutex::new(Vec::new()),
             extras: OnceLock::new(),
             has_checks: AtomicBool::new(false),
             max_checking,
@@ -539,8 +539,6 @@ impl Socket {
             connected: AtomicBool::new(true),
             slow_client,
             data: Mutex::new(data),
-            json_data: Mutex::new(None),
-            any_outgoing: Mutex::new(Vec::new()),
             counters,
             too_slow: AtomicBool::new(false),
             #[cfg(feature = "tracing")]
@@ -678,7 +676,10 @@ impl Socket {
     pub(crate) fn outgoing(&self, packet: &Packet) {
         // Looked at before the event name, which costs a parse: a broadcast
         // calls this for every recipient, and few have listeners.
-        let listeners = lock(&self.0.any_outgoing).clone();
+        let Some(extras) = self.0.extras.get() else {
+            return;
+        };
+        let listeners = lock(&extras.any_outgoing).clone();
         if listeners.is_empty() {
             return;
         }
@@ -813,7 +814,10 @@ impl Socket {
             self.0.ns.adapter().persist_session(session);
         }
         self.end_ack_waits();
-        let handlers = lock(&self.0.on_disconnect).clone();
+        let handlers = match self.0.extras.get() {
+            Some(extras) => lock(&extras.on_disconnect).clone(),
+            None => Vec::new(),
+        };
         for h in handlers {
             h(self.clone(), reason);
         }
