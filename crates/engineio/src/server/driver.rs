@@ -383,9 +383,11 @@ pub(super) fn run_session<H: Handler>(
             if shrink {
                 // A timer came (a heartbeat, most often) and what it sent
                 // is written: an idle session gives back the room its
-                // queues grew to, which would otherwise stay per session.
+                // queues grew to (the handshake, a burst of broadcasts),
+                // which would otherwise stay per session.
                 shrink = false;
                 s.shrink_idle();
+                cmds.shrink_idle();
             }
             tokio::select! {
                 () = std::future::poll_fn(|cx| h.handler.poll_ready(cx)), if holding => {}
