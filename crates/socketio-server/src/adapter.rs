@@ -391,6 +391,29 @@ mod tests {
     }
 
     #[test]
+    fn a_set_of_one_grows_and_shrinks() {
+        let a = InMemoryAdapter::default();
+        a.add_all("s1", &["s1", "red", "red"]);
+        assert_eq!(sorted(a.socket_rooms("s1")), ["red", "s1"]);
+        a.add_all("s2", &["red"]);
+        a.add_all("s2", &["red"]);
+        a.del("s1", "red");
+        a.del("s1", "blue");
+        assert_eq!(
+            a.sockets(&BroadcastOptions {
+                rooms: vec!["red".into()],
+                ..Default::default()
+            }),
+            ["s2"]
+        );
+        a.del("s2", "red");
+        assert_eq!(sorted(a.rooms()), ["s1"]);
+        a.add_all("s2", &["red"]);
+        assert_eq!(sorted(a.rooms()), ["red", "s1"]);
+        assert_eq!(sorted(a.socket_rooms("s1")), ["s1"]);
+    }
+
+    #[test]
     fn rooms_and_exceptions() {
         let a = InMemoryAdapter::default();
         a.add_all("s1", &["s1", "red"]);
