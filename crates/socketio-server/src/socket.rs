@@ -51,9 +51,6 @@ struct SocketInner {
     /// The private session id recovery brings the socket back with.
     pid: Option<String>,
     recovered: bool,
-    /// This side's waits for the client's acks; the connection's timer
-    /// ends them at their deadlines.
-    acks: Mutex<Acks>,
     connected: AtomicBool,
     slow_client: SlowClient,
     data: Mutex<http::Extensions>,
@@ -460,6 +457,9 @@ impl Socket {
 /// A socket's rarely used parts.
 #[derive(Default)]
 struct Extras {
+    /// This side's waits for the client's acks; the connection's timer
+    /// ends them at their deadlines.
+    acks: Mutex<Acks>,
     on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     on_disconnecting: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     /// `socket.data`: what other nodes see of it.
@@ -535,7 +535,6 @@ impl Socket {
             max_checking,
             pid,
             recovered,
-            acks: Mutex::new(Acks::default()),
             connected: AtomicBool::new(true),
             slow_client,
             data: Mutex::new(data),
@@ -753,7 +752,7 @@ impl Socket {
     /// wait ends at once.
     pub(crate) fn expect_ack(&self, id: u64, deadline: Instant) -> AckWait {
         let (slot, wait) = ack::wait();
-        let mut acks = lock(&self.0.acks);
+        let mut acks = lock(&self.extras().acks);
         // Under the lock: a disconnect after this check clears the slot.
         if self.connected() {
             acks.insert(id, deadline, slot);
@@ -763,22 +762,28 @@ impl Socket {
 
     /// An ACK from the client.
     pub(crate) fn handle_ack(&self, ack: Packet) {
-        lock(&self.0.acks).handle_ack(ack);
+        if let Some(extras) = self.0.extras.get() {
+            lock(&extras.acks).handle_ack(ack);
+        }
     }
 
     /// The earliest deadline of this socket's waits for acks.
     pub(crate) fn poll_ack_timeout(&self) -> Option<Instant> {
-        lock(&self.0.acks).poll_timeout()
+        lock(&self.0.extras.get()?.acks).poll_timeout()
     }
 
     /// Ends the waits for acks whose deadline has passed.
     pub(crate) fn handle_ack_timeout(&self, now: Instant) {
-        lock(&self.0.acks).handle_timeout(now);
+        if let Some(extras) = self.0.extras.get() {
+            lock(&extras.acks).handle_timeout(now);
+        }
     }
 
     /// Ends the waits for acks as gone: no timer will watch them.
     pub(crate) fn end_ack_waits(&self) {
-        lock(&self.0.acks).clear();
+        // Made if need be: a wait made on another task meanwhile is then
+        // seen under the same lock (see expect_ack).
+        lock(&self.extras().acks).clear();
     }
 
     /// Ends the socket, once: out of its namespace and rooms, its waits for
