@@ -22,6 +22,13 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    /// Empty: gives back the room it grew to.
+    pub(crate) fn shrink_idle(&mut self) {
+        if self.packets.is_empty() {
+            self.packets = VecDeque::new();
+        }
+    }
+
     pub(crate) fn new(limit: usize) -> Self {
         Outbox {
             packets: VecDeque::new(),

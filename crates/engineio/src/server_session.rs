@@ -652,6 +652,20 @@ impl ServerSession {
         Some(ServerTransmit::PollResponse(body.freeze(), compress))
     }
 
+    /// Gives back the room of its queues that are empty. The queues keep
+    /// what they grew to (the handshake's packets, a burst), which an idle
+    /// session need not hold; a driver calls this now and then (the
+    /// server's does on each timer it handles), not per message.
+    pub fn shrink_idle(&mut self) {
+        if self.transmit.is_empty() {
+            self.transmit = VecDeque::new();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        self.outbox.shrink_idle();
+    }
+
     /// Whether [`poll_transmit`](Self::poll_transmit) has something now.
     pub fn has_transmit(&self) -> bool {
         !self.transmit.is_empty() || (self.get_waiting && !self.outbox.is_empty())

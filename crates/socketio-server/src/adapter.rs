@@ -208,8 +208,65 @@ impl std::fmt::Debug for InMemoryAdapter {
 
 #[derive(Debug, Default)]
 struct Rooms {
-    members: HashMap<String, HashSet<String>>,
-    of_socket: HashMap<String, HashSet<String>>,
+    members: HashMap<String, Ids>,
+    of_socket: HashMap<String, Ids>,
+}
+
+/// A set of ids (sockets or rooms) that most often holds one: a socket's
+/// own room has that socket only, and most sockets are in that room only.
+/// One is kept without a table (a table of one costs about 100 bytes more,
+/// twice per socket).
+#[derive(Debug)]
+enum Ids {
+    One(String),
+    /// Empty, or more than one.
+    Many(HashSet<String>),
+}
+
+impl Default for Ids {
+    fn default() -> Self {
+        Ids::Many(HashSet::new())
+    }
+}
+
+impl Ids {
+    fn insert(&mut self, id: &str) {
+        match self {
+            Ids::Many(set) if set.is_empty() => *self = Ids::One(id.to_owned()),
+            Ids::Many(set) => {
+                if !set.contains(id) {
+                    set.insert(id.to_owned());
+                }
+            }
+            Ids::One(one) if one == id => {}
+            Ids::One(one) => {
+                let set = HashSet::from([std::mem::take(one), id.to_owned()]);
+                *self = Ids::Many(set);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        match self {
+            Ids::One(one) if one == id => *self = Ids::default(),
+            Ids::One(_) => {}
+            Ids::Many(set) => {
+                set.remove(id);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Ids::Many(set) if set.is_empty())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &String> {
+        let (one, many) = match self {
+            Ids::One(one) => (Some(one), None),
+            Ids::Many(set) => (None, Some(set.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
 }
 
 impl InMemoryAdapter {
@@ -225,11 +282,8 @@ impl Adapter for InMemoryAdapter {
             st.members
                 .entry((*room).to_owned())
                 .or_default()
-                .insert(sid.to_owned());
-            st.of_socket
-                .entry(sid.to_owned())
-                .or_default()
-                .insert((*room).to_owned());
+                .insert(sid);
+            st.of_socket.entry(sid.to_owned()).or_default().insert(room);
         }
     }
 
@@ -248,11 +302,11 @@ impl Adapter for InMemoryAdapter {
 
     fn del_all(&self, sid: &str) {
         let mut st = self.state();
-        for room in st.of_socket.remove(sid).unwrap_or_default() {
-            if let Some(m) = st.members.get_mut(&room) {
+        for room in st.of_socket.remove(sid).unwrap_or_default().iter() {
+            if let Some(m) = st.members.get_mut(room) {
                 m.remove(sid);
                 if m.is_empty() {
-                    st.members.remove(&room);
+                    st.members.remove(room);
                 }
             }
         }
@@ -264,7 +318,7 @@ impl Adapter for InMemoryAdapter {
             .except
             .iter()
             .filter_map(|r| st.members.get(r))
-            .flatten()
+            .flat_map(Ids::iter)
             .collect();
         let keep = |sid: &&String| !excluded.contains(*sid);
         if opts.rooms.is_empty() {
@@ -272,7 +326,13 @@ impl Adapter for InMemoryAdapter {
         }
         let mut out: HashSet<&String> = HashSet::new();
         for room in &opts.rooms {
-            out.extend(st.members.get(room).into_iter().flatten().filter(keep));
+            out.extend(
+                st.members
+                    .get(room)
+                    .into_iter()
+                    .flat_map(Ids::iter)
+                    .filter(keep),
+            );
         }
         out.into_iter().cloned().collect()
     }
@@ -328,6 +388,29 @@ mod tests {
     fn sorted(mut v: Vec<String>) -> Vec<String> {
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_set_of_one_grows_and_shrinks() {
+        let a = InMemoryAdapter::default();
+        a.add_all("s1", &["s1", "red", "red"]);
+        assert_eq!(sorted(a.socket_rooms("s1")), ["red", "s1"]);
+        a.add_all("s2", &["red"]);
+        a.add_all("s2", &["red"]);
+        a.del("s1", "red");
+        a.del("s1", "blue");
+        assert_eq!(
+            a.sockets(&BroadcastOptions {
+                rooms: vec!["red".into()],
+                ..Default::default()
+            }),
+            ["s2"]
+        );
+        a.del("s2", "red");
+        assert_eq!(sorted(a.rooms()), ["s1"]);
+        a.add_all("s2", &["red"]);
+        assert_eq!(sorted(a.rooms()), ["red", "s1"]);
+        assert_eq!(sorted(a.socket_rooms("s1")), ["s1"]);
     }
 
     #[test]

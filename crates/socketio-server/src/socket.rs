@@ -42,7 +42,6 @@ struct SocketInner {
     session: SessionSender<Command>,
     handshake: Handshake,
     handlers: Handlers<Socket>,
-    on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     /// What few sockets use, made on first use: an idle connection pays
     /// one pointer for it.
     extras: OnceLock<Box<Extras>>,
@@ -52,15 +51,9 @@ struct SocketInner {
     /// The private session id recovery brings the socket back with.
     pid: Option<String>,
     recovered: bool,
-    /// This side's waits for the client's acks; the connection's timer
-    /// ends them at their deadlines.
-    acks: Mutex<Acks>,
     connected: AtomicBool,
     slow_client: SlowClient,
     data: Mutex<http::Extensions>,
-    /// `socket.data`: what other nodes see of it.
-    json_data: Mutex<Option<serde_json::Value>>,
-    any_outgoing: Mutex<Vec<AnyFn>>,
     /// The server's counts of sockets and slow clients.
     counters: Arc<Counters>,
     /// Set once the socket is disconnected as too slow (counted once).
@@ -226,7 +219,7 @@ impl Socket {
     where
         F: Fn(Socket, DisconnectReason) + Send + Sync + 'static,
     {
-        lock(&self.0.on_disconnect).push(Arc::new(f));
+        lock(&self.extras().on_disconnect).push(Arc::new(f));
     }
 
     /// Called once when the socket is disconnecting, before it leaves its
@@ -259,13 +252,14 @@ impl Socket {
     /// [`fetch_sockets`](crate::Broadcast::fetch_sockets) (the typed values
     /// of [`insert`](Self::insert) stay on this node).
     pub fn set_data<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
-        *lock(&self.0.json_data) = Some(serde_json::to_value(value)?);
+        *lock(&self.extras().json_data) = Some(serde_json::to_value(value)?);
         Ok(())
     }
 
     /// `socket.data`, as set with [`set_data`](Self::set_data).
     pub fn data(&self) -> Option<serde_json::Value> {
-        lock(&self.0.json_data).clone()
+        let extras = self.0.extras.get()?;
+        lock(&extras.json_data).clone()
     }
 
     /// The socket as any node describes it in `fetchSockets`.
@@ -301,7 +295,7 @@ impl Socket {
     where
         F: Fn(&Socket, &str, &Packet) + Send + Sync + 'static,
     {
-        lock(&self.0.any_outgoing).push(Arc::new(f));
+        lock(&self.extras().any_outgoing).push(Arc::new(f));
     }
 
     /// Emits `event` with `args` (a tuple, array or `Vec` of arguments; one
@@ -463,7 +457,14 @@ impl Socket {
 /// A socket's rarely used parts.
 #[derive(Default)]
 struct Extras {
+    /// This side's waits for the client's acks; the connection's timer
+    /// ends them at their deadlines.
+    acks: Mutex<Acks>,
+    on_disconnect: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
     on_disconnecting: Mutex<Vec<DisconnectFn<Socket, DisconnectReason>>>,
+    /// `socket.data`: what other nodes see of it.
+    json_data: Mutex<Option<serde_json::Value>>,
+    any_outgoing: Mutex<Vec<AnyFn>>,
     on_error: Mutex<Vec<ErrorFn>>,
     /// `socket.use`: checks each incoming event runs through first.
     packet_middleware: Mutex<Arc<[UseFn]>>,
@@ -529,18 +530,14 @@ impl Socket {
             session,
             handshake,
             handlers: Handlers::default(),
-            on_disconnect: Mutex::new(Vec::new()),
             extras: OnceLock::new(),
             has_checks: AtomicBool::new(false),
             max_checking,
             pid,
             recovered,
-            acks: Mutex::new(Acks::default()),
             connected: AtomicBool::new(true),
             slow_client,
             data: Mutex::new(data),
-            json_data: Mutex::new(None),
-            any_outgoing: Mutex::new(Vec::new()),
             counters,
             too_slow: AtomicBool::new(false),
             #[cfg(feature = "tracing")]
@@ -678,7 +675,10 @@ impl Socket {
     pub(crate) fn outgoing(&self, packet: &Packet) {
         // Looked at before the event name, which costs a parse: a broadcast
         // calls this for every recipient, and few have listeners.
-        let listeners = lock(&self.0.any_outgoing).clone();
+        let Some(extras) = self.0.extras.get() else {
+            return;
+        };
+        let listeners = lock(&extras.any_outgoing).clone();
         if listeners.is_empty() {
             return;
         }
@@ -752,7 +752,7 @@ impl Socket {
     /// wait ends at once.
     pub(crate) fn expect_ack(&self, id: u64, deadline: Instant) -> AckWait {
         let (slot, wait) = ack::wait();
-        let mut acks = lock(&self.0.acks);
+        let mut acks = lock(&self.extras().acks);
         // Under the lock: a disconnect after this check clears the slot.
         if self.connected() {
             acks.insert(id, deadline, slot);
@@ -762,22 +762,28 @@ impl Socket {
 
     /// An ACK from the client.
     pub(crate) fn handle_ack(&self, ack: Packet) {
-        lock(&self.0.acks).handle_ack(ack);
+        if let Some(extras) = self.0.extras.get() {
+            lock(&extras.acks).handle_ack(ack);
+        }
     }
 
     /// The earliest deadline of this socket's waits for acks.
     pub(crate) fn poll_ack_timeout(&self) -> Option<Instant> {
-        lock(&self.0.acks).poll_timeout()
+        lock(&self.0.extras.get()?.acks).poll_timeout()
     }
 
     /// Ends the waits for acks whose deadline has passed.
     pub(crate) fn handle_ack_timeout(&self, now: Instant) {
-        lock(&self.0.acks).handle_timeout(now);
+        if let Some(extras) = self.0.extras.get() {
+            lock(&extras.acks).handle_timeout(now);
+        }
     }
 
     /// Ends the waits for acks as gone: no timer will watch them.
     pub(crate) fn end_ack_waits(&self) {
-        lock(&self.0.acks).clear();
+        // Made if need be: a wait made on another task meanwhile is then
+        // seen under the same lock (see expect_ack).
+        lock(&self.extras().acks).clear();
     }
 
     /// Ends the socket, once: out of its namespace and rooms, its waits for
@@ -813,7 +819,10 @@ impl Socket {
             self.0.ns.adapter().persist_session(session);
         }
         self.end_ack_waits();
-        let handlers = lock(&self.0.on_disconnect).clone();
+        let handlers = match self.0.extras.get() {
+            Some(extras) => lock(&extras.on_disconnect).clone(),
+            None => Vec::new(),
+        };
         for h in handlers {
             h(self.clone(), reason);
         }

@@ -153,8 +153,14 @@ impl<H: Handler> Bounded<H> {
 }
 
 /// Runs a handler call; `false` if it overran `limit` (it is then dropped).
-async fn bounded<F: Future<Output = ()>>(limit: std::time::Duration, call: F) -> bool {
-    within(limit, std::pin::pin!(call)).await.is_some()
+/// Not an `async fn`, which would hold `call` twice (as its argument and
+/// pinned): this future holds it once.
+fn bounded<F: Future<Output = ()>>(
+    limit: std::time::Duration,
+    call: F,
+) -> impl Future<Output = bool> {
+    use futures_util::FutureExt;
+    within(limit, call).map(|done| done.is_some())
 }
 
 /// Unregisters a session when its task ends, however it ends: its queue
@@ -232,252 +238,278 @@ impl<H: Handler> Drop for Ending<H> {
     }
 }
 
-pub(super) async fn run_session<H: Handler>(
+/// The session's task. Not an `async fn`: its arguments would be kept in
+/// the task beside the locals they move into (1.3 KiB more per session);
+/// an `async move` block uses what it captures in place.
+pub(super) fn run_session<H: Handler>(
     mut ending: Ending<H>,
     mut s: ServerSession,
     ws: Option<WebSocketStream<BoxIo>>,
     handler: H,
-) {
-    use futures_util::SinkExt;
+) -> impl Future<Output = ()> + Send {
     let shared = ending.shared.clone();
     let cmds = ending.cmds.clone();
-    #[cfg(feature = "tracing")]
-    tracing::debug!("session opened");
     let limit = shared.options.handler_timeout;
     let mut h = Bounded { handler, limit };
     let mut ws = ws.map(Box::new);
-    let mut pending_poll: Option<oneshot::Sender<Result<super::PollBody, RequestError>>> = None;
-    let mut held = Held::default();
-    // Output fed to the WebSocket but not flushed, and for how many rounds.
-    let (mut unflushed, mut deferred) = (false, 0);
-    let mut ctx = Context {
-        session: &mut s,
-        tally: &mut ending.tally,
-    };
-    if !bounded(limit, h.handler.on_open(&mut ctx)).await {
-        h.give_up(&mut s, &mut held, &mut ending).await;
-    }
-    loop {
-        // Working now: sends from this task need not wake it (see queue.rs).
-        cmds.unregister();
-        if !h.deliver(&mut s, &mut held, &mut ending).await {
-            h.give_up(&mut s, &mut held, &mut ending).await;
+    async move {
+        use futures_util::SinkExt;
+        #[cfg(feature = "tracing")]
+        tracing::debug!("session opened");
+        let mut pending_poll: Option<oneshot::Sender<Result<super::PollBody, RequestError>>> = None;
+        let mut held = Held::default();
+        // Output fed to the WebSocket but not flushed, and for how many rounds.
+        let (mut unflushed, mut deferred) = (false, 0);
+        // A timer was handled since the session last shrank its queues.
+        let mut shrink = false;
+        let mut ctx = Context {
+            session: &mut s,
+            tally: &mut ending.tally,
+        };
+        if !bounded(limit, h.handler.on_open(&mut ctx)).await {
+            Box::pin(h.give_up(&mut s, &mut held, &mut ending)).await;
         }
-        if held.event.is_none() {
-            if let Some((body, reply)) = held.post.take() {
-                let _ = reply.send(posted(s.handle_post(Instant::now().into_std(), body)));
-                continue;
+        loop {
+            // Working now: sends from this task need not wake it (see queue.rs).
+            cmds.unregister();
+            if !h.deliver(&mut s, &mut held, &mut ending).await {
+                Box::pin(h.give_up(&mut s, &mut held, &mut ending)).await;
             }
-        }
-        // The session's output: the pending GET's answer, WebSocket
-        // messages, closing the WebSocket. When more input is at hand
-        // without waiting (pipelined messages already read, queued commands
-        // such as a burst of broadcasts), it is answered first and all of it
-        // written with one system call. Bounded, so a busy session still
-        // writes regularly; the stream also writes past its backpressure mark.
-        if s.has_transmit() || unflushed {
-            let more = ws.as_mut().is_some_and(|w| {
-                deferred < MAX_DEFERRED_FLUSHES && (w.has_buffered_message() || !cmds.is_idle())
-            });
-            deferred = if more { deferred + 1 } else { 0 };
-            unflushed = more;
-            // `Ok(true)`: the session wants its WebSocket closed.
-            let tally = &mut ending.tally;
-            let write = async {
-                while let Some(t) = s.poll_transmit() {
-                    match t {
-                        ServerTransmit::PollResponse(body, compress) => {
-                            if let Some(tx) = pending_poll.take() {
-                                tally.bytes_out += body.len() as u64;
-                                // Compressed, if it is, by the request's
-                                // task: not this loop's time.
-                                let _ = tx.send(Ok((body, compress)));
-                            }
-                        }
-                        // The one place a message meets the WebSocket. With
-                        // permessage-deflate negotiated, a message sent with
-                        // `compress: false` leaves uncompressed (ws's
-                        // per-send `compress` option); without it both ways
-                        // are the same.
-                        ServerTransmit::Ws(m, compress) => {
-                            if let Some(w) = ws.as_mut() {
-                                tally.ws_out(&m);
-                                if compress {
-                                    w.feed(m).await?;
-                                } else {
-                                    std::future::poll_fn(|cx| w.poll_ready_unpin(cx)).await?;
-                                    w.start_send_uncompressed(m)?;
-                                }
-                            }
-                        }
-                        ServerTransmit::CloseWebSocket => return Ok(true),
-                    }
-                }
-                match ws.as_mut() {
-                    Some(w) if !more => w.flush().await.map(|()| false),
-                    _ => Ok(false),
-                }
-            };
-            let written = within(shared.options.write_timeout, std::pin::pin!(write)).await;
-            if !more {
-                ending.flush_due();
-            }
-            match written {
-                Some(Ok(false)) => {}
-                Some(Ok(true)) => {
-                    if let Some(mut w) = ws.take() {
-                        let close = w.close();
-                        let _ = tokio::time::timeout(shared.options.write_timeout, close).await;
-                    }
-                    unflushed = false;
-                    continue;
-                }
-                _ => {
-                    if written.is_none() {
-                        shared.counters.write_timeout();
-                        #[cfg(feature = "tracing")]
-                        tracing::warn!(
-                            limit = ?shared.options.write_timeout,
-                            "the client took no output within write_timeout; dropping its WebSocket"
-                        );
-                    }
-                    #[cfg(feature = "tracing")]
-                    if let Some(Err(e)) = &written {
-                        tracing::debug!(error = %e, "writing to the WebSocket failed");
-                    }
-                    // It cannot take a close frame either: just drop it, and
-                    // go round again so the handler hears of the close.
-                    s.handle_ws_error();
-                    ws = None;
-                    unflushed = false;
+            if held.event.is_none() {
+                if let Some((body, reply)) = held.post.take() {
+                    let _ = reply.send(posted(s.handle_post(Instant::now().into_std(), body)));
                     continue;
                 }
             }
-        }
-        if s.is_finished() && held.event.is_none() {
-            break;
-        }
-        let waiting_since = held
-            .event
-            .as_ref()
-            .map(|(_, since)| since.into_std() + limit);
-        let deadline = [s.poll_timeout(), h.handler.poll_timeout(), waiting_since]
-            .into_iter()
-            .flatten()
-            .min();
-        let holding = held.event.is_some();
-        tokio::select! {
-            () = std::future::poll_fn(|cx| h.handler.poll_ready(cx)), if holding => {}
-            cmd = std::future::poll_fn(|cx| cmds.poll_recv(cx)) => {
-                // A burst (broadcasts, a handler's emits) is taken in one
-                // round: one pass of the loop and one write for all of it.
-                let (mut next, mut taken) = (Some(cmd), 0);
-                while let Some(cmd) = next {
-                    match cmd {
-                        Recv::Item(Cmd::Poll(tx)) => {
-                            let now = take_probe_input(&mut s, &mut ws, &held, &mut ending.tally);
-                            match s.handle_poll(now) {
-                                Ok(()) => pending_poll = Some(tx),
-                                Err(e) => {
-                                    #[cfg(feature = "tracing")]
-                                    tracing::debug!(error = %e, "GET refused");
-                                    let _ = tx.send(Err(e));
+            // The session's output: the pending GET's answer, WebSocket
+            // messages, closing the WebSocket. When more input is at hand
+            // without waiting (pipelined messages already read, queued commands
+            // such as a burst of broadcasts), it is answered first and all of it
+            // written with one system call. Bounded, so a busy session still
+            // writes regularly; the stream also writes past its backpressure mark.
+            if s.has_transmit() || unflushed {
+                let more = ws.as_mut().is_some_and(|w| {
+                    deferred < MAX_DEFERRED_FLUSHES && (w.has_buffered_message() || !cmds.is_idle())
+                });
+                deferred = if more { deferred + 1 } else { 0 };
+                unflushed = more;
+                // `Ok(true)`: the session wants its WebSocket closed.
+                let tally = &mut ending.tally;
+                let write = async {
+                    while let Some(t) = s.poll_transmit() {
+                        match t {
+                            ServerTransmit::PollResponse(body, compress) => {
+                                if let Some(tx) = pending_poll.take() {
+                                    tally.bytes_out += body.len() as u64;
+                                    // Compressed, if it is, by the request's
+                                    // task: not this loop's time.
+                                    let _ = tx.send(Ok((body, compress)));
                                 }
                             }
-                        }
-                        Recv::Item(Cmd::Post(body, tx)) => {
-                            ending.tally.bytes_in += body.len() as u64;
-                            if held.event.is_some() {
-                                if held.post.is_some() {
-                                    // A second POST before the first is
-                                    // answered: no client does this.
-                                    #[cfg(feature = "tracing")]
-                                    tracing::debug!("a second POST before the first was answered");
-                                    let _ = tx.send(Err(RequestError::OverlappingPost));
-                                    s.handle_overlapping_post();
-                                } else {
-                                    held.post = Some((body, tx));
+                            // The one place a message meets the WebSocket. With
+                            // permessage-deflate negotiated, a message sent with
+                            // `compress: false` leaves uncompressed (ws's
+                            // per-send `compress` option); without it both ways
+                            // are the same.
+                            ServerTransmit::Ws(m, compress) => {
+                                if let Some(w) = ws.as_mut() {
+                                    tally.ws_out(&m);
+                                    if compress {
+                                        w.feed(m).await?;
+                                    } else {
+                                        std::future::poll_fn(|cx| w.poll_ready_unpin(cx)).await?;
+                                        w.start_send_uncompressed(m)?;
+                                    }
                                 }
-                            } else {
-                                let now = take_probe_input(&mut s, &mut ws, &held, &mut ending.tally);
-                                let _ = tx.send(posted(s.handle_post(now, body)));
-                                // Its messages reach the handler (or are held)
-                                // before another POST is decoded.
-                                taken = MAX_COMMANDS_PER_ROUND;
                             }
+                            ServerTransmit::CloseWebSocket => return Ok(true),
                         }
-                        Recv::Item(Cmd::AttachWs(new, base64)) => {
-                            let now = Instant::now().into_std();
-                            let attached = s.attach_websocket_b64(now, base64);
+                    }
+                    match ws.as_mut() {
+                        Some(w) if !more => w.flush().await.map(|()| false),
+                        _ => Ok(false),
+                    }
+                };
+                let written = within(shared.options.write_timeout, write).await;
+                if !more {
+                    ending.flush_due();
+                }
+                match written {
+                    Some(Ok(false)) => {}
+                    Some(Ok(true)) => {
+                        if let Some(mut w) = ws.take() {
+                            let close = w.close();
+                            let _ = tokio::time::timeout(shared.options.write_timeout, close).await;
+                        }
+                        unflushed = false;
+                        continue;
+                    }
+                    _ => {
+                        if written.is_none() {
+                            shared.counters.write_timeout();
                             #[cfg(feature = "tracing")]
-                            match &attached {
-                                Ok(()) => tracing::debug!("websocket probing to upgrade"),
-                                Err(e) => tracing::debug!(error = %e, "websocket upgrade refused"),
-                            }
-                            if attached.is_ok() {
-                                // A failed probe not closed yet this round: its
-                                // close is ours to do now (the session forgot it).
-                                if let Some(old) = ws.replace(new) {
-                                    let limit = shared.options.write_timeout;
-                                    tokio::spawn(async move {
-                                        let mut old = old;
-                                        let _ = tokio::time::timeout(limit, old.close()).await;
-                                    });
-                                }
-                            }
+                            tracing::warn!(
+                                limit = ?shared.options.write_timeout,
+                                "the client took no output within write_timeout; dropping its WebSocket"
+                            );
                         }
-                        Recv::Item(Cmd::App(c)) => {
-                            if !s.is_closed() {
-                                let mut ctx = Context { session: &mut s, tally: &mut ending.tally };
-                                if !bounded(limit, h.handler.on_command(&mut ctx, c)).await {
-                                    h.give_up(&mut s, &mut held, &mut ending).await;
-                                }
-                            }
-                        }
-                        Recv::Close => if !s.is_closed() { s.close(Instant::now().into_std()) },
-                    }
-                    taken += 1;
-                    next = if taken < MAX_COMMANDS_PER_ROUND { cmds.try_recv() } else { None };
-                }
-            }
-            msg = next_ws(&mut ws), if !holding => {
-                let now = Instant::now().into_std();
-                match msg {
-                    Some(Ok(m)) => {
-                        ending.tally.ws_in(&m);
-                        s.handle_ws_message(now, m);
-                    }
-                    end => {
                         #[cfg(feature = "tracing")]
-                        ws_ended(end.and_then(Result::err));
-                        #[cfg(not(feature = "tracing"))]
-                        let _ = end;
-                        s.handle_ws_closed();
+                        if let Some(Err(e)) = &written {
+                            tracing::debug!(error = %e, "writing to the WebSocket failed");
+                        }
+                        // It cannot take a close frame either: just drop it, and
+                        // go round again so the handler hears of the close.
+                        s.handle_ws_error();
                         ws = None;
+                        unflushed = false;
+                        continue;
                     }
                 }
             }
-            () = poll_dropped(&mut pending_poll) => {
-                pending_poll = None;
-                s.handle_poll_dropped();
+            if s.is_finished() && held.event.is_none() {
+                break;
             }
-            () = sleep_until(deadline.map(Instant::from_std)) => {
-                let now = Instant::now().into_std();
-                s.handle_timeout(now);
-                if waiting_since.is_some_and(|d| d <= now) {
-                    h.give_up(&mut s, &mut held, &mut ending).await;
-                } else if h.handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
-                    let mut ctx = Context { session: &mut s, tally: &mut ending.tally };
-                    if !bounded(limit, h.handler.on_timeout(&mut ctx, now)).await {
-                        h.give_up(&mut s, &mut held, &mut ending).await;
+            let waiting_since = held
+                .event
+                .as_ref()
+                .map(|(_, since)| since.into_std() + limit);
+            let deadline = [s.poll_timeout(), h.handler.poll_timeout(), waiting_since]
+                .into_iter()
+                .flatten()
+                .min();
+            let holding = held.event.is_some();
+            // The handler overran its limit in one of the arms below.
+            let mut overran = false;
+            if shrink {
+                // A timer came (a heartbeat, most often) and what it sent
+                // is written: an idle session gives back the room its
+                // queues grew to (the handshake, a burst of broadcasts),
+                // which would otherwise stay per session.
+                shrink = false;
+                s.shrink_idle();
+                cmds.shrink_idle();
+            }
+            tokio::select! {
+                () = std::future::poll_fn(|cx| h.handler.poll_ready(cx)), if holding => {}
+                cmd = std::future::poll_fn(|cx| cmds.poll_recv(cx)) => {
+                    // A burst (broadcasts, a handler's emits) is taken in one
+                    // round: one pass of the loop and one write for all of it.
+                    let (mut next, mut taken) = (Some(cmd), 0);
+                    while let Some(cmd) = next {
+                        match cmd {
+                            Recv::Item(Cmd::Poll(tx)) => {
+                                let now = take_probe_input(&mut s, &mut ws, &held, &mut ending.tally);
+                                match s.handle_poll(now) {
+                                    Ok(()) => pending_poll = Some(tx),
+                                    Err(e) => {
+                                        #[cfg(feature = "tracing")]
+                                        tracing::debug!(error = %e, "GET refused");
+                                        let _ = tx.send(Err(e));
+                                    }
+                                }
+                            }
+                            Recv::Item(Cmd::Post(body, tx)) => {
+                                ending.tally.bytes_in += body.len() as u64;
+                                if held.event.is_some() {
+                                    if held.post.is_some() {
+                                        // A second POST before the first is
+                                        // answered: no client does this.
+                                        #[cfg(feature = "tracing")]
+                                        tracing::debug!("a second POST before the first was answered");
+                                        let _ = tx.send(Err(RequestError::OverlappingPost));
+                                        s.handle_overlapping_post();
+                                    } else {
+                                        held.post = Some((body, tx));
+                                    }
+                                } else {
+                                    let now = take_probe_input(&mut s, &mut ws, &held, &mut ending.tally);
+                                    let _ = tx.send(posted(s.handle_post(now, body)));
+                                    // Its messages reach the handler (or are held)
+                                    // before another POST is decoded.
+                                    taken = MAX_COMMANDS_PER_ROUND;
+                                }
+                            }
+                            Recv::Item(Cmd::AttachWs(new, base64)) => {
+                                let now = Instant::now().into_std();
+                                let attached = s.attach_websocket_b64(now, base64);
+                                #[cfg(feature = "tracing")]
+                                match &attached {
+                                    Ok(()) => tracing::debug!("websocket probing to upgrade"),
+                                    Err(e) => tracing::debug!(error = %e, "websocket upgrade refused"),
+                                }
+                                if attached.is_ok() {
+                                    // A failed probe not closed yet this round: its
+                                    // close is ours to do now (the session forgot it).
+                                    if let Some(old) = ws.replace(new) {
+                                        let limit = shared.options.write_timeout;
+                                        tokio::spawn(async move {
+                                            let mut old = old;
+                                            let _ = tokio::time::timeout(limit, old.close()).await;
+                                        });
+                                    }
+                                }
+                            }
+                            Recv::Item(Cmd::App(c)) => {
+                                if !s.is_closed() {
+                                    let mut ctx = Context { session: &mut s, tally: &mut ending.tally };
+                                    if !bounded(limit, h.handler.on_command(&mut ctx, c)).await {
+                                        // Given up after the select: no
+                                        // more of the burst goes to it.
+                                        overran = true;
+                                        taken = MAX_COMMANDS_PER_ROUND;
+                                    }
+                                }
+                            }
+                            Recv::Close => if !s.is_closed() { s.close(Instant::now().into_std()) },
+                        }
+                        taken += 1;
+                        next = if taken < MAX_COMMANDS_PER_ROUND { cmds.try_recv() } else { None };
                     }
                 }
+                msg = next_ws(&mut ws), if !holding => {
+                    let now = Instant::now().into_std();
+                    match msg {
+                        Some(Ok(m)) => {
+                            ending.tally.ws_in(&m);
+                            s.handle_ws_message(now, m);
+                        }
+                        end => {
+                            #[cfg(feature = "tracing")]
+                            ws_ended(end.and_then(Result::err));
+                            #[cfg(not(feature = "tracing"))]
+                            let _ = end;
+                            s.handle_ws_closed();
+                            ws = None;
+                        }
+                    }
+                }
+                () = poll_dropped(&mut pending_poll) => {
+                    pending_poll = None;
+                    s.handle_poll_dropped();
+                }
+                () = sleep_until(deadline.map(Instant::from_std)) => {
+                    let now = Instant::now().into_std();
+                    s.handle_timeout(now);
+                    shrink = true;
+                    if waiting_since.is_some_and(|d| d <= now) {
+                        overran = true;
+                    } else if h.handler.poll_timeout().is_some_and(|d| d <= now) && !s.is_closed() {
+                        let mut ctx = Context { session: &mut s, tally: &mut ending.tally };
+                        overran = !bounded(limit, h.handler.on_timeout(&mut ctx, now)).await;
+                    }
+                }
+            }
+            // Out of the select, so that what its arms hold is not kept
+            // beside this call in the task (each arm's locals are then
+            // needed at one await only, and share their room).
+            if overran {
+                Box::pin(h.give_up(&mut s, &mut held, &mut ending)).await;
             }
         }
-    }
-    // A poll that was never answered gets a 400, not a hang.
-    if let Some(tx) = pending_poll.take() {
-        let _ = tx.send(Err(RequestError::Closed));
+        // A poll that was never answered gets a 400, not a hang.
+        if let Some(tx) = pending_poll.take() {
+            let _ = tx.send(Err(RequestError::Closed));
+        }
     }
 }
 
@@ -545,14 +577,83 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// `fut` within `limit`, or `None`. The clock is read and a timer made
 /// only when `fut` does not finish at once, as most writes do; the timer is
 /// boxed so that it takes no room in the session's task while it idles.
-async fn within<F: Future>(limit: std::time::Duration, mut fut: Pin<&mut F>) -> Option<F::Output> {
-    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+fn within<F: Future>(limit: std::time::Duration, fut: F) -> Within<F> {
+    Within {
+        fut,
+        limit,
+        timer: None,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// What [`within`] returns: the future, held once, and its timer once
+    /// it has one.
+    struct Within<F> {
+        #[pin]
+        fut: F,
+        limit: std::time::Duration,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<F: Future> Future for Within<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Some(v));
         }
-        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        let limit = *this.limit;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         timer.as_mut().poll(cx).map(|()| None)
-    })
-    .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Payload;
+
+    /// A handler that holds nothing and does nothing.
+    struct Nop;
+
+    impl Handler for Nop {
+        type Command = ();
+
+        #[allow(clippy::manual_async_fn)]
+        fn on_message(
+            &mut self,
+            _: &mut Context<'_>,
+            _: Payload,
+        ) -> impl Future<Output = ()> + Send {
+            async {}
+        }
+
+        #[allow(clippy::manual_async_fn)]
+        fn on_command(&mut self, _: &mut Context<'_>, _: ()) -> impl Future<Output = ()> + Send {
+            async {}
+        }
+    }
+
+    fn output_size<A, B, C, D, R>(_: fn(A, B, C, D) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+
+    /// Every idle session holds its task: what the driver keeps in it beside
+    /// the session and the handler is paid per connection. 752 bytes here
+    /// (a test build); 1848 when `run_session` was an `async fn` (its
+    /// arguments kept twice), `bounded` held its call twice and the
+    /// handler's give-up was awaited inside the select's arms.
+    #[test]
+    fn the_session_task_stays_small() {
+        let size = output_size(run_session::<Nop> as fn(_, _, _, _) -> _);
+        let own = size - std::mem::size_of::<ServerSession>();
+        assert!(
+            own <= 800,
+            "the session task grew: {size} bytes, {own} besides the session"
+        );
+    }
 }

@@ -184,6 +184,15 @@ impl<T> Queue<T> {
         Ok(Recv::Item(item))
     }
 
+    /// Empty: gives back the room it grew to (a burst of broadcasts), which
+    /// an idle session need not keep. Not per item: now and then.
+    pub(crate) fn shrink_idle(&self) {
+        let mut inner = self.lock();
+        if inner.items.is_empty() {
+            inner.items = VecDeque::new();
+        }
+    }
+
     /// How many pushes were refused as full since the last call.
     pub(crate) fn take_full(&self) -> u64 {
         // A plain read first: most of the time nothing was refused.
