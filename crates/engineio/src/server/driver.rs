@@ -262,6 +262,8 @@ pub(super) fn run_session<H: Handler>(
         let (mut unflushed, mut deferred) = (false, 0);
         // A timer was handled since the session last shrank its queues.
         let mut shrink = false;
+        // Taking turns with other sessions on a saturated runtime (fair.rs).
+        let mut turns = super::fair::Turns::default();
         let mut ctx = Context {
             session: &mut s,
             tally: &mut ending.tally,
@@ -335,7 +337,13 @@ pub(super) fn run_session<H: Handler>(
                     ending.flush_due();
                 }
                 match written {
-                    Some(Ok(false)) => {}
+                    Some(Ok(false)) => {
+                        // Served: with tasks waiting in the runtime's
+                        // global queue, let them go first.
+                        if !more && shared.options.take_turns {
+                            turns.served(&shared.room).await;
+                        }
+                    }
                     Some(Ok(true)) => {
                         if let Some(mut w) = ws.take() {
                             let close = w.close();

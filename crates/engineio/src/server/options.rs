@@ -340,6 +340,14 @@ pub struct ServerOptions {
     /// blocking pool), never by the session's.
     #[cfg(feature = "http-compression")]
     pub http_compression: Option<crate::compression::HttpCompression>,
+    /// Whether sessions take turns when the runtime is saturated (see
+    /// "Taking turns" in the [module docs](super)): a session that has just
+    /// written an answer while tasks wait in tokio's global queue steps
+    /// aside until they have run. Default on: at 1000 busy connections on
+    /// one core the slowest answers come within ~2x the median instead of
+    /// ~90x, for ~15% fewer messages a second (serving every connection in
+    /// turn keeps fewer of them in cache). Off serves whoever is at hand.
+    pub take_turns: bool,
 }
 
 impl Default for ServerOptions {
@@ -363,6 +371,7 @@ impl Default for ServerOptions {
             handler_timeout: std::time::Duration::from_secs(45),
             #[cfg(feature = "http-compression")]
             http_compression: Some(Default::default()),
+            take_turns: true,
         }
     }
 }

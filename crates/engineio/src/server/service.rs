@@ -51,6 +51,8 @@ pub(super) struct Shared<H: Handler> {
     pub(super) make: Box<MakeHandler<H>>,
     /// What [`Service::metrics`] reads.
     pub(super) counters: Counters,
+    /// Where sessions step aside while others wait (see `fair`).
+    pub(super) room: Arc<super::fair::Room>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -259,6 +261,7 @@ impl Service {
                 shutting_down: AtomicBool::new(false),
                 make: Box::new(make),
                 counters: Counters::default(),
+                room: Arc::default(),
             }),
         }
     }
