@@ -262,8 +262,10 @@ pub(super) fn run_session<H: Handler>(
         let (mut unflushed, mut deferred) = (false, 0);
         // A timer was handled since the session last shrank its queues.
         let mut shrink = false;
-        // Taking turns with other sessions on a saturated runtime (fair.rs).
+        // Taking turns with other sessions on a saturated runtime (fair.rs),
+        // after each answer written.
         let mut turns = super::fair::Turns::default();
+        let mut answered = false;
         let mut ctx = Context {
             session: &mut s,
             tally: &mut ending.tally,
@@ -337,13 +339,7 @@ pub(super) fn run_session<H: Handler>(
                     ending.flush_due();
                 }
                 match written {
-                    Some(Ok(false)) => {
-                        // Served: with tasks waiting in the runtime's
-                        // global queue, let them go first.
-                        if !more && shared.options.take_turns {
-                            turns.served(&shared.room).await;
-                        }
-                    }
+                    Some(Ok(false)) => answered = !more,
                     Some(Ok(true)) => {
                         if let Some(mut w) = ws.take() {
                             let close = w.close();
@@ -386,6 +382,14 @@ pub(super) fn run_session<H: Handler>(
                 .flatten()
                 .min();
             let holding = held.event.is_some();
+            // Served: with tasks waiting in the runtime's global queue, let
+            // them go first, unless the handler is awaited (its readiness
+            // would not end the wait).
+            if std::mem::take(&mut answered) && shared.options.take_turns && !holding {
+                turns
+                    .served(&shared.room, |cx| cmds.poll_waiting(cx), deadline)
+                    .await;
+            }
             // The handler overran its limit in one of the arms below.
             let mut overran = false;
             if shrink {

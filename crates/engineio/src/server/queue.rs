@@ -155,6 +155,21 @@ impl<T> Queue<T> {
         }
     }
 
+    /// Ready when something is there for the session (an item, the close
+    /// request), without taking it; otherwise leaves the waker as
+    /// [`poll_recv`](Self::poll_recv) does.
+    pub(crate) fn poll_waiting(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut inner = self.lock();
+        if !inner.items.is_empty() || inner.close_requested {
+            return Poll::Ready(());
+        }
+        match &mut inner.waker {
+            Some(w) => w.clone_from(cx.waker()),
+            None => inner.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
     /// What [`poll_recv`](Self::poll_recv) would give now, without leaving
     /// a waker: the session drains a burst in one round.
     pub(crate) fn try_recv(&self) -> Option<Recv<T>> {
