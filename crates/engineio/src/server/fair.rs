@@ -202,17 +202,9 @@ async fn usher(mut on: UsherOn, metrics: RuntimeMetrics) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::queue::tests::Count;
     use super::*;
     use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     fn metrics() -> RuntimeMetrics {
         tokio::runtime::Handle::current().metrics()
